@@ -1,0 +1,8 @@
+package dev.strait.server;
+
+/** placeholder */
+public final class Main {
+    private Main() {}
+
+    public static void main(String[] args) {}
+}
