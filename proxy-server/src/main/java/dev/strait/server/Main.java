@@ -1,8 +1,179 @@
 package dev.strait.server;
 
-/** placeholder */
-public final class Main {
+import dev.strait.config.ConfigException;
+import dev.strait.config.HostAndPort;
+import dev.strait.config.ProxyConfig;
+import dev.strait.config.Route;
+import dev.strait.config.TransportKind;
+import dev.strait.server.config.ConfigLoader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.concurrent.Callable;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * The command line: builds the config from {@code --config} or from {@code --listen}/{@code --backend}, starts the
+ * proxy and drains it on SIGTERM.
+ *
+ * <p>Exit status: 0 after a clean shutdown or a good {@code --check-config}; 2 for bad input (a usage error or an
+ * invalid config, with one line naming the key and value); 1 when the proxy cannot start (a port in use).
+ */
+@Command(
+        name = "strait",
+        mixinStandardHelpOptions = true,
+        versionProvider = Main.Version.class,
+        sortOptions = false,
+        usageHelpAutoWidth = true,
+        description = {
+            "Strait: a high-throughput TCP (layer 4) proxy.",
+            "",
+            "One route from flags:  strait --listen 127.0.0.1:15432 --backend 127.0.0.1:5432",
+            "Many routes from YAML: strait --config config/strait.yaml",
+            ""
+        },
+        footer = {
+            "",
+            "Config values may use $${VAR} and $${VAR:-default} from the environment.",
+            "Exit status: 0 ok, 1 cannot start (e.g. port in use), 2 bad arguments or config.",
+            "SIGTERM stops accepting, drains live connections up to shutdownTimeout (30s), then exits 0."
+        })
+public final class Main implements Callable<Integer> {
+    private static final Logger log = LogManager.getLogger(Main.class);
+
+    @Spec
+    private CommandSpec spec;
+
+    @Option(names = "--listen", paramLabel = "HOST:PORT", description = "Accept clients here (one route; port 0 picks a free port).")
+    private String listen;
+
+    @Option(names = "--backend", paramLabel = "HOST:PORT", split = ",", splitSynopsisLabel = ",",
+            description = "Backends for the --listen route, tried in order.")
+    private List<String> backends;
+
+    @Option(names = "--config", paramLabel = "FILE", description = "A YAML config file with one or more routes.")
+    private Path config;
+
+    @Option(names = "--admin", paramLabel = "HOST:PORT",
+            description = "Serve /live, /ready, /connections and /metrics over HTTP here (overrides admin.listen).")
+    private String admin;
+
+    @Option(names = "--transport", paramLabel = "KIND", description = "auto, epoll, io_uring or nio (overrides the config).")
+    private String transport;
+
+    @Option(names = "--check-config", description = "Validate the config and exit (0 valid, 2 invalid); binds nothing.")
+    private boolean checkConfig;
+
     private Main() {}
 
-    public static void main(String[] args) {}
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    /** Runs the command line and returns the exit status; blocks while the proxy runs. */
+    public static int run(String... args) {
+        CommandLine cli = new CommandLine(new Main());
+        cli.setParameterExceptionHandler((e, rest) -> {
+            PrintWriter err = e.getCommandLine().getErr();
+            err.println("strait: " + e.getMessage() + " (see --help)");
+            err.flush();
+            return CommandLine.ExitCode.USAGE;
+        });
+        cli.setExecutionExceptionHandler((e, cmd, parseResult) -> {
+            PrintWriter err = cmd.getErr();
+            if (e instanceof ConfigException) {
+                err.println("strait: invalid config: " + e.getMessage());
+                err.flush();
+                return CommandLine.ExitCode.USAGE;
+            }
+            if (e instanceof StartException) {
+                err.println("strait: " + e.getMessage());
+                err.flush();
+                return CommandLine.ExitCode.SOFTWARE;
+            }
+            throw e;
+        });
+        return cli.execute(args);
+    }
+
+    @Override
+    public Integer call() throws StartException {
+        ProxyConfig proxyConfig = buildConfig();
+        if (checkConfig) {
+            spec.commandLine().getOut().println("config ok: " + proxyConfig.routes().size() + " route(s)");
+            spec.commandLine().getOut().flush();
+            return CommandLine.ExitCode.OK;
+        }
+        ProxyServer server = ProxyServer.start(proxyConfig);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> stop(server), "strait-shutdown"));
+        server.awaitTermination();
+        return CommandLine.ExitCode.OK;
+    }
+
+    /** The shutdown hook: drain, flush the logs last, and end with status 0 rather than the signal's 143. */
+    private static void stop(ProxyServer server) {
+        log.info("shutdown requested; no longer accepting");
+        server.shutdown(server.config().shutdownTimeout());
+        LogManager.shutdown();
+        Runtime.getRuntime().halt(CommandLine.ExitCode.OK);
+    }
+
+    private ProxyConfig buildConfig() {
+        boolean oneRoute = listen != null || backends != null;
+        if (config != null && oneRoute) {
+            throw new ConfigException("--config", "use either --config or --listen/--backend, not both");
+        }
+        ProxyConfig base;
+        if (config != null) {
+            base = new ConfigLoader(System.getenv()).load(config);
+        } else if (oneRoute) {
+            if (listen == null) {
+                throw new ConfigException("--listen", "is required with --backend");
+            }
+            if (backends == null || backends.isEmpty()) {
+                throw new ConfigException("--backend", "is required with --listen");
+            }
+            List<HostAndPort> parsed = new ArrayList<>();
+            for (String b : backends) {
+                parsed.add(HostAndPort.parse("--backend", b).requireRealPort("--backend"));
+            }
+            base = ProxyConfig.of(List.of(Route.of("default", HostAndPort.parse("--listen", listen), parsed)));
+        } else {
+            throw new ConfigException("--config", "nothing to do: give --config FILE, or --listen and --backend");
+        }
+        Optional<HostAndPort> adminAddress =
+                admin == null ? base.admin() : Optional.of(HostAndPort.parse("--admin", admin));
+        return new ProxyConfig(
+                transport == null ? base.transport() : TransportKind.parse("--transport", transport),
+                base.workers(),
+                base.backlog(),
+                base.shutdownTimeout(),
+                adminAddress,
+                base.routes());
+    }
+
+    /** Reads the version Maven wrote into the jar. */
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() throws IOException {
+            Properties p = new Properties();
+            try (InputStream in = Main.class.getResourceAsStream("/strait-version.properties")) {
+                if (in != null) {
+                    p.load(in);
+                }
+            }
+            return new String[] {"strait " + p.getProperty("version", "unknown")};
+        }
+    }
 }

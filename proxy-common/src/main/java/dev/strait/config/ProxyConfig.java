@@ -1,0 +1,66 @@
+package dev.strait.config;
+
+import static java.util.Objects.requireNonNull;
+
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * The whole proxy: transport, threads, drain deadline, admin endpoint and routes.
+ *
+ * @param transport the Netty transport
+ * @param workers worker event loop threads; 0 means one per core
+ * @param backlog the listen backlog (SO_BACKLOG) of every listener
+ * @param shutdownTimeout how long SIGTERM waits for live connections to finish before closing them
+ * @param admin where the HTTP admin endpoint listens, if anywhere
+ * @param routes at least one route; names and listen addresses are unique
+ */
+public record ProxyConfig(
+        TransportKind transport,
+        int workers,
+        int backlog,
+        Duration shutdownTimeout,
+        Optional<HostAndPort> admin,
+        List<Route> routes) {
+
+    public static final Duration DEFAULT_SHUTDOWN_TIMEOUT = Duration.ofSeconds(30);
+    public static final int DEFAULT_BACKLOG = 1024;
+
+    public ProxyConfig {
+        requireNonNull(transport, "transport");
+        requireNonNull(shutdownTimeout, "shutdownTimeout");
+        requireNonNull(admin, "admin");
+        if (workers < 0 || workers > 1024) {
+            throw ConfigException.badValue("workers", workers, "0 (one per core) to 1024");
+        }
+        if (backlog < 1 || backlog > 65535) {
+            throw ConfigException.badValue("backlog", backlog, "1 to 65535");
+        }
+        if (shutdownTimeout.isNegative()) {
+            throw ConfigException.badValue("shutdownTimeout", shutdownTimeout, "must not be negative");
+        }
+        routes = List.copyOf(requireNonNull(routes, "routes"));
+        if (routes.isEmpty()) {
+            throw new ConfigException("routes", "at least one route is required");
+        }
+        Set<String> names = new HashSet<>();
+        Set<HostAndPort> listens = new HashSet<>();
+        for (Route route : routes) {
+            if (!names.add(route.name())) {
+                throw ConfigException.badValue("routes.name", route.name(), "duplicate route name");
+            }
+            if (route.listen().port() != 0 && !listens.add(route.listen())) {
+                throw ConfigException.badValue("routes.listen", route.listen(), "two routes listen on it");
+            }
+        }
+    }
+
+    /** A config with defaults for everything but the routes. */
+    public static ProxyConfig of(List<Route> routes) {
+        return new ProxyConfig(
+                TransportKind.AUTO, 0, DEFAULT_BACKLOG, DEFAULT_SHUTDOWN_TIMEOUT, Optional.empty(), routes);
+    }
+}

@@ -1,0 +1,124 @@
+package dev.strait.relay;
+
+import static java.util.Objects.requireNonNull;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.channel.socket.ChannelInputShutdownReadComplete;
+import io.netty.channel.socket.DuplexChannel;
+import io.netty.util.ReferenceCountUtil;
+import java.io.IOException;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
+
+/**
+ * Relays every buffer read on its channel to the peer channel, untouched, and ends the pair cleanly.
+ *
+ * <p>One instance sits at the end of each side's pipeline, each pointing at the other side. Flow: a read is written
+ * to the peer without a flush; read-complete flushes. Backpressure: when this channel turns unwritable the peer stops
+ * reading ({@code autoRead} off), and reading resumes when this channel is writable again. Half-close: when this
+ * channel's input ends (a FIN, with {@code ALLOW_HALF_CLOSURE} on), the peer's output is shut down once everything
+ * already written to it is flushed, while the other direction keeps flowing; the pair is closed when both directions
+ * have ended. Teardown: when either side closes or fails, the other is closed after flushing what was already
+ * written to it (a FIN, never a reset, so nothing the peer already sent is lost).
+ *
+ * <p>Thread model: both channels are registered on the same event loop, so the fields need no synchronisation;
+ * {@link #bytesRelayed()} may be read from any thread.
+ */
+public final class RelayHandler extends ChannelInboundHandlerAdapter {
+    private static final Logger log = LogManager.getLogger(RelayHandler.class);
+
+    private final Channel peer;
+    private final String side;
+    private volatile long bytesRelayed;
+
+    /**
+     * @param peer the channel that receives what this handler's channel reads
+     * @param side what this handler's channel is, for logs: {@code frontend} or {@code backend}
+     */
+    public RelayHandler(Channel peer, String side) {
+        this.peer = requireNonNull(peer, "peer");
+        this.side = requireNonNull(side, "side");
+    }
+
+    /** Bytes read on this handler's channel and written to the peer. */
+    public long bytesRelayed() {
+        return bytesRelayed;
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (msg instanceof ByteBuf buf && peer.isActive() && !Channels.isOutputShutdown(peer)) {
+            bytesRelayed += buf.readableBytes();
+            peer.write(buf, peer.voidPromise());
+        } else {
+            ReferenceCountUtil.release(msg);
+        }
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        peer.flush();
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        // This side's outbound buffer is what the peer's reads fill: read the peer only while it drains.
+        peer.config().setAutoRead(ctx.channel().isWritable());
+        ctx.fireChannelWritabilityChanged();
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof ChannelInputShutdownEvent) {
+            propagateInputShutdown(ctx.channel());
+        } else if (evt != ChannelInputShutdownReadComplete.INSTANCE) {
+            ctx.fireUserEventTriggered(evt);
+        }
+    }
+
+    private void propagateInputShutdown(Channel self) {
+        if (!(peer instanceof DuplexChannel duplexPeer)) {
+            Channels.closeOnFlush(peer);
+            return;
+        }
+        // shutdownOutput fails writes still queued, so it waits for everything written so far to be flushed.
+        peer.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener((ChannelFuture flushed) -> {
+            if (!flushed.isSuccess()) {
+                return; // the peer failed; its own handler tears the pair down
+            }
+            duplexPeer.shutdownOutput().addListener((ChannelFuture shut) -> {
+                if (!shut.isSuccess() || Channels.isOutputShutdown(self)) {
+                    // Both directions have ended (or the FIN could not be sent): the pair is done.
+                    self.close();
+                    peer.close();
+                }
+            });
+        });
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        Channels.closeOnFlush(peer);
+        ctx.fireChannelInactive();
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (cause instanceof IOException) {
+            log.debug("{} {} failed: {}; closing {} {}", side, ctx.channel(), cause.toString(), peerSide(), peer);
+        } else {
+            log.warn("{} {} failed; closing {} {}", side, ctx.channel(), peerSide(), peer, cause);
+        }
+        ctx.close();
+    }
+
+    private String peerSide() {
+        return "frontend".equals(side) ? "backend" : "frontend";
+    }
+}

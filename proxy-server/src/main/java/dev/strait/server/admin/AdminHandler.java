@@ -1,0 +1,170 @@
+package dev.strait.server.admin;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.strait.server.ProxyServer;
+import dev.strait.server.connection.ProxiedConnection;
+import dev.strait.server.connection.RouteMetrics;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.QueryStringDecoder;
+import java.net.SocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.function.ToLongFunction;
+
+/**
+ * Answers the admin endpoint's requests.
+ *
+ * <ul>
+ *   <li>{@code GET /live}: 200 while the process runs (a liveness probe).
+ *   <li>{@code GET /ready}: 200 while listeners accept, 503 once draining (a readiness probe).
+ *   <li>{@code GET /connections}: every live connection as JSON (route, both addresses, state, age, bytes).
+ *   <li>{@code GET /metrics}: per-route counters in the Prometheus text format.
+ * </ul>
+ */
+final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final ProxyServer server;
+
+    AdminHandler(ProxyServer server) {
+        this.server = server;
+    }
+
+    @Override
+    protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) throws JsonProcessingException {
+        String path = new QueryStringDecoder(request.uri()).path();
+        FullHttpResponse response;
+        if (!HttpMethod.GET.equals(request.method()) && !HttpMethod.HEAD.equals(request.method())) {
+            response = text(HttpResponseStatus.METHOD_NOT_ALLOWED, "only GET\n");
+        } else {
+            response = switch (path) {
+                case "/live" -> text(HttpResponseStatus.OK, "live\n");
+                case "/ready" -> server.isAccepting()
+                        ? text(HttpResponseStatus.OK, "ready\n")
+                        : text(HttpResponseStatus.SERVICE_UNAVAILABLE, "draining\n");
+                case "/connections" -> json(connections());
+                case "/metrics" -> metrics();
+                default -> text(HttpResponseStatus.NOT_FOUND, "not found; try /live /ready /connections /metrics\n");
+            };
+        }
+        boolean keepAlive = HttpUtil.isKeepAlive(request);
+        HttpUtil.setKeepAlive(response, keepAlive);
+        if (HttpMethod.HEAD.equals(request.method())) {
+            response.content().clear();
+        }
+        var written = ctx.writeAndFlush(response);
+        if (!keepAlive) {
+            written.addListener(ChannelFutureListener.CLOSE);
+        }
+    }
+
+    private ObjectNode connections() {
+        Instant now = Instant.now();
+        List<ProxiedConnection> live = server.connections().snapshot();
+        ObjectNode root = JSON.createObjectNode();
+        root.put("count", live.size());
+        ArrayNode list = root.putArray("connections");
+        for (ProxiedConnection c : live) {
+            ObjectNode n = list.addObject();
+            n.put("id", c.id());
+            n.put("route", c.route());
+            n.put("client", address(c.client()));
+            n.put("listener", address(c.listener()));
+            n.put("backend", address(c.backend()));
+            n.put("state", c.state());
+            n.put("startedAt", c.started().toString());
+            n.put("ageSeconds", Duration.between(c.started(), now).toMillis() / 1000.0);
+            n.put("bytesFromClient", c.bytesFromClient());
+            n.put("bytesFromBackend", c.bytesFromBackend());
+        }
+        return root;
+    }
+
+    private FullHttpResponse metrics() {
+        Map<String, RouteMetrics> routes = server.routeMetrics();
+        StringBuilder out = new StringBuilder();
+        gauge(out, "strait_connections_active", "Open client connections.", routes, RouteMetrics::active);
+        counter(out, "strait_connections_accepted_total", "Client connections accepted.", routes,
+                RouteMetrics::acceptedTotal);
+        counter(out, "strait_backend_connect_failures_total", "Backend connection attempts that failed.", routes,
+                RouteMetrics::backendConnectFailuresTotal);
+        counter(out, "strait_no_backend_total", "Clients closed because no backend accepted.", routes,
+                RouteMetrics::noBackendTotal);
+        counter(out, "strait_bytes_from_client_total", "Bytes relayed client to backend by closed connections.",
+                routes, RouteMetrics::bytesFromClientTotal);
+        counter(out, "strait_bytes_from_backend_total", "Bytes relayed backend to client by closed connections.",
+                routes, RouteMetrics::bytesFromBackendTotal);
+        out.append("# HELP strait_up 1 while the proxy accepts connections, 0 while draining.\n")
+                .append("# TYPE strait_up gauge\n")
+                .append("strait_up ").append(server.isAccepting() ? 1 : 0).append('\n');
+        FullHttpResponse response = text(HttpResponseStatus.OK, out.toString());
+        response.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
+        return response;
+    }
+
+    private static void gauge(StringBuilder out, String name, String help, Map<String, RouteMetrics> routes,
+            ToLongFunction<RouteMetrics> value) {
+        family(out, name, help, "gauge", routes, value);
+    }
+
+    private static void counter(StringBuilder out, String name, String help, Map<String, RouteMetrics> routes,
+            ToLongFunction<RouteMetrics> value) {
+        family(out, name, help, "counter", routes, value);
+    }
+
+    private static void family(StringBuilder out, String name, String help, String type,
+            Map<String, RouteMetrics> routes, ToLongFunction<RouteMetrics> value) {
+        out.append("# HELP ").append(name).append(' ').append(help).append('\n');
+        out.append("# TYPE ").append(name).append(' ').append(type).append('\n');
+        routes.forEach((route, m) -> out.append(name)
+                .append("{route=\"").append(route).append("\"} ")
+                .append(value.applyAsLong(m)).append('\n'));
+    }
+
+    private static String address(SocketAddress address) {
+        return address == null ? null : ProxyServer.format(address);
+    }
+
+    private static FullHttpResponse json(ObjectNode body) throws JsonProcessingException {
+        FullHttpResponse response = response(HttpResponseStatus.OK, JSON.writeValueAsBytes(body));
+        response.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON);
+        return response;
+    }
+
+    private static FullHttpResponse text(HttpResponseStatus status, String body) {
+        FullHttpResponse response = response(status, body.getBytes(StandardCharsets.UTF_8));
+        response.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain; charset=utf-8");
+        return response;
+    }
+
+    private static FullHttpResponse response(HttpResponseStatus status, byte[] body) {
+        ByteBuf content = Unpooled.wrappedBuffer(body);
+        FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, content);
+        response.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, content.readableBytes());
+        return response;
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        ctx.close();
+    }
+}

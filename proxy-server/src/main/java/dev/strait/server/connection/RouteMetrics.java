@@ -1,0 +1,59 @@
+package dev.strait.server.connection;
+
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+
+/** Counters for one route, exported by the admin endpoint. Thread-safe. */
+public final class RouteMetrics {
+    private final LongAdder accepted = new LongAdder();
+    private final AtomicLong active = new AtomicLong();
+    private final LongAdder backendConnectFailures = new LongAdder();
+    private final LongAdder noBackend = new LongAdder();
+    private final LongAdder bytesFromClient = new LongAdder();
+    private final LongAdder bytesFromBackend = new LongAdder();
+
+    void accepted() {
+        accepted.increment();
+        active.incrementAndGet();
+    }
+
+    void closed(ProxiedConnection connection) {
+        active.decrementAndGet();
+        bytesFromClient.add(connection.bytesFromClient());
+        bytesFromBackend.add(connection.bytesFromBackend());
+    }
+
+    void backendConnectFailed() {
+        backendConnectFailures.increment();
+    }
+
+    void noBackend() {
+        noBackend.increment();
+    }
+
+    public long acceptedTotal() {
+        return accepted.sum();
+    }
+
+    public long active() {
+        return active.get();
+    }
+
+    public long backendConnectFailuresTotal() {
+        return backendConnectFailures.sum();
+    }
+
+    public long noBackendTotal() {
+        return noBackend.sum();
+    }
+
+    /** Bytes relayed client to backend by connections that have closed. */
+    public long bytesFromClientTotal() {
+        return bytesFromClient.sum();
+    }
+
+    /** Bytes relayed backend to client by connections that have closed. */
+    public long bytesFromBackendTotal() {
+        return bytesFromBackend.sum();
+    }
+}
