@@ -14,7 +14,11 @@ import java.util.List;
  * @param writeBufferWaterMark when a side stops being writable, and when it is writable again
  */
 public record Route(
-        String name, HostAndPort listen, List<HostAndPort> backends, Timeouts timeouts, WaterMark writeBufferWaterMark) {
+        String name,
+        HostAndPort listen,
+        List<HostAndPort> backends,
+        Timeouts timeouts,
+        WaterMark writeBufferWaterMark) {
 
     public Route {
         requireNonNull(name, "name");

@@ -85,8 +85,8 @@ public record Transport(
                 if (Epoll.isAvailable()) {
                     yield EPOLL;
                 }
-                fallback.accept("transport epoll is not available (" + cause(Epoll.unavailabilityCause())
-                        + "); using nio");
+                fallback.accept(
+                        "transport epoll is not available (" + cause(Epoll.unavailabilityCause()) + "); using nio");
                 yield NIO;
             }
             case IO_URING -> {

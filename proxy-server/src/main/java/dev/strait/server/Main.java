@@ -9,6 +9,7 @@ import dev.strait.server.config.ConfigLoader;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
+import java.nio.charset.Charset;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -55,21 +56,33 @@ public final class Main implements Callable<Integer> {
     @Spec
     private CommandSpec spec;
 
-    @Option(names = "--listen", paramLabel = "HOST:PORT", description = "Accept clients here (one route; port 0 picks a free port).")
+    @Option(
+            names = "--listen",
+            paramLabel = "HOST:PORT",
+            description = "Accept clients here (one route; port 0 picks a free port).")
     private String listen;
 
-    @Option(names = "--backend", paramLabel = "HOST:PORT", split = ",", splitSynopsisLabel = ",",
+    @Option(
+            names = "--backend",
+            paramLabel = "HOST:PORT",
+            split = ",",
+            splitSynopsisLabel = ",",
             description = "Backends for the --listen route, tried in order.")
     private List<String> backends;
 
     @Option(names = "--config", paramLabel = "FILE", description = "A YAML config file with one or more routes.")
     private Path config;
 
-    @Option(names = "--admin", paramLabel = "HOST:PORT",
+    @Option(
+            names = "--admin",
+            paramLabel = "HOST:PORT",
             description = "Serve /live, /ready, /connections and /metrics over HTTP here (overrides admin.listen).")
     private String admin;
 
-    @Option(names = "--transport", paramLabel = "KIND", description = "auto, epoll, io_uring or nio (overrides the config).")
+    @Option(
+            names = "--transport",
+            paramLabel = "KIND",
+            description = "auto, epoll, io_uring or nio (overrides the config).")
     private String transport;
 
     @Option(names = "--check-config", description = "Validate the config and exit (0 valid, 2 invalid); binds nothing.")
@@ -83,23 +96,33 @@ public final class Main implements Callable<Integer> {
 
     /** Runs the command line and returns the exit status; blocks while the proxy runs. */
     public static int run(String... args) {
+        return run(
+                new PrintWriter(System.out, true, Charset.defaultCharset()),
+                new PrintWriter(System.err, true, Charset.defaultCharset()),
+                args);
+    }
+
+    /** As {@link #run(String...)}, with the given output and error streams. */
+    static int run(PrintWriter out, PrintWriter err, String... args) {
         CommandLine cli = new CommandLine(new Main());
+        cli.setOut(out);
+        cli.setErr(err);
         cli.setParameterExceptionHandler((e, rest) -> {
-            PrintWriter err = e.getCommandLine().getErr();
-            err.println("strait: " + e.getMessage() + " (see --help)");
-            err.flush();
+            PrintWriter usageErr = e.getCommandLine().getErr();
+            usageErr.println("strait: " + e.getMessage() + " (see --help)");
+            usageErr.flush();
             return CommandLine.ExitCode.USAGE;
         });
         cli.setExecutionExceptionHandler((e, cmd, parseResult) -> {
-            PrintWriter err = cmd.getErr();
+            PrintWriter runErr = cmd.getErr();
             if (e instanceof ConfigException) {
-                err.println("strait: invalid config: " + e.getMessage());
-                err.flush();
+                runErr.println("strait: invalid config: " + e.getMessage());
+                runErr.flush();
                 return CommandLine.ExitCode.USAGE;
             }
             if (e instanceof StartException) {
-                err.println("strait: " + e.getMessage());
-                err.flush();
+                runErr.println("strait: " + e.getMessage());
+                runErr.flush();
                 return CommandLine.ExitCode.SOFTWARE;
             }
             throw e;
@@ -111,7 +134,9 @@ public final class Main implements Callable<Integer> {
     public Integer call() throws StartException {
         ProxyConfig proxyConfig = buildConfig();
         if (checkConfig) {
-            spec.commandLine().getOut().println("config ok: " + proxyConfig.routes().size() + " route(s)");
+            spec.commandLine()
+                    .getOut()
+                    .println("config ok: " + proxyConfig.routes().size() + " route(s)");
             spec.commandLine().getOut().flush();
             return CommandLine.ExitCode.OK;
         }

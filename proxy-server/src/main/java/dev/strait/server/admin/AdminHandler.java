@@ -103,41 +103,79 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         Map<String, RouteMetrics> routes = server.routeMetrics();
         StringBuilder out = new StringBuilder();
         gauge(out, "strait_connections_active", "Open client connections.", routes, RouteMetrics::active);
-        counter(out, "strait_connections_accepted_total", "Client connections accepted.", routes,
+        counter(
+                out,
+                "strait_connections_accepted_total",
+                "Client connections accepted.",
+                routes,
                 RouteMetrics::acceptedTotal);
-        counter(out, "strait_backend_connect_failures_total", "Backend connection attempts that failed.", routes,
+        counter(
+                out,
+                "strait_backend_connect_failures_total",
+                "Backend connection attempts that failed.",
+                routes,
                 RouteMetrics::backendConnectFailuresTotal);
-        counter(out, "strait_no_backend_total", "Clients closed because no backend accepted.", routes,
+        counter(
+                out,
+                "strait_no_backend_total",
+                "Clients closed because no backend accepted.",
+                routes,
                 RouteMetrics::noBackendTotal);
-        counter(out, "strait_bytes_from_client_total", "Bytes relayed client to backend by closed connections.",
-                routes, RouteMetrics::bytesFromClientTotal);
-        counter(out, "strait_bytes_from_backend_total", "Bytes relayed backend to client by closed connections.",
-                routes, RouteMetrics::bytesFromBackendTotal);
+        counter(
+                out,
+                "strait_bytes_from_client_total",
+                "Bytes relayed client to backend by closed connections.",
+                routes,
+                RouteMetrics::bytesFromClientTotal);
+        counter(
+                out,
+                "strait_bytes_from_backend_total",
+                "Bytes relayed backend to client by closed connections.",
+                routes,
+                RouteMetrics::bytesFromBackendTotal);
         out.append("# HELP strait_up 1 while the proxy accepts connections, 0 while draining.\n")
                 .append("# TYPE strait_up gauge\n")
-                .append("strait_up ").append(server.isAccepting() ? 1 : 0).append('\n');
+                .append("strait_up ")
+                .append(server.isAccepting() ? 1 : 0)
+                .append('\n');
         FullHttpResponse response = text(HttpResponseStatus.OK, out.toString());
         response.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
         return response;
     }
 
-    private static void gauge(StringBuilder out, String name, String help, Map<String, RouteMetrics> routes,
+    private static void gauge(
+            StringBuilder out,
+            String name,
+            String help,
+            Map<String, RouteMetrics> routes,
             ToLongFunction<RouteMetrics> value) {
         family(out, name, help, "gauge", routes, value);
     }
 
-    private static void counter(StringBuilder out, String name, String help, Map<String, RouteMetrics> routes,
+    private static void counter(
+            StringBuilder out,
+            String name,
+            String help,
+            Map<String, RouteMetrics> routes,
             ToLongFunction<RouteMetrics> value) {
         family(out, name, help, "counter", routes, value);
     }
 
-    private static void family(StringBuilder out, String name, String help, String type,
-            Map<String, RouteMetrics> routes, ToLongFunction<RouteMetrics> value) {
+    private static void family(
+            StringBuilder out,
+            String name,
+            String help,
+            String type,
+            Map<String, RouteMetrics> routes,
+            ToLongFunction<RouteMetrics> value) {
         out.append("# HELP ").append(name).append(' ').append(help).append('\n');
         out.append("# TYPE ").append(name).append(' ').append(type).append('\n');
         routes.forEach((route, m) -> out.append(name)
-                .append("{route=\"").append(route).append("\"} ")
-                .append(value.applyAsLong(m)).append('\n'));
+                .append("{route=\"")
+                .append(route)
+                .append("\"} ")
+                .append(value.applyAsLong(m))
+                .append('\n'));
     }
 
     private static String address(SocketAddress address) {

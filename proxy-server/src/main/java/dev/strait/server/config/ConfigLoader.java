@@ -67,8 +67,8 @@ public final class ConfigLoader {
                     .build();
             root = mapper.readTree(text);
         } catch (JsonProcessingException e) {
-            throw new ConfigException("--config", "\"" + source + "\" is not valid YAML: " + e.getOriginalMessage()
-                    + location(e));
+            throw new ConfigException(
+                    "--config", "\"" + source + "\" is not valid YAML: " + e.getOriginalMessage() + location(e));
         }
         if (root == null || root.isMissingNode() || root.isNull()) {
             throw new ConfigException("routes", "\"" + source + "\" is empty; at least one route is required");
@@ -108,7 +108,9 @@ public final class ConfigLoader {
 
     private Route route(String prefix, JsonNode node) {
         requireObject(prefix, node, ROUTE_KEYS, prefix + ".");
-        String name = node.has("name") ? scalar(prefix + ".name", node.get("name")) : "route" + prefix.substring(7, prefix.length() - 1);
+        String name = node.has("name")
+                ? scalar(prefix + ".name", node.get("name"))
+                : "route" + prefix.substring(7, prefix.length() - 1);
         if (!node.has("listen")) {
             throw new ConfigException(prefix + ".listen", "is required");
         }
@@ -120,7 +122,8 @@ public final class ConfigLoader {
         List<HostAndPort> backends = new ArrayList<>();
         for (int i = 0; i < backendsNode.size(); i++) {
             String key = prefix + ".backends[" + i + "]";
-            backends.add(HostAndPort.parse(key, scalar(key, backendsNode.get(i))).requireRealPort(key));
+            backends.add(
+                    HostAndPort.parse(key, scalar(key, backendsNode.get(i))).requireRealPort(key));
         }
         Timeouts timeouts = Timeouts.DEFAULTS;
         if (node.has("timeouts")) {
@@ -158,14 +161,18 @@ public final class ConfigLoader {
         for (Iterator<String> names = node.fieldNames(); names.hasNext(); ) {
             String name = names.next();
             if (!allowed.contains(name)) {
-                throw new ConfigException(childPrefix + name, "unknown key (allowed: " + String.join(", ", allowed.stream().sorted().toList()) + ")");
+                throw new ConfigException(
+                        childPrefix + name,
+                        "unknown key (allowed: "
+                                + String.join(", ", allowed.stream().sorted().toList()) + ")");
             }
         }
     }
 
     private String scalar(String key, JsonNode node) {
         if (node == null || !node.isValueNode() || node.isNull()) {
-            throw new ConfigException(key, "expected a single value, found " + (node == null ? "nothing" : "\"" + node + "\""));
+            throw new ConfigException(
+                    key, "expected a single value, found " + (node == null ? "nothing" : "\"" + node + "\""));
         }
         return env.expand(key, node.asText());
     }

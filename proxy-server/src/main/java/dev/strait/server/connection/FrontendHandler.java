@@ -7,7 +7,12 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.channel.socket.ChannelInputShutdownReadComplete;
+import io.netty.util.ReferenceCountUtil;
 import java.net.InetSocketAddress;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.StringJoiner;
 import org.apache.logging.log4j.LogManager;
@@ -16,7 +21,9 @@ import org.apache.logging.log4j.Logger;
 /**
  * Connects a newly accepted client to a backend, then replaces itself with a {@link RelayHandler}.
  *
- * <p>The client channel starts with auto-read off, so no client byte is read before a backend has accepted. Backends
+ * <p>The client channel starts with auto-read off, so client bytes are normally read only once a backend has accepted.
+ * Native transports still read a client that half-closes early (epoll and io_uring drain the socket on a FIN), so
+ * whatever arrives meanwhile is held, in order, and forwarded first; an early FIN is replayed to the relay. Backends
  * are tried in the pool's order, each with the route's connect timeout; if none accepts, the client is closed at once
  * and the failure is logged once with both addresses and every cause.
  *
@@ -29,6 +36,8 @@ public final class FrontendHandler extends ChannelInboundHandlerAdapter {
     private final RouteRuntime route;
     private final ProxiedConnection connection;
     private final StringJoiner failures = new StringJoiner("; ");
+    private final ArrayDeque<Object> early = new ArrayDeque<>(2);
+    private boolean clientFinished;
     private Channel backend;
 
     public FrontendHandler(RouteRuntime route, ProxiedConnection connection) {
@@ -79,10 +88,34 @@ public final class FrontendHandler extends ChannelInboundHandlerAdapter {
         RelayHandler fromClient = new RelayHandler(connected, "frontend");
         RelayHandler fromBackend = connected.pipeline().get(RelayHandler.class);
         connection.relaying(connected, fromClient, fromBackend);
+        List<Object> held = new ArrayList<>(early);
+        early.clear(); // handed to the relay below, not released when this handler is removed
         ctx.pipeline().replace(this, "relay", fromClient);
         log.debug("frontend {} -> backend {} connected (route {})", frontend, connected, route.name());
-        frontend.config().setAutoRead(true);
         connected.config().setAutoRead(true);
+        if (!held.isEmpty()) {
+            held.forEach(frontend.pipeline()::fireChannelRead);
+            frontend.pipeline().fireChannelReadComplete();
+        }
+        if (clientFinished) {
+            frontend.pipeline().fireUserEventTriggered(ChannelInputShutdownEvent.INSTANCE);
+        } else {
+            frontend.config().setAutoRead(true);
+        }
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        early.add(msg);
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof ChannelInputShutdownEvent) {
+            clientFinished = true;
+        } else if (evt != ChannelInputShutdownReadComplete.INSTANCE) {
+            ctx.fireUserEventTriggered(evt);
+        }
     }
 
     @Override
@@ -91,7 +124,19 @@ public final class FrontendHandler extends ChannelInboundHandlerAdapter {
         if (backend != null) {
             backend.close();
         }
+        releaseEarly();
         ctx.fireChannelInactive();
+    }
+
+    @Override
+    public void handlerRemoved(ChannelHandlerContext ctx) {
+        releaseEarly();
+    }
+
+    private void releaseEarly() {
+        for (Object msg; (msg = early.poll()) != null; ) {
+            ReferenceCountUtil.release(msg);
+        }
     }
 
     @Override

@@ -1,0 +1,48 @@
+package dev.strait.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class ConfigValuesTest {
+
+    @Test
+    void parsesDurationsWithUnits() {
+        assertThat(ConfigValues.duration("k", "250ms")).isEqualTo(Duration.ofMillis(250));
+        assertThat(ConfigValues.duration("k", "5s")).isEqualTo(Duration.ofSeconds(5));
+        assertThat(ConfigValues.duration("k", "2m")).isEqualTo(Duration.ofMinutes(2));
+        assertThat(ConfigValues.duration("k", "1h")).isEqualTo(Duration.ofHours(1));
+        assertThat(ConfigValues.duration("k", "30")).isEqualTo(Duration.ofSeconds(30));
+        assertThatThrownBy(() -> ConfigValues.duration("timeouts.connect", "soon"))
+                .hasMessage("timeouts.connect: bad value \"soon\" (expected a duration like 250ms, 5s, 2m, 1h)");
+    }
+
+    @Test
+    void parsesSizesInBinaryUnits() {
+        assertThat(ConfigValues.size("k", "65536")).isEqualTo(65536);
+        assertThat(ConfigValues.size("k", "32KiB")).isEqualTo(32 * 1024);
+        assertThat(ConfigValues.size("k", "1MiB")).isEqualTo(1024 * 1024);
+        assertThatThrownBy(() -> ConfigValues.size("k", "4GiB")).hasMessageContaining("at most 2GiB");
+        assertThatThrownBy(() -> ConfigValues.size("k", "lots")).hasMessageContaining("\"lots\"");
+    }
+
+    @Test
+    void waterMarksRejectLowAboveHigh() {
+        assertThatThrownBy(() -> new WaterMark(128, 64))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("writeBufferWaterMark.low")
+                .hasMessageContaining("128");
+    }
+
+    @Test
+    void proxyConfigRejectsDuplicateRouteNamesAndListeners() {
+        Route a = Route.of("a", new HostAndPort("127.0.0.1", 1000), List.of(new HostAndPort("127.0.0.1", 2000)));
+        Route a2 = Route.of("a", new HostAndPort("127.0.0.1", 1001), List.of(new HostAndPort("127.0.0.1", 2000)));
+        Route b = Route.of("b", new HostAndPort("127.0.0.1", 1000), List.of(new HostAndPort("127.0.0.1", 2000)));
+        assertThatThrownBy(() -> ProxyConfig.of(List.of(a, a2))).hasMessageContaining("duplicate route name");
+        assertThatThrownBy(() -> ProxyConfig.of(List.of(a, b))).hasMessageContaining("two routes listen");
+    }
+}
