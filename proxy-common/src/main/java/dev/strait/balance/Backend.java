@@ -1,0 +1,100 @@
+package dev.strait.balance;
+
+import static java.util.Objects.requireNonNull;
+
+import java.net.InetSocketAddress;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * One backend address as the balancer sees it: where it is, its weight and connection cap, whether it is a backup,
+ * whether it is healthy now, and how many proxied connections it holds.
+ *
+ * <p>Thread-safe: the connection count and health are updated from any event loop and the health checker.
+ *
+ * @see LoadBalancer
+ */
+public final class Backend {
+    private final String name;
+    private final InetSocketAddress address;
+    private final int weight;
+    private final int maxConnections;
+    private final boolean backup;
+    private final AtomicInteger active = new AtomicInteger();
+    private volatile boolean healthy = true;
+
+    /**
+     * @param name how logs name it: the configured {@code host:port}, plus the resolved IP when a name resolved
+     * @param address where to connect (resolved, or unresolved for the connect-time resolver)
+     * @param weight relative share of new connections, 1 to 256
+     * @param maxConnections cap on live connections to this backend; 0 means no cap
+     * @param backup used only when no primary backend is available
+     */
+    public Backend(String name, InetSocketAddress address, int weight, int maxConnections, boolean backup) {
+        this.name = requireNonNull(name, "name");
+        this.address = requireNonNull(address, "address");
+        if (weight < 1 || weight > 256) {
+            throw new IllegalArgumentException("weight must be 1-256: " + weight);
+        }
+        if (maxConnections < 0) {
+            throw new IllegalArgumentException("maxConnections must be >= 0: " + maxConnections);
+        }
+        this.weight = weight;
+        this.maxConnections = maxConnections;
+        this.backup = backup;
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public InetSocketAddress address() {
+        return address;
+    }
+
+    public int weight() {
+        return weight;
+    }
+
+    public int maxConnections() {
+        return maxConnections;
+    }
+
+    public boolean backup() {
+        return backup;
+    }
+
+    public boolean healthy() {
+        return healthy;
+    }
+
+    /** Sets health; returns true when this changed it. */
+    public boolean setHealthy(boolean value) {
+        boolean was = healthy;
+        healthy = value;
+        return was != value;
+    }
+
+    /** Live proxied connections to this backend. */
+    public int activeConnections() {
+        return active.get();
+    }
+
+    /** Healthy and below its connection cap: may take a new connection. */
+    public boolean available() {
+        return healthy && (maxConnections == 0 || active.get() < maxConnections);
+    }
+
+    /** Counts a connection that is starting; pair every call with {@link #connectionEnded()}. */
+    public void connectionStarted() {
+        active.incrementAndGet();
+    }
+
+    public void connectionEnded() {
+        active.decrementAndGet();
+    }
+
+    @Override
+    public String toString() {
+        return name;
+    }
+}
