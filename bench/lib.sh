@@ -1,0 +1,237 @@
+# shellcheck shell=bash
+# Shared by bench/run and bench/idle-memory: process lifecycle, loopback ports, and one
+# function per proxy kind. Everything binds to 127.0.0.1 and lives under $WORK (a mktemp dir).
+#
+# Contract for proxy functions: `proxy_<kind> NAME BACKEND_PORT` starts the proxy in front of
+# 127.0.0.1:BACKEND_PORT and sets PROXY_PORT (where clients connect) and PROXY_PID (the process
+# whose CPU and memory we account to the proxy, "" for direct). Kinds: direct strait haproxy
+# haproxy-splice nginx socat.
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_DIR=$(dirname "$BENCH_DIR")
+
+STRAIT_JAR=${STRAIT_JAR:-$REPO_DIR/proxy-server/target/proxy-server.jar}
+STRAIT_JAVA=${STRAIT_JAVA:-java}
+STRAIT_JAVA_OPTS=${STRAIT_JAVA_OPTS:--Xms256m -Xmx256m -XX:+AlwaysPreTouch}
+STRAIT_ARGS=${STRAIT_ARGS:-}                       # extra CLI flags, e.g. "--config x.yaml"
+# splice-auto hardly splices on loopback (same CPU/GiB as copying); force it both ways. ";" separates lines.
+HAPROXY_SPLICE=${HAPROXY_SPLICE:-option splice-request; option splice-response}
+NGINX_STREAM_MODULE=${NGINX_STREAM_MODULE:-/usr/lib/nginx/modules/ngx_stream_module.so}
+READY_TIMEOUT=${READY_TIMEOUT:-20}                 # seconds a process may take to listen
+
+PIDS=()        # every process we started, stopped in reverse order by cleanup
+declare -A PID_NAME=()
+USED_PORTS=()
+# shellcheck disable=SC2034 # used by bench/run
+CLK_TCK=$(getconf CLK_TCK)
+
+log() { printf '[bench %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# need CMD PACKAGE...: remember PACKAGE for the install hint when CMD is missing.
+MISSING_PKGS=()
+need() {
+  local cmd=$1; shift
+  if [[ $cmd == /* ]]; then [[ -e $cmd ]] && return 0; else command -v "$cmd" >/dev/null && return 0; fi
+  log "missing: $cmd"
+  MISSING_PKGS+=("$@")
+}
+require_needed() {
+  ((${#MISSING_PKGS[@]} == 0)) && return 0
+  local pkgs
+  pkgs=$(printf '%s\n' "${MISSING_PKGS[@]}" | sort -u | tr '\n' ' ')
+  log "install the missing packages first:  $( ((EUID == 0)) || echo 'sudo ')apt-get install -y $pkgs"
+  exit 2
+}
+
+# need_proxy KIND: the packages a proxy kind needs.
+need_proxy() {
+  case $1 in
+    direct) ;;
+    strait) need "$STRAIT_JAVA" openjdk-17-jre-headless
+            [[ -f $STRAIT_JAR ]] || die "no $STRAIT_JAR: build it first (make jar)" ;;
+    haproxy|haproxy-splice) need haproxy haproxy ;;
+    nginx) need nginx nginx; need "$NGINX_STREAM_MODULE" libnginx-mod-stream ;;
+    socat) need socat socat ;;
+    *) die "unknown proxy '$1' (known: direct strait haproxy haproxy-splice nginx socat)" ;;
+  esac
+}
+
+make_workdir() {
+  WORK=$(mktemp -d "${TMPDIR:-/tmp}/strait-bench.XXXXXX")
+  chmod 755 "$WORK" # nginx workers (nobody) and postgres must traverse it
+  trap cleanup EXIT
+  trap 'exit 130' INT TERM
+}
+
+cleanup() {
+  local i
+  for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do stop_pid "${PIDS[i]}"; done
+  if declare -F cleanup_extra >/dev/null; then cleanup_extra; fi
+  if [[ ${KEEP_WORK:-0} == 1 ]]; then log "kept $WORK"; else rm -rf "$WORK"; fi
+}
+
+alive() { [[ -r /proc/$1/stat ]] && [[ $(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) != Z ]]; }
+
+# spawn NAME CMD...: start CMD in the background, output to $WORK/NAME.log; sets SPAWNED_PID.
+spawn() {
+  local name=$1; shift
+  "$@" >"$WORK/$name.log" 2>&1 &
+  SPAWNED_PID=$!
+  PIDS+=("$SPAWNED_PID")
+  PID_NAME[$SPAWNED_PID]=$name
+}
+
+# stop_pid PID: SIGTERM, up to 10 s to exit, then SIGKILL.
+stop_pid() {
+  local pid=$1 i
+  alive "$pid" || return 0
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for ((i = 0; i < 100; i++)); do alive "$pid" || break; sleep 0.1; done
+  if alive "$pid"; then
+    log "${PID_NAME[$pid]:-pid $pid} ignored SIGTERM for 10 s, killing it"
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  wait "$pid" 2>/dev/null || true
+}
+
+# stop_started PID...: stop (newest first) and forget processes started since a checkpoint.
+stop_started() {
+  local pid i keep=()
+  for ((i = $#; i >= 1; i--)); do stop_pid "${!i}"; done
+  for pid in "${PIDS[@]}"; do [[ " $* " == *" $pid "* ]] || keep+=("$pid"); done
+  PIDS=("${keep[@]}")
+}
+
+# free_port VAR: an unused port below the ephemeral range, so load generators' client ports never collide.
+free_port() {
+  local lo p i
+  read -r lo _ </proc/sys/net/ipv4/ip_local_port_range
+  ((lo > 12000)) || lo=32768
+  for ((i = 0; i < 200; i++)); do
+    p=$((lo - 12000 + RANDOM % 11000))
+    [[ " ${USED_PORTS[*]} " == *" $p "* ]] && continue
+    [[ -n $(ss -Htan "( sport = :$p or dport = :$p )") ]] && continue
+    USED_PORTS+=("$p")
+    printf -v "$1" '%s' "$p"
+    return 0
+  done
+  die "no free port found"
+}
+
+# wait_listen PORT PID NAME: poll (bounded) until something listens on 127.0.0.1:PORT.
+wait_listen() {
+  local port=$1 pid=$2 name=$3 i
+  for ((i = 0; i < READY_TIMEOUT * 20; i++)); do
+    [[ -n $(ss -Hltn "sport = :$port") ]] && return 0
+    if [[ -n $pid ]] && ! alive "$pid"; then break; fi
+    sleep 0.05
+  done
+  log "$name did not listen on 127.0.0.1:$port; last lines of $WORK/$name.log:"
+  tail -n 20 "$WORK/$name.log" >&2 2>/dev/null || true
+  return 1
+}
+
+# proc_tree PID: PID and all its descendants.
+proc_tree() {
+  local p
+  echo "$1"
+  for p in $(ps -o pid= --ppid "$1" 2>/dev/null); do proc_tree "$p"; done
+}
+
+# cpu_ticks PID: user+system CPU of PID's tree, including reaped children (socat forks per connection).
+cpu_ticks() {
+  local total=0 p line f
+  [[ -z $1 ]] && { echo 0; return; }
+  for p in $(proc_tree "$1"); do
+    line=$(cat "/proc/$p/stat" 2>/dev/null) || continue
+    read -r -a f <<<"${line##*) }" # skip "pid (comm) ": comm may contain spaces; f[0] is field 3
+    total=$((total + f[11] + f[12] + f[13] + f[14])) # fields 14..17: utime stime cutime cstime
+  done
+  echo "$total"
+}
+
+# rss_kib PID: resident memory of PID's tree, KiB.
+rss_kib() {
+  local total=0 p kb
+  for p in $(proc_tree "$1"); do
+    kb=$(awk '/^VmRSS:/ {print $2}' "/proc/$p/status" 2>/dev/null) || continue
+    total=$((total + ${kb:-0}))
+  done
+  echo "$total"
+}
+
+# start_proxy KIND NAME BACKEND_PORT: dispatch to proxy_<kind> and wait until it listens.
+start_proxy() {
+  local kind=$1 name=$2 backend=$3
+  PROXY_PID=""
+  if [[ $kind == direct ]]; then PROXY_PORT=$backend; return 0; fi
+  free_port PROXY_PORT
+  "proxy_${kind//-/_}" "$name" "$backend"
+  wait_listen "$PROXY_PORT" "$PROXY_PID" "$name"
+}
+
+proxy_strait() {
+  local name=$1 backend=$2
+  # a private copy: the checkout's jar may be rebuilt while we run
+  [[ -f $WORK/strait.jar ]] || cp "$STRAIT_JAR" "$WORK/strait.jar"
+  # shellcheck disable=SC2086 # options are word lists on purpose
+  spawn "$name" "$STRAIT_JAVA" $STRAIT_JAVA_OPTS -jar "$WORK/strait.jar" \
+    --listen "127.0.0.1:$PROXY_PORT" --backend "127.0.0.1:$backend" $STRAIT_ARGS
+  PROXY_PID=$SPAWNED_PID
+}
+
+haproxy_with() {
+  local name=$1 backend=$2 extra=${3//; /$'\n'    } cfg=$WORK/$1.cfg
+  cat >"$cfg" <<EOF
+global
+    maxconn 4000
+defaults
+    mode tcp
+    timeout connect 5s
+    timeout client 10m
+    timeout server 10m
+    $extra
+listen relay
+    bind 127.0.0.1:$PROXY_PORT
+    server backend 127.0.0.1:$backend
+EOF
+  spawn "$name" haproxy -db -f "$cfg"
+  PROXY_PID=$SPAWNED_PID
+}
+proxy_haproxy() { haproxy_with "$1" "$2" ""; }
+proxy_haproxy_splice() { haproxy_with "$1" "$2" "$HAPROXY_SPLICE"; }
+
+proxy_nginx() {
+  local name=$1 backend=$2 dir=$WORK/$1
+  mkdir -p "$dir"
+  cat >"$dir/nginx.conf" <<EOF
+load_module $NGINX_STREAM_MODULE;
+daemon off;
+worker_processes auto;
+worker_rlimit_nofile 16384;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+events { worker_connections 8000; }
+stream {
+    server {
+        listen 127.0.0.1:$PROXY_PORT backlog=4096;
+        proxy_pass 127.0.0.1:$backend;
+        proxy_connect_timeout 5s;
+        proxy_timeout 10m;
+    }
+}
+EOF
+  spawn "$name" nginx -p "$dir" -e "$dir/error.log" -c "$dir/nginx.conf"
+  PROXY_PID=$SPAWNED_PID
+}
+
+proxy_socat() {
+  spawn "$1" socat "TCP-LISTEN:$PROXY_PORT,bind=127.0.0.1,reuseaddr,fork,backlog=4096" "TCP:127.0.0.1:$2"
+  PROXY_PID=$SPAWNED_PID
+}
+
+# bounded_int NAME VALUE MIN MAX: validate a numeric setting.
+bounded_int() {
+  if ! [[ $2 =~ ^[0-9]+$ ]] || (($2 < $3 || $2 > $4)); then die "$1 must be an integer in [$3, $4], got '$2'"; fi
+}
