@@ -84,6 +84,22 @@ public final class Backend {
         return healthy && (maxConnections == 0 || active.get() < maxConnections);
     }
 
+    /**
+     * Counts a connection that is starting if the backend is below its cap, atomically, so concurrent event loops
+     * cannot overshoot {@code maxConnections}; pair a {@code true} result with {@link #connectionEnded()}.
+     */
+    public boolean tryConnectionStarted() {
+        while (true) {
+            int now = active.get();
+            if (maxConnections > 0 && now >= maxConnections) {
+                return false;
+            }
+            if (active.compareAndSet(now, now + 1)) {
+                return true;
+            }
+        }
+    }
+
     /** Counts a connection that is starting; pair every call with {@link #connectionEnded()}. */
     public void connectionStarted() {
         active.incrementAndGet();
