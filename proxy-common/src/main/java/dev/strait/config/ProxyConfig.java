@@ -16,6 +16,8 @@ import java.util.Set;
  * @param backlog the listen backlog (SO_BACKLOG) of every listener
  * @param shutdownTimeout how long SIGTERM waits for live connections to finish before closing them
  * @param admin where the HTTP admin endpoint listens, if anywhere
+ * @param dns how backend host names are resolved and how often they are re-resolved
+ * @param maxConnections live connections across all routes; 0 means no limit; each route's {@code onLimit} applies
  * @param routes at least one route; names and listen addresses are unique
  */
 public record ProxyConfig(
@@ -24,6 +26,8 @@ public record ProxyConfig(
         int backlog,
         Duration shutdownTimeout,
         Optional<HostAndPort> admin,
+        DnsConfig dns,
+        int maxConnections,
         List<Route> routes) {
 
     public static final Duration DEFAULT_SHUTDOWN_TIMEOUT = Duration.ofSeconds(30);
@@ -41,6 +45,10 @@ public record ProxyConfig(
         }
         if (shutdownTimeout.isNegative()) {
             throw ConfigException.badValue("shutdownTimeout", shutdownTimeout, "must not be negative");
+        }
+        requireNonNull(dns, "dns");
+        if (maxConnections < 0) {
+            throw ConfigException.badValue("maxConnections", maxConnections, "0 (no limit) or more");
         }
         routes = List.copyOf(requireNonNull(routes, "routes"));
         if (routes.isEmpty()) {
@@ -61,6 +69,18 @@ public record ProxyConfig(
     /** A config with defaults for everything but the routes. */
     public static ProxyConfig of(List<Route> routes) {
         return new ProxyConfig(
-                TransportKind.AUTO, 0, DEFAULT_BACKLOG, DEFAULT_SHUTDOWN_TIMEOUT, Optional.empty(), routes);
+                TransportKind.AUTO,
+                0,
+                DEFAULT_BACKLOG,
+                DEFAULT_SHUTDOWN_TIMEOUT,
+                Optional.empty(),
+                DnsConfig.DEFAULTS,
+                0,
+                routes);
+    }
+
+    /** This config with another admin address, transport override applied by the caller. */
+    public ProxyConfig with(TransportKind newTransport, Optional<HostAndPort> newAdmin) {
+        return new ProxyConfig(newTransport, workers, backlog, shutdownTimeout, newAdmin, dns, maxConnections, routes);
     }
 }

@@ -2,29 +2,50 @@ package dev.strait.config;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.strait.balance.BalanceAlgorithm;
 import java.util.List;
+import java.util.Optional;
 
 /**
- * One listener and the backends it relays to.
+ * One listener and how it reaches its backends.
  *
  * @param name a label used in logs and metrics; letters, digits, '.', '_' and '-'
  * @param listen the address to accept clients on (port 0 lets the kernel choose)
- * @param backends the backends in order of preference; the first one that accepts gets the client
- * @param timeouts connect and idle timeouts
+ * @param backends the backends; a host name may resolve to several addresses
+ * @param balance how a backend is picked for a new connection
+ * @param healthCheck active health checks, if configured
+ * @param passiveCheck passive health from failed client connects
+ * @param retries further backends tried when a connect fails (before any client byte was forwarded)
+ * @param timeouts connect, idle, half-close, queue and lifetime timeouts
  * @param writeBufferWaterMark when a side stops being writable, and when it is writable again
+ * @param limits connection and rate limits
+ * @param access which client addresses are accepted
  */
 public record Route(
         String name,
         HostAndPort listen,
-        List<HostAndPort> backends,
+        List<BackendSpec> backends,
+        BalanceAlgorithm balance,
+        Optional<HealthCheck> healthCheck,
+        PassiveCheck passiveCheck,
+        int retries,
         Timeouts timeouts,
-        WaterMark writeBufferWaterMark) {
+        WaterMark writeBufferWaterMark,
+        Limits limits,
+        AccessList access) {
+
+    public static final int DEFAULT_RETRIES = 2;
 
     public Route {
         requireNonNull(name, "name");
         requireNonNull(listen, "listen");
+        requireNonNull(balance, "balance");
+        requireNonNull(healthCheck, "healthCheck");
+        requireNonNull(passiveCheck, "passiveCheck");
         requireNonNull(timeouts, "timeouts");
         requireNonNull(writeBufferWaterMark, "writeBufferWaterMark");
+        requireNonNull(limits, "limits");
+        requireNonNull(access, "access");
         if (!name.matches("[A-Za-z0-9._-]{1,64}")) {
             throw ConfigException.badValue("name", name, "1-64 letters, digits, '.', '_' or '-'");
         }
@@ -32,13 +53,40 @@ public record Route(
         if (backends.isEmpty()) {
             throw new ConfigException("backends", "at least one backend is required for route " + name);
         }
-        for (HostAndPort backend : backends) {
-            backend.requireRealPort("backends");
+        if (retries < 0 || retries > 100) {
+            throw ConfigException.badValue("retries", retries, "0 to 100");
         }
     }
 
-    /** A route with default timeouts and water marks. */
+    /** A route with defaults for everything but its name, listener and backends, tried in order of preference. */
     public static Route of(String name, HostAndPort listen, List<HostAndPort> backends) {
-        return new Route(name, listen, backends, Timeouts.DEFAULTS, WaterMark.DEFAULT);
+        return new Route(
+                name,
+                listen,
+                backends.stream().map(BackendSpec::of).toList(),
+                BalanceAlgorithm.LEAST_CONNECTIONS,
+                Optional.empty(),
+                PassiveCheck.DISABLED,
+                DEFAULT_RETRIES,
+                Timeouts.DEFAULTS,
+                WaterMark.DEFAULT,
+                Limits.NONE,
+                AccessList.OPEN);
+    }
+
+    /** This route with other timeouts. */
+    public Route withTimeouts(Timeouts other) {
+        return new Route(
+                name,
+                listen,
+                backends,
+                balance,
+                healthCheck,
+                passiveCheck,
+                retries,
+                other,
+                writeBufferWaterMark,
+                limits,
+                access);
     }
 }

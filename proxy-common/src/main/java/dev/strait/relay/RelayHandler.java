@@ -12,7 +12,10 @@ import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.ChannelInputShutdownReadComplete;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
 import java.io.IOException;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 
@@ -35,6 +38,7 @@ public final class RelayHandler extends ChannelInboundHandlerAdapter {
 
     private final Channel peer;
     private final String side;
+    private final Duration finTimeout;
     private volatile long bytesRelayed;
 
     /**
@@ -42,8 +46,19 @@ public final class RelayHandler extends ChannelInboundHandlerAdapter {
      * @param side what this handler's channel is, for logs: {@code frontend} or {@code backend}
      */
     public RelayHandler(Channel peer, String side) {
+        this(peer, side, Duration.ZERO);
+    }
+
+    /**
+     * @param peer the channel that receives what this handler's channel reads
+     * @param side what this handler's channel is, for logs: {@code frontend} or {@code backend}
+     * @param finTimeout how long the pair may stay half-closed after this side's FIN before both are closed; 0
+     *     disables it
+     */
+    public RelayHandler(Channel peer, String side, Duration finTimeout) {
         this.peer = requireNonNull(peer, "peer");
         this.side = requireNonNull(side, "side");
+        this.finTimeout = requireNonNull(finTimeout, "finTimeout");
     }
 
     /** Bytes read on this handler's channel and written to the peer. */
@@ -77,6 +92,7 @@ public final class RelayHandler extends ChannelInboundHandlerAdapter {
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
         if (evt instanceof ChannelInputShutdownEvent) {
             propagateInputShutdown(ctx.channel());
+            limitHalfClosedTime(ctx.channel());
         } else if (evt != ChannelInputShutdownReadComplete.INSTANCE) {
             ctx.fireUserEventTriggered(evt);
         }
@@ -100,6 +116,28 @@ public final class RelayHandler extends ChannelInboundHandlerAdapter {
                 }
             });
         });
+    }
+
+    private void limitHalfClosedTime(Channel self) {
+        if (finTimeout.isZero()) {
+            return;
+        }
+        ScheduledFuture<?> cut = self.eventLoop()
+                .schedule(
+                        () -> {
+                            if (self.isOpen()) {
+                                log.info(
+                                        "{} {} half-closed for {}ms; closing the pair",
+                                        side,
+                                        self,
+                                        finTimeout.toMillis());
+                                self.close();
+                                peer.close();
+                            }
+                        },
+                        finTimeout.toNanos(),
+                        TimeUnit.NANOSECONDS);
+        self.closeFuture().addListener(f -> cut.cancel(false));
     }
 
     @Override

@@ -48,7 +48,8 @@ import picocli.CommandLine.Spec;
             "",
             "Config values may use $${VAR} and $${VAR:-default} from the environment.",
             "Exit status: 0 ok, 1 cannot start (e.g. port in use), 2 bad arguments or config.",
-            "SIGTERM stops accepting, drains live connections up to shutdownTimeout (30s), then exits 0."
+            "SIGTERM stops accepting, drains live connections up to shutdownTimeout (30s), then exits 0.",
+            "SIGHUP re-reads --config; an invalid file is rejected and the running config stays."
         })
 public final class Main implements Callable<Integer> {
     private static final Logger log = LogManager.getLogger(Main.class);
@@ -84,6 +85,11 @@ public final class Main implements Callable<Integer> {
             paramLabel = "KIND",
             description = "auto, epoll, io_uring or nio (overrides the config).")
     private String transport;
+
+    @Option(
+            names = "--watch",
+            description = "Reload --config when the file changes (checked every 2s); SIGHUP always reloads.")
+    private boolean watch;
 
     @Option(names = "--check-config", description = "Validate the config and exit (0 valid, 2 invalid); binds nothing.")
     private boolean checkConfig;
@@ -142,6 +148,12 @@ public final class Main implements Callable<Integer> {
         }
         ProxyServer server = ProxyServer.start(proxyConfig);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> stop(server), "strait-shutdown"));
+        if (config != null) {
+            Signals.onHangup(() -> reload(server, "SIGHUP"));
+            if (watch) {
+                ConfigWatcher.start(config, () -> reload(server, "file changed"));
+            }
+        }
         server.awaitTermination();
         return CommandLine.ExitCode.OK;
     }
@@ -177,15 +189,28 @@ public final class Main implements Callable<Integer> {
         } else {
             throw new ConfigException("--config", "nothing to do: give --config FILE, or --listen and --backend");
         }
+        return withOverrides(base);
+    }
+
+    /** Applies --admin and --transport, which win over the file at start and on every reload. */
+    private ProxyConfig withOverrides(ProxyConfig base) {
         Optional<HostAndPort> adminAddress =
                 admin == null ? base.admin() : Optional.of(HostAndPort.parse("--admin", admin));
-        return new ProxyConfig(
-                transport == null ? base.transport() : TransportKind.parse("--transport", transport),
-                base.workers(),
-                base.backlog(),
-                base.shutdownTimeout(),
-                adminAddress,
-                base.routes());
+        return base.with(
+                transport == null ? base.transport() : TransportKind.parse("--transport", transport), adminAddress);
+    }
+
+    /** Re-reads the config file and applies it; an invalid file or a failed bind keeps the running config. */
+    private void reload(ProxyServer server, String why) {
+        try {
+            ProxyConfig next = withOverrides(new ConfigLoader(System.getenv()).load(config));
+            server.reload(next);
+            log.info("reloaded {} ({})", config, why);
+        } catch (ConfigException e) {
+            log.error("reload rejected, keeping the running config: invalid config: {}", e.getMessage());
+        } catch (StartException e) {
+            log.error("reload rejected, keeping the running config: {}", e.getMessage());
+        }
     }
 
     /** Reads the version Maven wrote into the jar. */

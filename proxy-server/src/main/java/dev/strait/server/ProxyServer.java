@@ -2,11 +2,15 @@ package dev.strait.server;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.strait.balance.Backend;
 import dev.strait.config.HostAndPort;
 import dev.strait.config.ProxyConfig;
 import dev.strait.config.Route;
 import dev.strait.server.admin.AdminServer;
-import dev.strait.server.connection.BackendPool;
+import dev.strait.server.backend.BackendPool;
+import dev.strait.server.backend.DnsSettings;
+import dev.strait.server.backend.HealthChecker;
+import dev.strait.server.connection.AdmissionGate;
 import dev.strait.server.connection.ConnectionRegistry;
 import dev.strait.server.connection.FrontendInitializer;
 import dev.strait.server.connection.RouteMetrics;
@@ -16,10 +20,10 @@ import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.WriteBufferWaterMark;
-import io.netty.resolver.dns.DnsAddressResolverGroup;
-import io.netty.resolver.dns.DnsNameResolverBuilder;
+import io.netty.resolver.dns.SequentialDnsServerAddressStreamProvider;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.time.Duration;
@@ -31,31 +35,31 @@ import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 
 /**
  * The running proxy: owns the boss and worker event loop groups, binds one listener per route (and the admin
- * endpoint), and drains on shutdown.
+ * endpoint), applies reloads, and drains on shutdown.
  *
- * <p>Lifecycle: {@link #start} binds everything or fails cleanly, releasing what it took; {@link #shutdown} stops
- * accepting at once, waits up to a deadline for live connections to finish, closes the rest and releases the event
- * loops. Thread-safe.
+ * <p>Lifecycle: {@link #start} binds everything or fails cleanly, releasing what it took; {@link #reload} applies a new
+ * config without touching established connections; {@link #shutdown} stops accepting at once, waits up to a deadline
+ * for live connections to finish, closes the rest and releases the event loops. Thread-safe.
  */
 public final class ProxyServer {
     private static final Logger log = LogManager.getLogger(ProxyServer.class);
 
-    private final ProxyConfig config;
     private final Transport transport;
     private final EventLoopGroup boss;
     private final EventLoopGroup workers;
-    private final DnsAddressResolverGroup resolver;
     private final ConnectionRegistry registry = new ConnectionRegistry();
-    private final Map<String, RouteRuntime> routes = new LinkedHashMap<>();
-    private final Map<String, Channel> listeners = new LinkedHashMap<>();
+    private final Map<String, RouteListener> routes = new LinkedHashMap<>(); // guarded by this
+    private final AtomicInteger globalActive = new AtomicInteger();
     private final AtomicBoolean stopping = new AtomicBoolean();
     private final CountDownLatch terminated = new CountDownLatch(1);
+    private volatile ProxyConfig config;
     private volatile AdminServer admin;
 
     private ProxyServer(ProxyConfig config) {
@@ -64,9 +68,6 @@ public final class ProxyServer {
         int threads = config.workers() == 0 ? Runtime.getRuntime().availableProcessors() : config.workers();
         this.boss = transport.newEventLoopGroup(1, "strait-boss");
         this.workers = transport.newEventLoopGroup(threads, "strait-worker");
-        this.resolver = new DnsAddressResolverGroup(new DnsNameResolverBuilder()
-                .datagramChannelType(transport.datagramChannel())
-                .socketChannelType(transport.socketChannel()));
     }
 
     /** Binds every route and the admin endpoint; on any failure releases everything and throws. */
@@ -74,8 +75,10 @@ public final class ProxyServer {
         requireNonNull(config, "config");
         ProxyServer server = new ProxyServer(config);
         try {
-            for (Route route : config.routes()) {
-                server.bind(route);
+            synchronized (server) {
+                for (Route route : config.routes()) {
+                    server.routes.put(route.name(), server.bind(route, null));
+                }
             }
             if (config.admin().isPresent()) {
                 server.admin = AdminServer.start(config.admin().get(), server.boss, server.transport, server);
@@ -87,11 +90,11 @@ public final class ProxyServer {
         }
     }
 
-    private void bind(Route route) throws StartException {
-        RouteRuntime runtime =
-                new RouteRuntime(route, new BackendPool(route.backends()), backendBootstrap(route), new RouteMetrics());
-        WriteBufferWaterMark waterMark = new WriteBufferWaterMark(
-                route.writeBufferWaterMark().low(), route.writeBufferWaterMark().high());
+    /** Builds a route's runtime and binds its listener. */
+    private RouteListener bind(Route route, RouteListener previous) throws StartException {
+        RouteRuntime runtime = newRuntime(route, previous == null ? null : previous.runtime());
+        RouteListener listener = new RouteListener(runtime, healthChecker(runtime));
+        WriteBufferWaterMark waterMark = waterMark(route);
         ServerBootstrap bootstrap = new ServerBootstrap()
                 .group(boss, workers)
                 .channel(transport.serverChannel())
@@ -102,15 +105,74 @@ public final class ProxyServer {
                 .childOption(ChannelOption.SO_KEEPALIVE, true)
                 .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
                 .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, waterMark)
-                .childHandler(new FrontendInitializer(runtime, registry));
-        Channel channel = bindOrFail(bootstrap, route.listen(), "route " + route.name());
-        routes.put(route.name(), runtime);
-        listeners.put(route.name(), channel);
+                .childHandler(new FrontendInitializer(listener::runtime, registry));
+        Channel channel;
+        try {
+            channel = bindOrFail(bootstrap, route.listen(), "route " + route.name());
+        } catch (StartException e) {
+            listener.stopBackgroundWork();
+            throw e;
+        }
+        listener.bound(channel);
         log.info(
                 "listening on {} -> {} (transport {})",
                 format(channel.localAddress()),
-                route.backends().stream().map(HostAndPort::toString).collect(Collectors.joining(",")),
+                route.backends().stream().map(b -> b.address().toString()).collect(Collectors.joining(",")),
                 transport.name());
+        return listener;
+    }
+
+    private RouteRuntime newRuntime(Route route, RouteRuntime previous) {
+        EventLoop loop = workers.next();
+        Map<String, Backend> carried =
+                previous == null ? Map.of() : previous.pool().byName();
+        BackendPool pool =
+                new BackendPool(route.name(), route.backends(), route.passiveCheck(), dnsSettings(), loop, carried);
+        AdmissionGate gate = new AdmissionGate(
+                route.access(),
+                route.limits(),
+                globalActive,
+                config.maxConnections(),
+                this::resumePausedListeners,
+                previous == null ? null : previous.gate());
+        return new RouteRuntime(
+                route,
+                pool,
+                route.balance().newBalancer(),
+                backendBootstrap(route),
+                gate,
+                previous == null ? new RouteMetrics() : previous.metrics());
+    }
+
+    private Optional<HealthChecker> healthChecker(RouteRuntime runtime) {
+        return runtime.route().healthCheck().map(check -> new HealthChecker(
+                        runtime.name(), check, runtime.pool(), workers.next(), transport, backend -> {
+                            int closed = registry.closeConnectionsTo(backend);
+                            log.info("route {}: closed {} connection(s) to {}", runtime.name(), closed, backend);
+                        })
+                .start());
+    }
+
+    private DnsSettings dnsSettings() {
+        ProxyConfig c = config;
+        if (c.dns().servers().isEmpty()) {
+            return DnsSettings.system(transport, c.dns().refresh());
+        }
+        List<InetSocketAddress> servers = c.dns().servers().stream()
+                .map(s -> new InetSocketAddress(s.host(), s.port()))
+                .toList();
+        return new DnsSettings(
+                transport,
+                new SequentialDnsServerAddressStreamProvider(servers),
+                c.dns().refresh());
+    }
+
+    private void resumePausedListeners() {
+        List<RouteListener> all;
+        synchronized (this) {
+            all = new ArrayList<>(routes.values());
+        }
+        all.forEach(l -> l.runtime().gate().resumeIfRoom());
     }
 
     /** Binds a server bootstrap, turning a bind failure into a one-line {@link StartException}. */
@@ -131,17 +193,94 @@ public final class ProxyServer {
         long connectMillis = route.timeouts().connect().toMillis();
         return new Bootstrap()
                 .channel(transport.socketChannel())
-                .resolver(resolver)
                 .option(ChannelOption.AUTO_READ, false)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) connectMillis) // 0 disables
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.SO_KEEPALIVE, true)
                 .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                .option(
-                        ChannelOption.WRITE_BUFFER_WATER_MARK,
-                        new WriteBufferWaterMark(
-                                route.writeBufferWaterMark().low(),
-                                route.writeBufferWaterMark().high()));
+                .option(ChannelOption.WRITE_BUFFER_WATER_MARK, waterMark(route));
+    }
+
+    private static WriteBufferWaterMark waterMark(Route route) {
+        return new WriteBufferWaterMark(
+                route.writeBufferWaterMark().low(), route.writeBufferWaterMark().high());
+    }
+
+    /**
+     * Applies a new config to the running proxy without touching established connections: new routes bind, removed
+     * routes stop accepting (their connections run on until they end), changed routes apply to new connections (a
+     * changed listen address rebinds). Settings that need new event loops (transport, workers, backlog, admin) are
+     * logged and kept until a restart. If a new listener cannot bind, nothing changes.
+     */
+    public synchronized void reload(ProxyConfig next) throws StartException {
+        requireNonNull(next, "next");
+        if (stopping.get()) {
+            return;
+        }
+        ProxyConfig current = config;
+        warnIfChanged("transport", current.transport(), next.transport());
+        warnIfChanged("workers", current.workers(), next.workers());
+        warnIfChanged("backlog", current.backlog(), next.backlog());
+        warnIfChanged("admin", current.admin(), next.admin());
+        config = next; // new runtimes below take dns and maxConnections from it
+        Map<String, RouteListener> fresh = new LinkedHashMap<>();
+        try {
+            for (Route route : next.routes()) {
+                RouteListener old = routes.get(route.name());
+                if (old == null || !old.runtime().route().listen().equals(route.listen())) {
+                    fresh.put(route.name(), bind(route, old));
+                }
+            }
+        } catch (StartException | RuntimeException e) {
+            fresh.values().forEach(this::stopListening);
+            config = current;
+            throw e;
+        }
+        Map<String, RouteListener> result = new LinkedHashMap<>();
+        for (Route route : next.routes()) {
+            RouteListener old = routes.get(route.name());
+            RouteListener bound = fresh.get(route.name());
+            if (bound != null) {
+                if (old != null) {
+                    stopListening(old);
+                    log.info(
+                            "route {}: moved to {}",
+                            route.name(),
+                            format(bound.channel().localAddress()));
+                } else {
+                    log.info("route {}: added", route.name());
+                }
+                result.put(route.name(), bound);
+            } else {
+                if (!old.runtime().route().equals(route)) {
+                    RouteRuntime runtime = newRuntime(route, old.runtime());
+                    RouteRuntime previous = old.swap(runtime, healthChecker(runtime));
+                    previous.pool().close();
+                    log.info("route {}: updated; new connections use the new settings", route.name());
+                }
+                result.put(route.name(), old);
+            }
+        }
+        for (Map.Entry<String, RouteListener> e : routes.entrySet()) {
+            if (!result.containsKey(e.getKey())) {
+                stopListening(e.getValue());
+                log.info("route {}: removed; its live connections continue until they end", e.getKey());
+            }
+        }
+        routes.clear();
+        routes.putAll(result);
+        resumePausedListeners();
+    }
+
+    private static void warnIfChanged(String key, Object was, Object now) {
+        if (!was.equals(now)) {
+            log.warn("reload: {} changed from {} to {}; that takes a restart, keeping {}", key, was, now, was);
+        }
+    }
+
+    private void stopListening(RouteListener listener) {
+        listener.channel().close().awaitUninterruptibly();
+        listener.stopBackgroundWork();
     }
 
     /** "127.0.0.1:15432" or "[::1]:15432". */
@@ -162,12 +301,21 @@ public final class ProxyServer {
     }
 
     /** The address a route's listener is bound to (with the real port when the config said 0). */
-    public InetSocketAddress boundAddress(String routeName) {
-        Channel channel = listeners.get(routeName);
-        if (channel == null) {
+    public synchronized InetSocketAddress boundAddress(String routeName) {
+        RouteListener listener = routes.get(routeName);
+        if (listener == null) {
             throw new IllegalArgumentException("no route named " + routeName);
         }
-        return (InetSocketAddress) channel.localAddress();
+        return (InetSocketAddress) listener.channel().localAddress();
+    }
+
+    /** A route's current backends with their health and load, for the admin endpoint and tests. */
+    public synchronized List<Backend> backends(String routeName) {
+        RouteListener listener = routes.get(routeName);
+        if (listener == null) {
+            throw new IllegalArgumentException("no route named " + routeName);
+        }
+        return listener.runtime().pool().current();
     }
 
     /** The admin endpoint's address, if it runs. */
@@ -181,9 +329,9 @@ public final class ProxyServer {
     }
 
     /** Every route's counters, in config order. */
-    public Map<String, RouteMetrics> routeMetrics() {
+    public synchronized Map<String, RouteMetrics> routeMetrics() {
         Map<String, RouteMetrics> metrics = new LinkedHashMap<>();
-        routes.forEach((name, runtime) -> metrics.put(name, runtime.metrics()));
+        routes.forEach((name, listener) -> metrics.put(name, listener.runtime().metrics()));
         return metrics;
     }
 
@@ -202,9 +350,21 @@ public final class ProxyServer {
             return;
         }
         try {
-            List<Channel> closing = new ArrayList<>(listeners.values());
-            closing.forEach(Channel::close);
-            closing.forEach(c -> c.closeFuture().awaitUninterruptibly());
+            List<RouteListener> closing;
+            synchronized (this) {
+                closing = new ArrayList<>(routes.values());
+            }
+            closing.forEach(l -> {
+                if (l.channel() != null) {
+                    l.channel().close();
+                }
+            });
+            closing.forEach(l -> {
+                if (l.channel() != null) {
+                    l.channel().closeFuture().awaitUninterruptibly();
+                }
+                l.stopBackgroundWork();
+            });
             int live = registry.size();
             if (live > 0 && !drainTimeout.isZero()) {
                 log.info("draining {} connection(s) for up to {}s", live, drainTimeout.toSeconds());
@@ -219,7 +379,6 @@ public final class ProxyServer {
             if (a != null) {
                 a.close();
             }
-            resolver.close();
             workers.shutdownGracefully(0, 2, TimeUnit.SECONDS);
             boss.shutdownGracefully(0, 2, TimeUnit.SECONDS);
             workers.terminationFuture().awaitUninterruptibly(10, TimeUnit.SECONDS);
@@ -232,15 +391,10 @@ public final class ProxyServer {
 
     /** Blocks until {@link #shutdown} has finished. */
     public void awaitTermination() {
-        boolean done = false;
-        while (!done) {
-            try {
-                terminated.await();
-                done = true;
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return;
-            }
+        try {
+            terminated.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 }

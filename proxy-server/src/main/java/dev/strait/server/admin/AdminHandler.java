@@ -37,6 +37,7 @@ import java.util.function.ToLongFunction;
  *   <li>{@code GET /live}: 200 while the process runs (a liveness probe).
  *   <li>{@code GET /ready}: 200 while listeners accept, 503 once draining (a readiness probe).
  *   <li>{@code GET /connections}: every live connection as JSON (route, both addresses, state, age, bytes).
+ *   <li>{@code GET /backends}: every route's backends with health, weight and live connections, as JSON.
  *   <li>{@code GET /metrics}: per-route counters in the Prometheus text format.
  * </ul>
  */
@@ -62,8 +63,10 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
                         ? text(HttpResponseStatus.OK, "ready\n")
                         : text(HttpResponseStatus.SERVICE_UNAVAILABLE, "draining\n");
                 case "/connections" -> json(connections());
+                case "/backends" -> json(backends());
                 case "/metrics" -> metrics();
-                default -> text(HttpResponseStatus.NOT_FOUND, "not found; try /live /ready /connections /metrics\n");
+                default -> text(
+                        HttpResponseStatus.NOT_FOUND, "not found; try /live /ready /connections /backends /metrics\n");
             };
         }
         boolean keepAlive = HttpUtil.isKeepAlive(request);
@@ -96,6 +99,23 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             n.put("bytesFromClient", c.bytesFromClient());
             n.put("bytesFromBackend", c.bytesFromBackend());
         }
+        return root;
+    }
+
+    private ObjectNode backends() {
+        ObjectNode root = JSON.createObjectNode();
+        server.routeMetrics().keySet().forEach(route -> {
+            ArrayNode list = root.putArray(route);
+            server.backends(route).forEach(b -> {
+                ObjectNode n = list.addObject();
+                n.put("name", b.name());
+                n.put("address", address(b.address()));
+                n.put("healthy", b.healthy());
+                n.put("backup", b.backup());
+                n.put("weight", b.weight());
+                n.put("activeConnections", b.activeConnections());
+            });
+        });
         return root;
     }
 
@@ -133,6 +153,37 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
                 "Bytes relayed backend to client by closed connections.",
                 routes,
                 RouteMetrics::bytesFromBackendTotal);
+        counter(
+                out,
+                "strait_denied_total",
+                "Clients closed by the route's allow/deny lists.",
+                routes,
+                RouteMetrics::deniedTotal);
+        counter(
+                out,
+                "strait_refused_total",
+                "Clients closed by a connection or accept-rate limit.",
+                routes,
+                RouteMetrics::refusedTotal);
+        out.append("# HELP strait_backend_up 1 if the backend may take new connections (healthy), else 0.\n")
+                .append("# TYPE strait_backend_up gauge\n");
+        routes.keySet().forEach(route -> server.backends(route).forEach(b -> out.append("strait_backend_up{route=\"")
+                .append(route)
+                .append("\",backend=\"")
+                .append(b.name())
+                .append("\"} ")
+                .append(b.healthy() ? 1 : 0)
+                .append('\n')));
+        out.append("# HELP strait_backend_connections_active Live connections per backend.\n")
+                .append("# TYPE strait_backend_connections_active gauge\n");
+        routes.keySet().forEach(route -> server.backends(route)
+                .forEach(b -> out.append("strait_backend_connections_active{route=\"")
+                        .append(route)
+                        .append("\",backend=\"")
+                        .append(b.name())
+                        .append("\"} ")
+                        .append(b.activeConnections())
+                        .append('\n')));
         out.append("# HELP strait_up 1 while the proxy accepts connections, 0 while draining.\n")
                 .append("# TYPE strait_up gauge\n")
                 .append("strait_up ")

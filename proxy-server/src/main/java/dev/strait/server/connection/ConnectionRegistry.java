@@ -1,5 +1,6 @@
 package dev.strait.server.connection;
 
+import dev.strait.balance.Backend;
 import io.netty.channel.Channel;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.ChannelGroupFuture;
@@ -41,6 +42,18 @@ public final class ConnectionRegistry {
     /** Completes when every connection open now has closed. */
     public ChannelGroupFuture allClosed() {
         return frontends.newCloseFuture();
+    }
+
+    /** Closes every connection relaying to {@code backend}; returns how many. */
+    public int closeConnectionsTo(Backend backend) {
+        int closed = 0;
+        for (ProxiedConnection c : connections.values()) {
+            if (c.backendTarget() == backend) {
+                c.close();
+                closed++;
+            }
+        }
+        return closed;
     }
 
     /** Closes every connection now (their backends follow). */

@@ -2,6 +2,8 @@ package dev.strait.server.connection;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.strait.balance.Backend;
+import dev.strait.config.Route;
 import dev.strait.relay.RelayHandler;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
@@ -10,35 +12,49 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.ChannelInputShutdownReadComplete;
 import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.StringJoiner;
+import java.util.concurrent.TimeUnit;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 
 /**
  * Connects a newly accepted client to a backend, then replaces itself with a {@link RelayHandler}.
  *
+ * <p>The route's balancer picks a backend; if the connect fails, another backend is tried, up to {@code retries}
+ * more, each within {@code timeouts.connect} — safe because not one client byte has been forwarded yet. When no
+ * backend is available (all down, all tried, or all at their cap) the client is held for up to {@code timeouts.queue},
+ * trying again every {@value #HOLD_TICK_MILLIS}ms, then closed; every failure is logged once with both addresses and
+ * every cause.
+ *
  * <p>The client channel starts with auto-read off, so client bytes are normally read only once a backend has accepted.
  * Native transports still read a client that half-closes early (epoll and io_uring drain the socket on a FIN), so
- * whatever arrives meanwhile is held, in order, and forwarded first; an early FIN is replayed to the relay. Backends
- * are tried in the pool's order, each with the route's connect timeout; if none accepts, the client is closed at once
- * and the failure is logged once with both addresses and every cause.
+ * whatever arrives meanwhile is held, in order, and forwarded first; an early FIN is replayed to the relay.
  *
  * <p>Thread model: the backend channel is registered on the client's event loop, so this handler, both relay handlers
  * and every listener below run on one thread and need no {@code volatile}.
  */
 public final class FrontendHandler extends ChannelInboundHandlerAdapter {
+    static final long HOLD_TICK_MILLIS = 100;
     private static final Logger log = LogManager.getLogger(FrontendHandler.class);
 
     private final RouteRuntime route;
     private final ProxiedConnection connection;
     private final StringJoiner failures = new StringJoiner("; ");
     private final ArrayDeque<Object> early = new ArrayDeque<>(2);
+    private final Set<Backend> tried = new HashSet<>(4);
     private boolean clientFinished;
+    private int attempts;
+    private long holdUntilNanos;
     private Channel backend;
+    private ScheduledFuture<?> holding;
 
     public FrontendHandler(RouteRuntime route, ProxiedConnection connection) {
         this.route = requireNonNull(route, "route");
@@ -47,47 +63,87 @@ public final class FrontendHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
-        connect(ctx, 0);
+        holdUntilNanos = System.nanoTime() + route.route().timeouts().queue().toNanos();
+        connectNext(ctx);
         ctx.fireChannelActive();
     }
 
-    private void connect(ChannelHandlerContext ctx, int attempt) {
+    private void connectNext(ChannelHandlerContext ctx) {
         Channel frontend = ctx.channel();
-        List<InetSocketAddress> candidates = route.backends().candidates();
-        if (attempt >= candidates.size()) {
-            route.metrics().noBackend();
-            log.warn(
-                    "frontend {} -> route {}: no backend accepted ({}); closing client",
-                    frontend.remoteAddress(),
-                    route.name(),
-                    failures);
-            frontend.close();
+        if (!frontend.isActive()) {
             return;
         }
-        InetSocketAddress target = candidates.get(attempt);
+        Route config = route.route();
+        InetAddress client = ((InetSocketAddress) frontend.remoteAddress()).getAddress();
+        Backend target = attempts > config.retries()
+                ? null
+                : route.balancer().pick(client, route.pool().current(), tried);
+        if (target == null) {
+            holdOrGiveUp(ctx);
+            return;
+        }
+        if (!target.tryConnectionStarted()) {
+            tried.add(target); // it reached its cap since the pick: try another, without spending a retry
+            connectNext(ctx);
+            return;
+        }
+        attempts++;
         ChannelFuture connecting = route.backendBootstrap()
                 .clone(frontend.eventLoop())
-                .handler(new RelayHandler(frontend, "backend"))
-                .connect(target);
+                .handler(new RelayHandler(frontend, "backend", config.timeouts().serverFin()))
+                .connect(target.address());
         backend = connecting.channel();
         connecting.addListener((ChannelFuture f) -> {
-            if (!frontend.isActive()) {
-                f.channel().close(); // the client left while we were connecting
-            } else if (f.isSuccess()) {
-                startRelay(ctx, f.channel());
-            } else {
+            if (!f.isSuccess()) {
+                target.connectionEnded();
                 route.metrics().backendConnectFailed();
+                route.pool().connectFailed(target, f.cause());
+                tried.add(target);
                 failures.add(target + ": " + describe(f.cause()));
-                connect(ctx, attempt + 1);
+                connectNext(ctx);
+            } else if (!frontend.isActive()) {
+                f.channel().close(); // the client left while we were connecting
+                target.connectionEnded();
+            } else {
+                route.pool().connectSucceeded(target);
+                f.channel().closeFuture().addListener(closed -> target.connectionEnded());
+                startRelay(ctx, f.channel(), target);
             }
         });
     }
 
-    private void startRelay(ChannelHandlerContext ctx, Channel connected) {
+    /** Nothing to try now: wait for a backend to become available within the queue timeout, or close the client. */
+    private void holdOrGiveUp(ChannelHandlerContext ctx) {
+        long left = holdUntilNanos - System.nanoTime();
+        if (left <= 0) {
+            route.metrics().noBackend();
+            log.warn(
+                    "frontend {} -> route {}: no backend accepted ({}); closing client",
+                    ctx.channel().remoteAddress(),
+                    route.name(),
+                    attempts == 0 && failures.length() == 0 ? "no backend available" : failures);
+            ctx.channel().close();
+            return;
+        }
+        // A new round after the pause: every backend may be tried again, with a fresh retry budget.
+        holding = ctx.executor()
+                .schedule(
+                        () -> {
+                            holding = null;
+                            tried.clear();
+                            attempts = 0;
+                            connectNext(ctx);
+                        },
+                        Math.min(TimeUnit.MILLISECONDS.toNanos(HOLD_TICK_MILLIS), left),
+                        TimeUnit.NANOSECONDS);
+    }
+
+    private void startRelay(ChannelHandlerContext ctx, Channel connected, Backend target) {
         Channel frontend = ctx.channel();
-        RelayHandler fromClient = new RelayHandler(connected, "frontend");
+        RelayHandler fromClient =
+                new RelayHandler(connected, "frontend", route.route().timeouts().clientFin());
         RelayHandler fromBackend = connected.pipeline().get(RelayHandler.class);
-        connection.relaying(connected, fromClient, fromBackend);
+        connection.relaying(connected, target, fromClient, fromBackend);
         List<Object> held = new ArrayList<>(early);
         early.clear(); // handed to the relay below, not released when this handler is removed
         ctx.pipeline().replace(this, "relay", fromClient);
@@ -123,6 +179,9 @@ public final class FrontendHandler extends ChannelInboundHandlerAdapter {
         // The client left before a backend accepted: abandon the attempt in progress.
         if (backend != null) {
             backend.close();
+        }
+        if (holding != null) {
+            holding.cancel(false);
         }
         releaseEarly();
         ctx.fireChannelInactive();

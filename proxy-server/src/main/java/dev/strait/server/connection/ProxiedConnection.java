@@ -1,5 +1,6 @@
 package dev.strait.server.connection;
 
+import dev.strait.balance.Backend;
 import dev.strait.relay.RelayHandler;
 import io.netty.channel.Channel;
 import java.net.SocketAddress;
@@ -16,6 +17,7 @@ public final class ProxiedConnection {
     private final Channel frontend;
     private final Instant started = Instant.now();
     private volatile Channel backend;
+    private volatile Backend backendRef;
     private volatile RelayHandler fromClient;
     private volatile RelayHandler fromBackend;
 
@@ -24,8 +26,9 @@ public final class ProxiedConnection {
         this.frontend = frontend;
     }
 
-    void relaying(Channel backend, RelayHandler fromClient, RelayHandler fromBackend) {
+    void relaying(Channel backend, Backend backendRef, RelayHandler fromClient, RelayHandler fromBackend) {
         this.backend = backend;
+        this.backendRef = backendRef;
         this.fromClient = fromClient;
         this.fromBackend = fromBackend;
     }
@@ -50,6 +53,16 @@ public final class ProxiedConnection {
     public SocketAddress backend() {
         Channel b = backend;
         return b == null ? null : b.remoteAddress();
+    }
+
+    /** The balancer's backend once connected, else null. */
+    public Backend backendTarget() {
+        return backendRef;
+    }
+
+    /** Closes this connection (its backend follows). */
+    public void close() {
+        frontend.close();
     }
 
     public Instant started() {

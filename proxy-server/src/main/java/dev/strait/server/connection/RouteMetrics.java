@@ -9,6 +9,8 @@ public final class RouteMetrics {
     private final AtomicLong active = new AtomicLong();
     private final LongAdder backendConnectFailures = new LongAdder();
     private final LongAdder noBackend = new LongAdder();
+    private final LongAdder denied = new LongAdder();
+    private final LongAdder refused = new LongAdder();
     private final LongAdder bytesFromClient = new LongAdder();
     private final LongAdder bytesFromBackend = new LongAdder();
 
@@ -29,6 +31,24 @@ public final class RouteMetrics {
 
     void noBackend() {
         noBackend.increment();
+    }
+
+    void denied() {
+        denied.increment();
+    }
+
+    void refused() {
+        refused.increment();
+    }
+
+    /** Clients closed by the allow/deny lists. */
+    public long deniedTotal() {
+        return denied.sum();
+    }
+
+    /** Clients closed by a connection or rate limit. */
+    public long refusedTotal() {
+        return refused.sum();
     }
 
     public long acceptedTotal() {

@@ -2,18 +2,29 @@ package dev.strait.server.connection;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.strait.balance.LoadBalancer;
 import dev.strait.config.Route;
+import dev.strait.server.backend.BackendPool;
 import io.netty.bootstrap.Bootstrap;
 
 /**
- * What a route's connections share: the route's config, its backends, the backend bootstrap template (cloned onto
- * each client's event loop) and its counters.
+ * What a route's new connections use: its config, its live backends and balancer, the backend bootstrap template
+ * (cloned onto each client's event loop), its admission gate and its counters. A reload swaps in a new one; live
+ * connections keep the one they started with.
  */
-public record RouteRuntime(Route route, BackendPool backends, Bootstrap backendBootstrap, RouteMetrics metrics) {
+public record RouteRuntime(
+        Route route,
+        BackendPool pool,
+        LoadBalancer balancer,
+        Bootstrap backendBootstrap,
+        AdmissionGate gate,
+        RouteMetrics metrics) {
     public RouteRuntime {
         requireNonNull(route, "route");
-        requireNonNull(backends, "backends");
+        requireNonNull(pool, "pool");
+        requireNonNull(balancer, "balancer");
         requireNonNull(backendBootstrap, "backendBootstrap");
+        requireNonNull(gate, "gate");
         requireNonNull(metrics, "metrics");
     }
 

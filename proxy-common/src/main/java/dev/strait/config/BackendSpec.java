@@ -1,0 +1,31 @@
+package dev.strait.config;
+
+import static java.util.Objects.requireNonNull;
+
+/**
+ * One configured backend: a {@code host:port} (a name may resolve to several addresses, each becoming a backend) and
+ * how the balancer treats it.
+ *
+ * @param address where it is; a host name is re-resolved every {@code dns.refresh}
+ * @param weight relative share of new connections, 1 to 256 (default 1)
+ * @param maxConnections cap on live connections to each of its addresses; 0 means no cap
+ * @param backup used only when no primary backend is available
+ */
+public record BackendSpec(HostAndPort address, int weight, int maxConnections, boolean backup) {
+
+    public BackendSpec {
+        requireNonNull(address, "address");
+        address.requireRealPort("address");
+        if (weight < 1 || weight > 256) {
+            throw ConfigException.badValue("weight", weight, "1 to 256");
+        }
+        if (maxConnections < 0) {
+            throw ConfigException.badValue("maxConnections", maxConnections, "0 (no cap) or more");
+        }
+    }
+
+    /** A primary backend of weight 1 with no cap. */
+    public static BackendSpec of(HostAndPort address) {
+        return new BackendSpec(address, 1, 0, false);
+    }
+}

@@ -1,0 +1,53 @@
+package dev.strait.config;
+
+import static java.util.Objects.requireNonNull;
+
+import java.time.Duration;
+import java.util.Optional;
+
+/**
+ * Active health checks for a route's backends: every {@code interval} each backend address is probed with a TCP
+ * connect (and, if {@code send}/{@code expect} are set, a request and the start of the expected reply) that must
+ * succeed within {@code timeout}. A backend goes down after {@code fall} failed probes in a row and comes back after
+ * {@code rise} good ones.
+ *
+ * @param interval time between probes of one backend
+ * @param timeout how long one probe may take
+ * @param rise consecutive good probes that bring a down backend back
+ * @param fall consecutive failed probes that take a backend down
+ * @param send bytes to send after connecting (UTF-8, with \r \n escapes expanded by the loader), if any
+ * @param expect bytes the reply must start with, if any
+ * @param closeOnDown whether established connections to a backend are closed when it goes down
+ */
+public record HealthCheck(
+        Duration interval,
+        Duration timeout,
+        int rise,
+        int fall,
+        Optional<String> send,
+        Optional<String> expect,
+        boolean closeOnDown) {
+
+    public static final HealthCheck DEFAULTS = new HealthCheck(
+            Duration.ofSeconds(2), Duration.ofSeconds(1), 2, 3, Optional.empty(), Optional.empty(), false);
+
+    public HealthCheck {
+        requireNonNull(interval, "interval");
+        requireNonNull(timeout, "timeout");
+        requireNonNull(send, "send");
+        requireNonNull(expect, "expect");
+        if (interval.toMillis() < 10) {
+            throw ConfigException.badValue("healthCheck.interval", ConfigValues.format(interval), "at least 10ms");
+        }
+        if (timeout.toMillis() < 1 || timeout.compareTo(interval) > 0) {
+            throw ConfigException.badValue(
+                    "healthCheck.timeout", ConfigValues.format(timeout), "between 1ms and the interval");
+        }
+        if (rise < 1 || rise > 100) {
+            throw ConfigException.badValue("healthCheck.rise", rise, "1 to 100");
+        }
+        if (fall < 1 || fall > 100) {
+            throw ConfigException.badValue("healthCheck.fall", fall, "1 to 100");
+        }
+    }
+}

@@ -1,0 +1,173 @@
+package dev.strait.server.connection;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.strait.config.AccessList;
+import dev.strait.config.Limits;
+import dev.strait.config.OnLimit;
+import io.netty.channel.Channel;
+import java.net.InetAddress;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Decides whether a newly accepted client may proceed: the allow/deny lists, the per-source limit, the route's and the
+ * server's connection limits, and the accept rate. With {@code onLimit: queue} the listener stops accepting when a
+ * limit is reached, so new clients wait in the kernel's backlog, and resumes when a slot frees; a client accepted
+ * in the same batch before the pause took effect is refused. With {@code refuse}, clients beyond a limit are closed
+ * at once. Established connections are never touched.
+ *
+ * <p>Thread-safe: admit runs on the client's event loop, release on whichever loop closes it.
+ */
+public final class AdmissionGate {
+    private final AccessList access;
+    private final Limits limits;
+    private final AtomicInteger global;
+    private final int globalMax;
+    private final Runnable onRelease;
+    private final AtomicInteger active;
+    private final Map<InetAddress, AtomicInteger> perSource;
+    private final RateLimiter rate;
+    private volatile Channel listener;
+
+    /**
+     * @param global live connections across all routes, shared by every gate of the server
+     * @param globalMax the server-wide limit; 0 means none
+     * @param onRelease called after a connection ends, so paused listeners of other routes can resume
+     * @param previous the gate this one replaces on a reload, whose live counts it takes over; or null
+     */
+    public AdmissionGate(
+            AccessList access,
+            Limits limits,
+            AtomicInteger global,
+            int globalMax,
+            Runnable onRelease,
+            AdmissionGate previous) {
+        this.active = previous == null ? new AtomicInteger() : previous.active;
+        this.perSource = previous == null ? new ConcurrentHashMap<>() : previous.perSource;
+        this.access = requireNonNull(access, "access");
+        this.limits = requireNonNull(limits, "limits");
+        this.global = requireNonNull(global, "global");
+        this.globalMax = globalMax;
+        this.onRelease = requireNonNull(onRelease, "onRelease");
+        this.rate = limits.acceptRate() > 0 ? new RateLimiter(limits.acceptRate()) : null;
+    }
+
+    /** The listener this gate pauses and resumes in queue mode. */
+    public void attach(Channel listenerChannel) {
+        this.listener = listenerChannel;
+    }
+
+    /** Returns null if the client is admitted (and counted until {@link #release}), else why it is refused. */
+    public String admit(InetAddress client) {
+        if (!access.permits(client)) {
+            return "denied by allow/deny";
+        }
+        if (rate != null && !rate.tryAcquire()) {
+            pauseFor(rate.millisUntilNext());
+            return "acceptRate " + limits.acceptRate() + "/s reached";
+        }
+        if (limits.perSourceMaxConnections() > 0) {
+            AtomicInteger mine = perSource.computeIfAbsent(client, c -> new AtomicInteger());
+            if (mine.incrementAndGet() > limits.perSourceMaxConnections()) {
+                releaseSource(client);
+                return "perSourceMaxConnections " + limits.perSourceMaxConnections() + " reached";
+            }
+        }
+        int routeCount = active.incrementAndGet();
+        int globalCount = global.incrementAndGet();
+        boolean overRoute = limits.maxConnections() > 0 && routeCount > limits.maxConnections();
+        boolean overGlobal = globalMax > 0 && globalCount > globalMax;
+        if (overRoute || overGlobal) {
+            active.decrementAndGet();
+            global.decrementAndGet();
+            releaseSource(client);
+            pauseWhileFull();
+            return overRoute
+                    ? "maxConnections " + limits.maxConnections() + " reached"
+                    : "global maxConnections " + globalMax + " reached";
+        }
+        pauseWhileFull();
+        return null;
+    }
+
+    /** Ends the count of an admitted client. */
+    public void release(InetAddress client) {
+        active.decrementAndGet();
+        global.decrementAndGet();
+        releaseSource(client);
+        onRelease.run();
+    }
+
+    /** Resumes accepting if this gate paused its listener and there is room again. */
+    public void resumeIfRoom() {
+        Channel l = listener;
+        if (l != null && limits.onLimit() == OnLimit.QUEUE && !l.config().isAutoRead() && !full()) {
+            l.config().setAutoRead(true);
+        }
+    }
+
+    public int active() {
+        return active.get();
+    }
+
+    private boolean full() {
+        return (limits.maxConnections() > 0 && active.get() >= limits.maxConnections())
+                || (globalMax > 0 && global.get() >= globalMax);
+    }
+
+    private void pauseWhileFull() {
+        Channel l = listener;
+        if (l != null && limits.onLimit() == OnLimit.QUEUE && full()) {
+            l.config().setAutoRead(false);
+            if (!full()) { // a connection ended meanwhile
+                l.config().setAutoRead(true);
+            }
+        }
+    }
+
+    private void pauseFor(long millis) {
+        Channel l = listener;
+        if (l != null && limits.onLimit() == OnLimit.QUEUE && l.config().isAutoRead()) {
+            l.config().setAutoRead(false);
+            l.eventLoop().schedule(this::resumeIfRoom, Math.max(1, millis), TimeUnit.MILLISECONDS);
+        }
+    }
+
+    private void releaseSource(InetAddress client) {
+        if (limits.perSourceMaxConnections() > 0) {
+            perSource.computeIfPresent(client, (c, n) -> n.decrementAndGet() <= 0 ? null : n);
+        }
+    }
+
+    /** A token bucket of {@code perSecond} tokens a second, holding at most one second's worth. */
+    private static final class RateLimiter {
+        private final double perNano;
+        private final double capacity;
+        private double tokens;
+        private long last = System.nanoTime();
+
+        RateLimiter(int perSecond) {
+            this.perNano = perSecond / 1e9;
+            this.capacity = Math.max(1, perSecond);
+            this.tokens = capacity;
+        }
+
+        synchronized boolean tryAcquire() {
+            long now = System.nanoTime();
+            tokens = Math.min(capacity, tokens + (now - last) * perNano);
+            last = now;
+            if (tokens >= 1) {
+                tokens -= 1;
+                return true;
+            }
+            return false;
+        }
+
+        synchronized long millisUntilNext() {
+            return (long) Math.ceil((1 - tokens) / perNano / 1e6);
+        }
+    }
+}
