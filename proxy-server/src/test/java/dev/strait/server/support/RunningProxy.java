@@ -1,5 +1,7 @@
 package dev.strait.server.support;
 
+import dev.strait.balance.BalanceAlgorithm;
+import dev.strait.config.DnsConfig;
 import dev.strait.config.HostAndPort;
 import dev.strait.config.ProxyConfig;
 import dev.strait.config.Route;
@@ -16,7 +18,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 
-/** An in-process Strait with one route on 127.0.0.1, port 0, closed by {@link #close()}. */
+/** An in-process Strait with one route named {@code test}, closed by {@link #close()}. */
 public final class RunningProxy implements AutoCloseable {
     private final ProxyServer server;
 
@@ -24,18 +26,55 @@ public final class RunningProxy implements AutoCloseable {
         this.server = server;
     }
 
+    /** A route on 127.0.0.1, port 0, trying the backends in order (round-robin starts at the first). */
     public static RunningProxy start(TransportKind transport, String... backends) throws StartException {
         return start(transport, Timeouts.DEFAULTS, WaterMark.DEFAULT, backends);
     }
 
     public static RunningProxy start(
             TransportKind transport, Timeouts timeouts, WaterMark waterMark, String... backends) throws StartException {
+        return start(transport, route(timeouts, waterMark, backends));
+    }
+
+    /** A route named {@code test} on 127.0.0.1, port 0, with the given timeouts and water marks. */
+    public static Route route(Timeouts timeouts, WaterMark waterMark, String... backends) {
         List<HostAndPort> parsed = List.of(backends).stream()
                 .map(b -> HostAndPort.parse("backend", b))
                 .toList();
-        Route route = new Route("test", new HostAndPort("127.0.0.1", 0), parsed, timeouts, waterMark);
-        ProxyConfig config = new ProxyConfig(
-                transport, 2, ProxyConfig.DEFAULT_BACKLOG, Duration.ofSeconds(5), Optional.empty(), List.of(route));
+        Route defaults = Route.of("test", new HostAndPort("127.0.0.1", 0), parsed);
+        return new Route(
+                defaults.name(),
+                defaults.listen(),
+                defaults.backends(),
+                BalanceAlgorithm.ROUND_ROBIN,
+                defaults.healthCheck(),
+                defaults.passiveCheck(),
+                defaults.retries(),
+                timeouts,
+                waterMark,
+                defaults.limits(),
+                defaults.access());
+    }
+
+    /** A proxy with this one route (named {@code test}; its listen address is used as given). */
+    public static RunningProxy start(TransportKind transport, Route route) throws StartException {
+        return start(config(transport, List.of(route)));
+    }
+
+    /** A config with 2 workers, a 5s drain, no admin endpoint and the system's DNS. */
+    public static ProxyConfig config(TransportKind transport, List<Route> routes) {
+        return new ProxyConfig(
+                transport,
+                2,
+                ProxyConfig.DEFAULT_BACKLOG,
+                Duration.ofSeconds(5),
+                Optional.empty(),
+                DnsConfig.DEFAULTS,
+                0,
+                routes);
+    }
+
+    public static RunningProxy start(ProxyConfig config) throws StartException {
         return new RunningProxy(ProxyServer.start(config));
     }
 
@@ -49,7 +88,15 @@ public final class RunningProxy implements AutoCloseable {
 
     /** A plain client socket connected to the proxy. */
     public Socket connect() throws IOException {
+        return connectFrom(null);
+    }
+
+    /** A client socket bound to {@code source} (e.g. 127.0.0.2, for per-source tests), connected to the proxy. */
+    public Socket connectFrom(InetAddress source) throws IOException {
         Socket socket = new Socket();
+        if (source != null) {
+            socket.bind(new InetSocketAddress(source, 0));
+        }
         socket.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port()), 5000);
         socket.setSoTimeout(30_000);
         return socket;

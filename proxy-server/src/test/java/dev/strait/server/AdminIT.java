@@ -1,0 +1,210 @@
+package dev.strait.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.strait.config.HostAndPort;
+import dev.strait.config.ProxyConfig;
+import dev.strait.config.Route;
+import dev.strait.config.TransportKind;
+import dev.strait.server.support.Bytes;
+import dev.strait.server.support.LoopbackBackend;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** The HTTP admin endpoint of an in-process proxy: probes, the live connection list and Prometheus metrics. */
+class AdminIT {
+    private static final ExecutorService pool = Executors.newCachedThreadPool();
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final HttpClient http = HttpClient.newBuilder()
+            .version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(5))
+            .build();
+    private LoopbackBackend backend;
+    private ProxyServer server;
+
+    @BeforeEach
+    void start() throws Exception {
+        backend = LoopbackBackend.echo();
+        Route route =
+                Route.of("web", new HostAndPort("127.0.0.1", 0), List.of(new HostAndPort("127.0.0.1", backend.port())));
+        server = ProxyServer.start(
+                ProxyConfig.of(List.of(route)).with(TransportKind.AUTO, Optional.of(new HostAndPort("127.0.0.1", 0))));
+    }
+
+    @AfterEach
+    void stop() throws IOException {
+        server.shutdown(Duration.ZERO);
+        backend.close();
+    }
+
+    @AfterAll
+    static void stopPool() throws InterruptedException {
+        pool.shutdownNow();
+        pool.awaitTermination(10, TimeUnit.SECONDS);
+    }
+
+    @Test
+    void answersLiveWith200() throws Exception {
+        HttpResponse<String> live = get("/live");
+
+        assertThat(live.statusCode()).isEqualTo(200);
+        assertThat(live.body()).isEqualTo("live\n");
+    }
+
+    @Test
+    void answersReadyWith200ThenWith503OnceDrainingBegins() throws Exception {
+        assertThat(get("/ready").statusCode()).isEqualTo(200);
+        Future<?> shutdown;
+        try (Socket client = connect()) {
+            assertThat(echo(client, "hi")).isEqualTo("hi");
+
+            shutdown = pool.submit(() -> server.shutdown(Duration.ofSeconds(30)));
+
+            await().atMost(Duration.ofSeconds(5)).until(() -> get("/ready").statusCode() == 503);
+            assertThat(get("/live").statusCode())
+                    .as("still live while draining")
+                    .isEqualTo(200);
+            assertThat(metrics()).contains("strait_up 0");
+        }
+        shutdown.get(10, TimeUnit.SECONDS);
+    }
+
+    @Test
+    void listsALiveConnectionWithItsAddressesStateAndGrowingByteCounts() throws Exception {
+        try (Socket client = connect()) {
+            assertThat(echo(client, "hello")).isEqualTo("hello");
+
+            JsonNode first = awaitConnection(c -> c.path("bytesFromClient").asLong() == 5
+                    && c.path("bytesFromBackend").asLong() == 5);
+            assertThat(first.path("route").asText()).isEqualTo("web");
+            assertThat(first.path("client").asText()).isEqualTo("127.0.0.1:" + client.getLocalPort());
+            assertThat(first.path("listener").asText()).isEqualTo("127.0.0.1:" + client.getPort());
+            assertThat(first.path("backend").asText()).isEqualTo("127.0.0.1:" + backend.port());
+            assertThat(first.path("state").asText()).isEqualTo("relaying");
+
+            String more = "x".repeat(1000);
+            assertThat(echo(client, more)).isEqualTo(more);
+
+            awaitConnection(c -> c.path("bytesFromClient").asLong() == 1005
+                    && c.path("bytesFromBackend").asLong() == 1005);
+        }
+        await().atMost(Duration.ofSeconds(5))
+                .until(() ->
+                        JSON.readTree(get("/connections").body()).path("count").asInt() == 0);
+    }
+
+    @Test
+    void exportsActiveAndAcceptedConnectionsPerRoute() throws Exception {
+        assertThat(metrics())
+                .contains("strait_connections_active{route=\"web\"} 0")
+                .contains("strait_connections_accepted_total{route=\"web\"} 0")
+                .contains("strait_up 1");
+
+        try (Socket client = connect()) {
+            assertThat(echo(client, "one")).isEqualTo("one");
+            assertThat(metrics())
+                    .contains("strait_connections_active{route=\"web\"} 1\n")
+                    .contains("strait_connections_accepted_total{route=\"web\"} 1\n");
+        }
+        try (Socket client = connect()) {
+            assertThat(echo(client, "two")).isEqualTo("two");
+        }
+
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(metrics())
+                .contains("strait_connections_active{route=\"web\"} 0\n")
+                .contains("strait_connections_accepted_total{route=\"web\"} 2\n"));
+    }
+
+    @Test
+    void answersAnUnknownPathWith404() throws Exception {
+        assertThat(get("/nope").statusCode()).isEqualTo(404);
+    }
+
+    @Test
+    void answersPostWith405() throws Exception {
+        HttpResponse<String> post = http.send(
+                HttpRequest.newBuilder(uri("/live"))
+                        .timeout(Duration.ofSeconds(5))
+                        .POST(HttpRequest.BodyPublishers.ofString("x"))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
+
+        assertThat(post.statusCode()).isEqualTo(405);
+    }
+
+    private String metrics() throws IOException, InterruptedException {
+        HttpResponse<String> response = get("/metrics");
+        assertThat(response.statusCode()).isEqualTo(200);
+        assertThat(response.headers().firstValue("content-type"))
+                .hasValueSatisfying(type -> assertThat(type).startsWith("text/plain"));
+        return response.body();
+    }
+
+    /** Waits until /connections lists exactly one connection that satisfies the condition, and returns it. */
+    private JsonNode awaitConnection(Predicate<JsonNode> condition) {
+        JsonNode[] found = new JsonNode[1];
+        await().atMost(Duration.ofSeconds(5)).until(() -> {
+            HttpResponse<String> response = get("/connections");
+            assertThat(response.statusCode()).isEqualTo(200);
+            JsonNode root = JSON.readTree(response.body());
+            JsonNode list = root.path("connections");
+            if (root.path("count").asInt() != 1 || list.size() != 1 || !condition.test(list.get(0))) {
+                return false;
+            }
+            found[0] = list.get(0);
+            return true;
+        });
+        return found[0];
+    }
+
+    private HttpResponse<String> get(String path) throws IOException, InterruptedException {
+        return http.send(
+                HttpRequest.newBuilder(uri(path)).timeout(Duration.ofSeconds(5)).build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
+    private URI uri(String path) {
+        InetSocketAddress admin = server.adminAddress().orElseThrow();
+        return URI.create("http://127.0.0.1:" + admin.getPort() + path);
+    }
+
+    private Socket connect() throws IOException {
+        Socket socket = new Socket();
+        socket.connect(
+                new InetSocketAddress(
+                        InetAddress.getLoopbackAddress(),
+                        server.boundAddress("web").getPort()),
+                5000);
+        socket.setSoTimeout(10_000);
+        return socket;
+    }
+
+    private static String echo(Socket socket, String text) throws IOException {
+        byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
+        socket.getOutputStream().write(bytes);
+        return new String(Bytes.readExactly(socket.getInputStream(), bytes.length), StandardCharsets.UTF_8);
+    }
+}

@@ -1,0 +1,311 @@
+package dev.strait.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The command line's exit codes and messages: 0 ok, 1 cannot start, 2 bad arguments or config, one line each. */
+class MainTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void printsUsageForHelpAndExitsZero() {
+        Result r = run("--help");
+
+        assertThat(r.code).isZero();
+        assertThat(r.out).contains("Usage: strait", "--listen", "--backend", "--config", "--check-config");
+        assertThat(r.err).isEmpty();
+    }
+
+    @Test
+    void printsTheVersionAndExitsZero() {
+        Result r = run("--version");
+
+        assertThat(r.code).isZero();
+        assertThat(r.out).matches("strait \\S+\\R");
+        assertThat(r.err).isEmpty();
+    }
+
+    @Test
+    void rejectsAnUnknownOptionNamingIt() {
+        Result r = run("--listne", "127.0.0.1:0");
+
+        assertThat(r.code).isEqualTo(2);
+        assertThat(r.errLine()).contains("--listne");
+    }
+
+    @Test
+    void rejectsNoArgumentsAtAll() {
+        Result r = run();
+
+        assertThat(r.code).isEqualTo(2);
+        assertThat(r.errLine()).contains("--config");
+    }
+
+    @Test
+    void rejectsListenWithoutBackend() {
+        Result r = run("--listen", "127.0.0.1:0");
+
+        assertThat(r.code).isEqualTo(2);
+        assertThat(r.errLine()).contains("--backend");
+    }
+
+    @Test
+    void rejectsBackendWithoutListen() {
+        Result r = run("--backend", "127.0.0.1:5432");
+
+        assertThat(r.code).isEqualTo(2);
+        assertThat(r.errLine()).contains("--listen");
+    }
+
+    @Test
+    void rejectsAnAddressWithoutPortNamingTheOptionAndTheValue() {
+        Result r = run("--listen", "localhost", "--backend", "127.0.0.1:5432");
+
+        assertThat(r.code).isEqualTo(2);
+        assertThat(r.errLine()).contains("--listen", "\"localhost\"");
+    }
+
+    @Test
+    void rejectsAPortOutOfRange() {
+        Result r = run("--listen", "127.0.0.1:0", "--backend", "127.0.0.1:70000");
+
+        assertThat(r.code).isEqualTo(2);
+        assertThat(r.errLine()).contains("--backend", "70000");
+    }
+
+    @Test
+    void rejectsPortZeroForABackend() {
+        Result r = run("--listen", "127.0.0.1:0", "--backend", "127.0.0.1:0");
+
+        assertThat(r.code).isEqualTo(2);
+        assertThat(r.errLine()).contains("--backend", "127.0.0.1:0");
+    }
+
+    @Test
+    void rejectsConfigTogetherWithListen() throws IOException {
+        Path file = write("strait.yaml", validConfig(freePort()));
+
+        Result r = run("--config", file.toString(), "--listen", "127.0.0.1:0", "--backend", "127.0.0.1:5432");
+
+        assertThat(r.code).isEqualTo(2);
+        assertThat(r.errLine()).contains("--config", "--listen");
+    }
+
+    @Test
+    void rejectsAnUnknownTransport() {
+        Result r = run("--listen", "127.0.0.1:0", "--backend", "127.0.0.1:5432", "--transport", "bogus");
+
+        assertThat(r.code).isEqualTo(2);
+        assertThat(r.errLine()).contains("--transport", "\"bogus\"");
+    }
+
+    @Test
+    void checksAValidConfigWithoutBindingAnything() throws IOException {
+        int port = freePort();
+        Path file = write("strait.yaml", validConfig(port));
+
+        Result r = run("--check-config", "--config", file.toString());
+
+        assertThat(r.code).isZero();
+        assertThat(r.out).contains("config ok");
+        assertThat(r.err).isEmpty();
+        try (ServerSocket stillFree = new ServerSocket()) {
+            stillFree.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
+        }
+    }
+
+    @Test
+    void checksFlagsWithoutBindingAnything() throws IOException {
+        int port = freePort();
+
+        Result r = run("--check-config", "--listen", "127.0.0.1:" + port, "--backend", "127.0.0.1:5432");
+
+        assertThat(r.code).isZero();
+        assertThat(r.out).contains("config ok: 1 route(s)");
+        try (ServerSocket stillFree = new ServerSocket()) {
+            stillFree.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
+        }
+    }
+
+    @Test
+    void reportsAnInvalidConfigOnOneLineNamingTheKeyAndValue() throws IOException {
+        Path file = write(
+                "strait.yaml",
+                """
+                routes:
+                  - listen: 127.0.0.1:15432
+                    backends:
+                      - 127.0.0.1:5432
+                    timeouts:
+                      connect: 5 parsecs
+                """);
+
+        Result r = run("--check-config", "--config", file.toString());
+
+        assertThat(r.code).isEqualTo(2);
+        assertThat(r.errLine()).contains("routes[0].timeouts.connect", "\"5 parsecs\"");
+        assertThat(r.out).isEmpty();
+    }
+
+    @Test
+    void reportsAnUnknownKeyWithItsPath() throws IOException {
+        Path file = write(
+                "strait.yaml",
+                """
+                routes:
+                  - listen: 127.0.0.1:15432
+                    backends:
+                      - 127.0.0.1:5432
+                    timeouts:
+                      conect: 1s
+                """);
+
+        Result r = run("--check-config", "--config", file.toString());
+
+        assertThat(r.code).isEqualTo(2);
+        assertThat(r.errLine()).contains("routes[0].timeouts.conect", "unknown key");
+    }
+
+    @Test
+    void reportsALowWaterMarkAboveTheHighOne() throws IOException {
+        Path file = write(
+                "strait.yaml",
+                """
+                routes:
+                  - listen: 127.0.0.1:15432
+                    backends:
+                      - 127.0.0.1:5432
+                    writeBufferWaterMark:
+                      low: 128KiB
+                      high: 64KiB
+                """);
+
+        Result r = run("--check-config", "--config", file.toString());
+
+        assertThat(r.code).isEqualTo(2);
+        assertThat(r.errLine()).contains("routes[0].writeBufferWaterMark.low", Integer.toString(128 * 1024));
+    }
+
+    @Test
+    void reportsAYamlSyntaxErrorOnOneLine() throws IOException {
+        Path file = write("strait.yaml", "routes:\n  - listen: [127.0.0.1:15432\n");
+
+        Result r = run("--check-config", "--config", file.toString());
+
+        assertThat(r.code).isEqualTo(2);
+        assertThat(r.errLine()).contains(file.toString(), "line");
+    }
+
+    @Test
+    void reportsAMissingFileNamingIt() {
+        Path missing = dir.resolve("nope.yaml");
+
+        Result r = run("--config", missing.toString());
+
+        assertThat(r.code).isEqualTo(2);
+        assertThat(r.errLine()).contains(missing.toString(), "no such file");
+    }
+
+    @Test
+    void reportsADirectoryGivenAsConfigNamingIt() {
+        Result r = run("--check-config", "--config", dir.toString());
+
+        assertThat(r.code).isEqualTo(2);
+        assertThat(r.errLine()).contains(dir.toString());
+    }
+
+    @Test
+    void exitsOneWhenTheListenPortIsInUse() throws IOException {
+        try (ServerSocket taken = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            int port = taken.getLocalPort();
+
+            Result r = run("--listen", "127.0.0.1:" + port, "--backend", "127.0.0.1:1");
+
+            assertThat(r.code).isEqualTo(1);
+            assertThat(r.errLine()).contains("cannot listen on 127.0.0.1:" + port);
+        }
+    }
+
+    @Test
+    void rejectsABadAdminAddress() {
+        Result r = run("--listen", "127.0.0.1:0", "--backend", "127.0.0.1:5432", "--admin", "9901");
+
+        assertThat(r.code).isEqualTo(2);
+        assertThat(r.errLine()).contains("--admin", "\"9901\"");
+    }
+
+    @Test
+    void exitsOneAndReleasesTheRouteListenerWhenTheAdminPortIsInUse() throws IOException {
+        int routePort = freePort();
+        try (ServerSocket taken = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            int adminPort = taken.getLocalPort();
+
+            Result r = run(
+                    "--listen",
+                    "127.0.0.1:" + routePort,
+                    "--backend",
+                    "127.0.0.1:1",
+                    "--admin",
+                    "127.0.0.1:" + adminPort);
+
+            assertThat(r.code).isEqualTo(1);
+            assertThat(r.errLine()).contains("cannot listen on 127.0.0.1:" + adminPort);
+        }
+        try (ServerSocket released = new ServerSocket()) {
+            released.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), routePort));
+        }
+    }
+
+    private static String validConfig(int port) {
+        return """
+                shutdownTimeout: 10s
+                routes:
+                  - name: db
+                    listen: 127.0.0.1:%d
+                    backends:
+                      - 127.0.0.1:5432
+                """
+                .formatted(port);
+    }
+
+    private Path write(String name, String text) throws IOException {
+        return Files.writeString(dir.resolve(name), text);
+    }
+
+    /** A port nothing listens on right now. */
+    private static int freePort() throws IOException {
+        try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return probe.getLocalPort();
+        }
+    }
+
+    private static Result run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = Main.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
+        return new Result(code, out.toString(), err.toString());
+    }
+
+    /** What one run printed and returned. */
+    private record Result(int code, String out, String err) {
+        /** The one line on stderr (no stack trace, no usage dump), which starts with the program name. */
+        String errLine() {
+            assertThat(err.lines().toList())
+                    .as("stderr is exactly one line:%n%s", err)
+                    .hasSize(1);
+            assertThat(err).startsWith("strait: ");
+            return err.strip();
+        }
+    }
+}

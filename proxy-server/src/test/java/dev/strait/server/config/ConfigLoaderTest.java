@@ -1,0 +1,322 @@
+package dev.strait.server.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.strait.config.BackendSpec;
+import dev.strait.config.ConfigException;
+import dev.strait.config.HostAndPort;
+import dev.strait.config.ProxyConfig;
+import dev.strait.config.Route;
+import dev.strait.config.TransportKind;
+import dev.strait.config.WaterMark;
+import java.time.Duration;
+import java.util.Map;
+import org.assertj.core.api.AbstractThrowableAssert;
+import org.junit.jupiter.api.Test;
+
+/** The YAML config file: every key, the defaults, environment expansion and one-line errors naming the key path. */
+class ConfigLoaderTest {
+    private static final String ONE_ROUTE =
+            """
+            routes:
+              - listen: 127.0.0.1:15432
+                backends:
+                  - 127.0.0.1:5432
+            """;
+
+    @Test
+    void mapsTheFullExampleToTheConfigRecords() {
+        ProxyConfig config = parse(
+                """
+                transport: nio
+                workers: 4
+                shutdownTimeout: 45s
+                admin:
+                  listen: 127.0.0.1:9901
+                routes:
+                  - name: postgres
+                    listen: 0.0.0.0:15432
+                    backends:
+                      - 10.0.0.1:5432
+                      - 10.0.0.2:5432
+                    timeouts:
+                      connect: 250ms
+                      idle: 30m
+                    writeBufferWaterMark:
+                      low: 64KiB
+                      high: 1MiB
+                  - name: redis
+                    listen: "[::1]:16379"
+                    backends: [10.0.0.3:6379]
+                """);
+
+        assertThat(config.transport()).isEqualTo(TransportKind.NIO);
+        assertThat(config.workers()).isEqualTo(4);
+        assertThat(config.shutdownTimeout()).isEqualTo(Duration.ofSeconds(45));
+        assertThat(config.admin()).contains(new HostAndPort("127.0.0.1", 9901));
+        assertThat(config.routes()).extracting(Route::name).containsExactly("postgres", "redis");
+
+        Route postgres = config.routes().get(0);
+        assertThat(postgres.listen()).isEqualTo(new HostAndPort("0.0.0.0", 15432));
+        assertThat(postgres.backends())
+                .extracting(BackendSpec::address)
+                .containsExactly(new HostAndPort("10.0.0.1", 5432), new HostAndPort("10.0.0.2", 5432));
+        assertThat(postgres.timeouts().connect()).isEqualTo(Duration.ofMillis(250));
+        assertThat(postgres.timeouts().idle()).isEqualTo(Duration.ofMinutes(30));
+        assertThat(postgres.writeBufferWaterMark()).isEqualTo(new WaterMark(64 * 1024, 1024 * 1024));
+
+        Route redis = config.routes().get(1);
+        assertThat(redis.listen()).isEqualTo(new HostAndPort("::1", 16379));
+        assertThat(redis.backends())
+                .extracting(BackendSpec::address)
+                .containsExactly(new HostAndPort("10.0.0.3", 6379));
+    }
+
+    @Test
+    void fillsInTheDefaultsForOmittedKeys() {
+        ProxyConfig config = parse(ONE_ROUTE);
+
+        assertThat(config.transport()).isEqualTo(TransportKind.AUTO);
+        assertThat(config.workers()).as("0 = one per core").isZero();
+        assertThat(config.shutdownTimeout()).isEqualTo(Duration.ofSeconds(30));
+        assertThat(config.admin()).isEmpty();
+        Route route = config.routes().get(0);
+        assertThat(route.timeouts().connect()).isEqualTo(Duration.ofSeconds(5));
+        assertThat(route.timeouts().idle()).as("0 = disabled").isZero();
+        assertThat(route.writeBufferWaterMark()).isEqualTo(new WaterMark(32 * 1024, 64 * 1024));
+    }
+
+    @Test
+    void keepsTheOtherDefaultWhenOnlyOneTimeoutIsGiven() {
+        Route route = parse(
+                        """
+                        routes:
+                          - listen: 127.0.0.1:15432
+                            backends:
+                              - 127.0.0.1:5432
+                            timeouts:
+                              idle: 10m
+                        """)
+                .routes()
+                .get(0);
+
+        assertThat(route.timeouts().connect()).isEqualTo(Duration.ofSeconds(5));
+        assertThat(route.timeouts().idle()).isEqualTo(Duration.ofMinutes(10));
+    }
+
+    @Test
+    void expandsEnvironmentVariablesAndTheirDefaultsInValues() {
+        ProxyConfig config = new ConfigLoader(Map.of("BACKEND_HOST", "10.1.2.3", "CONNECT", "2s", "WORKERS", ""))
+                .parse(
+                        """
+                        workers: ${WORKERS:-3}
+                        routes:
+                          - listen: ${LISTEN_HOST:-127.0.0.1}:15432
+                            backends:
+                              - ${BACKEND_HOST}:${BACKEND_PORT:-5432}
+                            timeouts:
+                              connect: ${CONNECT}
+                        """,
+                        "test.yaml");
+
+        assertThat(config.workers()).as("empty variable, default used").isEqualTo(3);
+        Route route = config.routes().get(0);
+        assertThat(route.listen()).as("unset variable, default used").isEqualTo(new HostAndPort("127.0.0.1", 15432));
+        assertThat(route.backends())
+                .extracting(BackendSpec::address)
+                .containsExactly(new HostAndPort("10.1.2.3", 5432));
+        assertThat(route.timeouts().connect()).as("set variable").isEqualTo(Duration.ofSeconds(2));
+    }
+
+    @Test
+    void rejectsAnUnsetVariableWithoutADefaultNamingTheKeyAndTheVariable() {
+        assertConfigError(
+                        """
+                        routes:
+                          - listen: 127.0.0.1:15432
+                            backends:
+                              - 127.0.0.1:5432
+                            timeouts:
+                              connect: ${CONNECT_TIMEOUT}
+                        """,
+                        "routes[0].timeouts.connect")
+                .hasMessageContaining("CONNECT_TIMEOUT");
+    }
+
+    @Test
+    void namesTheFullKeyPathOfABadValue() {
+        assertConfigError(
+                        """
+                        routes:
+                          - listen: 127.0.0.1:15432
+                            backends:
+                              - 127.0.0.1:5432
+                          - listen: 127.0.0.1:16379
+                            backends:
+                              - 127.0.0.1:6379
+                            timeouts:
+                              connect: soon
+                        """,
+                        "routes[1].timeouts.connect")
+                .hasMessageContaining("\"soon\"");
+    }
+
+    @Test
+    void namesTheKeyAndValueOfABadAddress() {
+        assertConfigError(
+                        """
+                        routes:
+                          - listen: 127.0.0.1:15432
+                            backends:
+                              - 127.0.0.1:5432
+                              - localhost
+                        """,
+                        "routes[0].backends[1]")
+                .hasMessageContaining("\"localhost\"");
+        assertConfigError(
+                        """
+                        admin:
+                          listen: 127.0.0.1:99999
+                        routes:
+                          - listen: 127.0.0.1:15432
+                            backends:
+                              - 127.0.0.1:5432
+                        """,
+                        "admin.listen")
+                .hasMessageContaining("99999");
+    }
+
+    @Test
+    void namesTheSecondRouteWhenTwoRoutesShareAName() {
+        assertConfigError(
+                        """
+                        routes:
+                          - name: db
+                            listen: 127.0.0.1:15432
+                            backends:
+                              - 127.0.0.1:5432
+                          - name: db
+                            listen: 127.0.0.1:15433
+                            backends:
+                              - 127.0.0.1:5433
+                        """,
+                        "routes[1].name")
+                .hasMessageContaining("\"db\"");
+    }
+
+    @Test
+    void rejectsABadTransportAndWorkerCount() {
+        assertConfigError("transport: bogus\n" + ONE_ROUTE, "transport").hasMessageContaining("\"bogus\"");
+        assertConfigError("workers: many\n" + ONE_ROUTE, "workers").hasMessageContaining("\"many\"");
+        assertConfigError("workers: -1\n" + ONE_ROUTE, "workers").hasMessageContaining("-1");
+    }
+
+    @Test
+    void rejectsALowWaterMarkAboveTheHighOne() {
+        assertConfigError(
+                        """
+                        routes:
+                          - listen: 127.0.0.1:15432
+                            backends:
+                              - 127.0.0.1:5432
+                            writeBufferWaterMark:
+                              low: 128KiB
+                              high: 64KiB
+                        """,
+                        "routes[0].writeBufferWaterMark.low")
+                .hasMessageContaining(Integer.toString(128 * 1024));
+    }
+
+    @Test
+    void rejectsUnknownKeysNamingTheirPath() {
+        assertConfigError("listen: 127.0.0.1:1\n" + ONE_ROUTE, "listen").hasMessageContaining("unknown key");
+        assertConfigError(
+                        """
+                        routes:
+                          - listen: 127.0.0.1:15432
+                            backends:
+                              - 127.0.0.1:5432
+                            timeouts:
+                              conect: 1s
+                        """,
+                        "routes[0].timeouts.conect")
+                .hasMessageContaining("unknown key");
+    }
+
+    @Test
+    void rejectsDuplicateKeys() {
+        assertThatThrownBy(() -> parse("workers: 2\nworkers: 3\n" + ONE_ROUTE))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("test.yaml")
+                .hasMessageContaining("workers");
+        assertThatThrownBy(
+                        () -> parse(
+                                """
+                        routes:
+                          - listen: 127.0.0.1:15432
+                            listen: 127.0.0.1:15433
+                            backends:
+                              - 127.0.0.1:5432
+                        """))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("listen");
+    }
+
+    @Test
+    void rejectsRoutesThatAreNotAList() {
+        assertConfigError(
+                """
+                routes:
+                  listen: 127.0.0.1:15432
+                  backends:
+                    - 127.0.0.1:5432
+                """,
+                "routes");
+        assertConfigError("routes: postgres\n", "routes");
+        assertConfigError("routes: []\n", "routes");
+        assertConfigError("workers: 2\n", "routes");
+    }
+
+    @Test
+    void rejectsAnEmptyFile() {
+        assertConfigError("", "routes").hasMessageContaining("test.yaml").hasMessageContaining("empty");
+        assertConfigError("# nothing yet\n", "routes").hasMessageContaining("test.yaml");
+    }
+
+    @Test
+    void reportsTheLineOfAYamlSyntaxError() {
+        assertThatThrownBy(
+                        () -> parse(
+                                """
+                        routes:
+                          - listen: 127.0.0.1:15432
+                            backends: [127.0.0.1:5432
+                          - listen: 127.0.0.1:16379
+                        """))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("test.yaml")
+                .hasMessageContaining("not valid YAML")
+                .hasMessageMatching("(?s).*\\(line [34]\\).*");
+    }
+
+    @Test
+    void keepsEveryErrorOnOneLine() {
+        assertThatThrownBy(() -> parse("routes:\n  - listen: [a\n"))
+                .isInstanceOf(ConfigException.class)
+                .satisfies(e -> assertThat(e.getMessage()).doesNotContain("\n"));
+    }
+
+    private static ProxyConfig parse(String yaml) {
+        return new ConfigLoader(Map.of()).parse(yaml, "test.yaml");
+    }
+
+    /** Asserts that the text is rejected with an error for {@code key}, whose message starts with the key. */
+    private static AbstractThrowableAssert<?, ? extends Throwable> assertConfigError(String yaml, String key) {
+        return assertThatThrownBy(() -> parse(yaml))
+                .isInstanceOfSatisfying(
+                        ConfigException.class, e -> assertThat(e.key()).isEqualTo(key))
+                .hasMessageStartingWith(key + ": ")
+                .satisfies(e -> assertThat(e.getMessage()).doesNotContain("\n"));
+    }
+}
