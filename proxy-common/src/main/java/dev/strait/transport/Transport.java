@@ -110,6 +110,11 @@ public record Transport(
         };
     }
 
+    /** Whether listeners can share a port with SO_REUSEPORT (the native transports), one per event loop. */
+    public boolean supportsReusePort() {
+        return !name.equals("nio");
+    }
+
     /** A new event loop group of this transport; {@code threads} 0 means Netty's default (two per core). */
     public EventLoopGroup newEventLoopGroup(int threads, String threadPrefix) {
         return new MultiThreadIoEventLoopGroup(

@@ -23,7 +23,9 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.unix.UnixChannelOption;
 import io.netty.resolver.dns.SequentialDnsServerAddressStreamProvider;
+import io.netty.util.concurrent.EventExecutor;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.time.Duration;
@@ -96,7 +98,6 @@ public final class ProxyServer {
         RouteListener listener = new RouteListener(runtime, healthChecker(runtime));
         WriteBufferWaterMark waterMark = waterMark(route);
         ServerBootstrap bootstrap = new ServerBootstrap()
-                .group(boss, workers)
                 .channel(transport.serverChannel())
                 .option(ChannelOption.SO_BACKLOG, config.backlog())
                 .option(ChannelOption.SO_REUSEADDR, true)
@@ -106,14 +107,31 @@ public final class ProxyServer {
                 .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
                 .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, waterMark)
                 .childHandler(new FrontendInitializer(listener::runtime, registry));
-        Channel channel;
+        List<Channel> channels = new ArrayList<>();
         try {
-            channel = bindOrFail(bootstrap, route.listen(), "route " + route.name());
+            if (transport.supportsReusePort()) {
+                // One listener socket per event loop (SO_REUSEPORT): the kernel spreads new connections over them
+                // and each is accepted on the loop that serves it, with no hop from a boss thread.
+                HostAndPort address = route.listen();
+                for (EventExecutor loop : workers) {
+                    ServerBootstrap perLoop = bootstrap
+                            .clone()
+                            .group((EventLoop) loop, (EventLoop) loop)
+                            .option(UnixChannelOption.SO_REUSEPORT, true);
+                    Channel c = bindOrFail(perLoop, address, "route " + route.name());
+                    channels.add(c);
+                    address = new HostAndPort(address.host(), ((InetSocketAddress) c.localAddress()).getPort());
+                }
+            } else {
+                channels.add(bindOrFail(bootstrap.group(boss, workers), route.listen(), "route " + route.name()));
+            }
         } catch (StartException e) {
+            channels.forEach(c -> c.close().awaitUninterruptibly());
             listener.stopBackgroundWork();
             throw e;
         }
-        listener.bound(channel);
+        listener.bound(channels);
+        Channel channel = channels.get(0);
         log.info(
                 "listening on {} -> {} (transport {})",
                 format(channel.localAddress()),
@@ -279,7 +297,7 @@ public final class ProxyServer {
     }
 
     private void stopListening(RouteListener listener) {
-        listener.channel().close().awaitUninterruptibly();
+        listener.closeListeners();
         listener.stopBackgroundWork();
     }
 
@@ -354,17 +372,7 @@ public final class ProxyServer {
             synchronized (this) {
                 closing = new ArrayList<>(routes.values());
             }
-            closing.forEach(l -> {
-                if (l.channel() != null) {
-                    l.channel().close();
-                }
-            });
-            closing.forEach(l -> {
-                if (l.channel() != null) {
-                    l.channel().closeFuture().awaitUninterruptibly();
-                }
-                l.stopBackgroundWork();
-            });
+            closing.forEach(this::stopListening);
             int live = registry.size();
             if (live > 0 && !drainTimeout.isZero()) {
                 log.info("draining {} connection(s) for up to {}s", live, drainTimeout.toSeconds());

@@ -3,6 +3,7 @@ package dev.strait.server;
 import dev.strait.server.backend.HealthChecker;
 import dev.strait.server.connection.RouteRuntime;
 import io.netty.channel.Channel;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -12,7 +13,7 @@ import java.util.concurrent.atomic.AtomicReference;
  */
 final class RouteListener {
     private final AtomicReference<RouteRuntime> runtime;
-    private volatile Channel channel;
+    private volatile List<Channel> channels = List.of();
     private volatile Optional<HealthChecker> checker;
 
     RouteListener(RouteRuntime runtime, Optional<HealthChecker> checker) {
@@ -24,18 +25,27 @@ final class RouteListener {
         return runtime.get();
     }
 
+    /** The first listener socket: where the route is bound. */
     Channel channel() {
-        return channel;
+        return channels.isEmpty() ? null : channels.get(0);
     }
 
-    void bound(Channel listener) {
-        this.channel = listener;
-        runtime.get().gate().attach(listener);
+    /** The route's listener sockets: one per event loop with SO_REUSEPORT, else one. */
+    void bound(List<Channel> listeners) {
+        this.channels = List.copyOf(listeners);
+        runtime.get().gate().attach(channels);
+    }
+
+    /** Closes every listener socket and waits for it. */
+    void closeListeners() {
+        List<Channel> all = channels;
+        all.forEach(Channel::close);
+        all.forEach(c -> c.closeFuture().awaitUninterruptibly());
     }
 
     /** Swaps in a new runtime for new connections; returns the old one. */
     RouteRuntime swap(RouteRuntime next, Optional<HealthChecker> nextChecker) {
-        next.gate().attach(channel);
+        next.gate().attach(channels);
         checker.ifPresent(HealthChecker::close);
         checker = nextChecker;
         return runtime.getAndSet(next);

@@ -104,8 +104,8 @@ class DrainIT {
             try (Socket client = connect(server.boundAddress("drain").getPort())) {
                 assertThat(echo(client, "ping")).isEqualTo("ping");
                 assertThat(eventLoopThreads())
-                        .as("this server's boss and worker threads run")
-                        .anyMatch(t -> !before.contains(t) && t.getName().startsWith("strait-boss"))
+                        // Native transports accept on the workers (SO_REUSEPORT), so the boss may never start.
+                        .as("this server's worker threads run")
                         .anyMatch(t -> !before.contains(t) && t.getName().startsWith("strait-worker"));
             } finally {
                 server.shutdown(Duration.ofSeconds(5));

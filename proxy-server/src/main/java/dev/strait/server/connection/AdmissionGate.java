@@ -7,6 +7,7 @@ import dev.strait.config.Limits;
 import dev.strait.config.OnLimit;
 import io.netty.channel.Channel;
 import java.net.InetAddress;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -30,7 +31,7 @@ public final class AdmissionGate {
     private final AtomicInteger active;
     private final Map<InetAddress, AtomicInteger> perSource;
     private final RateLimiter rate;
-    private volatile Channel listener;
+    private volatile List<Channel> listeners = List.of();
 
     /**
      * @param global live connections across all routes, shared by every gate of the server
@@ -55,9 +56,9 @@ public final class AdmissionGate {
         this.rate = limits.acceptRate() > 0 ? new RateLimiter(limits.acceptRate()) : null;
     }
 
-    /** The listener this gate pauses and resumes in queue mode. */
-    public void attach(Channel listenerChannel) {
-        this.listener = listenerChannel;
+    /** The listener sockets this gate pauses and resumes in queue mode. */
+    public void attach(List<Channel> listenerChannels) {
+        this.listeners = List.copyOf(listenerChannels);
     }
 
     /** Returns null if the client is admitted (and counted until {@link #release}), else why it is refused. */
@@ -103,9 +104,8 @@ public final class AdmissionGate {
 
     /** Resumes accepting if this gate paused its listener and there is room again. */
     public void resumeIfRoom() {
-        Channel l = listener;
-        if (l != null && limits.onLimit() == OnLimit.QUEUE && !l.config().isAutoRead() && !full()) {
-            l.config().setAutoRead(true);
+        if (limits.onLimit() == OnLimit.QUEUE && !full()) {
+            setAccepting(true);
         }
     }
 
@@ -119,20 +119,27 @@ public final class AdmissionGate {
     }
 
     private void pauseWhileFull() {
-        Channel l = listener;
-        if (l != null && limits.onLimit() == OnLimit.QUEUE && full()) {
-            l.config().setAutoRead(false);
+        if (limits.onLimit() == OnLimit.QUEUE && full()) {
+            setAccepting(false);
             if (!full()) { // a connection ended meanwhile
-                l.config().setAutoRead(true);
+                setAccepting(true);
             }
         }
     }
 
     private void pauseFor(long millis) {
-        Channel l = listener;
-        if (l != null && limits.onLimit() == OnLimit.QUEUE && l.config().isAutoRead()) {
-            l.config().setAutoRead(false);
-            l.eventLoop().schedule(this::resumeIfRoom, Math.max(1, millis), TimeUnit.MILLISECONDS);
+        List<Channel> all = listeners;
+        if (limits.onLimit() == OnLimit.QUEUE && !all.isEmpty()) {
+            setAccepting(false);
+            all.get(0).eventLoop().schedule(this::resumeIfRoom, Math.max(1, millis), TimeUnit.MILLISECONDS);
+        }
+    }
+
+    private void setAccepting(boolean accepting) {
+        for (Channel l : listeners) {
+            if (l.config().isAutoRead() != accepting) {
+                l.config().setAutoRead(accepting);
+            }
         }
     }
 
