@@ -245,7 +245,7 @@ public final class ProxyServer {
         try {
             for (Route route : next.routes()) {
                 RouteListener old = routes.get(route.name());
-                if (old == null || !old.runtime().route().listen().equals(route.listen())) {
+                if (old == null || !listensOn(old, route.listen())) {
                     fresh.put(route.name(), bind(route, old));
                 }
             }
@@ -288,6 +288,16 @@ public final class ProxyServer {
         routes.clear();
         routes.putAll(result);
         resumePausedListeners();
+    }
+
+    /** Whether a route's listener already serves {@code listen}: the same config value, or its bound port. */
+    private static boolean listensOn(RouteListener listener, HostAndPort listen) {
+        if (listener.runtime().route().listen().equals(listen)) {
+            return true;
+        }
+        InetSocketAddress bound = (InetSocketAddress) listener.channel().localAddress();
+        return listen.port() == bound.getPort()
+                && listen.host().equals(listener.runtime().route().listen().host());
     }
 
     private static void warnIfChanged(String key, Object was, Object now) {

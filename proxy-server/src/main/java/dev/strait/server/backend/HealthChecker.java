@@ -10,6 +10,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
@@ -65,7 +66,7 @@ public final class HealthChecker implements AutoCloseable {
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int)
                         check.timeout().toMillis())
                 .option(ChannelOption.SO_LINGER, 0) // a probe ends with a reset: no TIME_WAIT pile-up
-                .handler(new ChannelInboundHandlerAdapter());
+                .handler(NoHandler.INSTANCE);
     }
 
     /** Starts probing: the first round at once, then every interval. */
@@ -189,6 +190,12 @@ public final class HealthChecker implements AutoCloseable {
                 }
             }
         }
+    }
+
+    /** The probe bootstrap's placeholder handler, shared by every probe channel. */
+    @ChannelHandler.Sharable
+    private static final class NoHandler extends ChannelInboundHandlerAdapter {
+        static final NoHandler INSTANCE = new NoHandler();
     }
 
     @Override

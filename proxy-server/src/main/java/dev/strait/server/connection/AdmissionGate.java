@@ -17,7 +17,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * Decides whether a newly accepted client may proceed: the allow/deny lists, the per-source limit, the route's and the
  * server's connection limits, and the accept rate. With {@code onLimit: queue} the listener stops accepting when a
  * limit is reached, so new clients wait in the kernel's backlog, and resumes when a slot frees; a client accepted
- * in the same batch before the pause took effect is refused. With {@code refuse}, clients beyond a limit are closed
+ * before the pause took effect (on another loop's listener, or already in flight) waits, unread. With {@code refuse},
  * at once. Established connections are never touched.
  *
  * <p>Thread-safe: admit runs on the client's event loop, release on whichever loop closes it.
@@ -61,20 +61,38 @@ public final class AdmissionGate {
         this.listeners = List.copyOf(listenerChannels);
     }
 
-    /** Returns null if the client is admitted (and counted until {@link #release}), else why it is refused. */
-    public String admit(InetAddress client) {
+    /** What {@link #admit} decided. */
+    public enum Outcome {
+        /** Counted until {@link #release}: proceed. */
+        ADMITTED,
+        /** Queue mode and a limit is reached: hold the client unread and ask again later. */
+        WAIT,
+        /** Not in the allow list, or in the deny list. */
+        DENIED,
+        /** Refuse mode and a limit is reached. */
+        REFUSED
+    }
+
+    /** The outcome and, unless admitted, why. */
+    public record Verdict(Outcome outcome, String reason) {
+        static final Verdict ADMIT = new Verdict(Outcome.ADMITTED, "admitted");
+    }
+
+    /** Decides on a newly accepted client; an admitted one is counted until {@link #release}. */
+    public Verdict admit(InetAddress client) {
         if (!access.permits(client)) {
-            return "denied by allow/deny";
+            return new Verdict(Outcome.DENIED, "denied by allow/deny");
         }
         if (rate != null && !rate.tryAcquire()) {
             pauseFor(rate.millisUntilNext());
-            return "acceptRate " + limits.acceptRate() + "/s reached";
+            return overLimit("acceptRate " + limits.acceptRate() + "/s reached");
         }
         if (limits.perSourceMaxConnections() > 0) {
             AtomicInteger mine = perSource.computeIfAbsent(client, c -> new AtomicInteger());
             if (mine.incrementAndGet() > limits.perSourceMaxConnections()) {
                 releaseSource(client);
-                return "perSourceMaxConnections " + limits.perSourceMaxConnections() + " reached";
+                return new Verdict(
+                        Outcome.REFUSED, "perSourceMaxConnections " + limits.perSourceMaxConnections() + " reached");
             }
         }
         int routeCount = active.incrementAndGet();
@@ -86,12 +104,18 @@ public final class AdmissionGate {
             global.decrementAndGet();
             releaseSource(client);
             pauseWhileFull();
-            return overRoute
-                    ? "maxConnections " + limits.maxConnections() + " reached"
-                    : "global maxConnections " + globalMax + " reached";
+            return overLimit(
+                    overRoute
+                            ? "maxConnections " + limits.maxConnections() + " reached"
+                            : "global maxConnections " + globalMax + " reached");
         }
         pauseWhileFull();
-        return null;
+        return Verdict.ADMIT;
+    }
+
+    private Verdict overLimit(String reason) {
+        // In queue mode a client accepted before the listener's pause took effect waits rather than being refused.
+        return new Verdict(limits.onLimit() == OnLimit.QUEUE ? Outcome.WAIT : Outcome.REFUSED, reason);
     }
 
     /** Ends the count of an admitted client. */

@@ -51,6 +51,7 @@ public final class FrontendHandler extends ChannelInboundHandlerAdapter {
     private final ArrayDeque<Object> early = new ArrayDeque<>(2);
     private final Set<Backend> tried = new HashSet<>(4);
     private boolean clientFinished;
+    private boolean started;
     private int attempts;
     private long holdUntilNanos;
     private Channel backend;
@@ -62,10 +63,25 @@ public final class FrontendHandler extends ChannelInboundHandlerAdapter {
     }
 
     @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        if (ctx.channel().isActive()) {
+            start(ctx); // added after the channel became active (an accepted client, possibly after waiting)
+        }
+    }
+
+    @Override
     public void channelActive(ChannelHandlerContext ctx) {
+        start(ctx);
+        ctx.fireChannelActive();
+    }
+
+    private void start(ChannelHandlerContext ctx) {
+        if (started) {
+            return;
+        }
+        started = true;
         holdUntilNanos = System.nanoTime() + route.route().timeouts().queue().toNanos();
         connectNext(ctx);
-        ctx.fireChannelActive();
     }
 
     private void connectNext(ChannelHandlerContext ctx) {
