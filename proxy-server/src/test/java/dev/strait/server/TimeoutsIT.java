@@ -1,0 +1,306 @@
+package dev.strait.server;
+
+import static java.nio.charset.StandardCharsets.US_ASCII;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import dev.strait.config.Timeouts;
+import dev.strait.config.TransportKind;
+import dev.strait.config.WaterMark;
+import dev.strait.server.support.Bytes;
+import dev.strait.server.support.LoopbackBackend;
+import dev.strait.server.support.RunningProxy;
+import dev.strait.server.support.Transports;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.net.SocketException;
+import java.net.SocketTimeoutException;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The idle, half-close and lifetime timeouts over real loopback sockets, on every transport this machine runs: each
+ * fires within a stated tolerance of wall-clock time (the timer logic itself is tested on a controlled clock in
+ * {@code IdleTimeoutHandlerTest} and {@code RelayHandlerTest}), and with the defaults a quiet connection stays open.
+ *
+ * <p>The connect timeout is not tested here: only loopback is available, and a loopback connect cannot be made to hang
+ * reliably (Linux completes the handshake, or refuses it, even when a listener's backlog is full).
+ */
+class TimeoutsIT {
+    private static final Duration SHORT = Duration.ofMillis(300);
+    private static final Duration LIFETIME = Duration.ofMillis(500);
+    /** A timer never fires early; 50ms of slack for where the measurement starts. */
+    private static final long EARLY_SLACK_MILLIS = 50;
+    /** Generous for a loaded CI machine, yet far below "never". */
+    private static final long LATEST_MILLIS = 3000;
+
+    private static final ExecutorService pool = Executors.newCachedThreadPool();
+    private static final ScheduledExecutorService ticker = Executors.newSingleThreadScheduledExecutor();
+
+    static Stream<TransportKind> transports() {
+        return Transports.available();
+    }
+
+    @AfterAll
+    static void stopPools() throws InterruptedException {
+        pool.shutdownNow();
+        ticker.shutdownNow();
+        pool.awaitTermination(10, TimeUnit.SECONDS);
+        ticker.awaitTermination(10, TimeUnit.SECONDS);
+    }
+
+    @ParameterizedTest
+    @MethodSource("transports")
+    void closesASilentConnectionAfterTheIdleTimeout(TransportKind transport) throws Exception {
+        try (LoopbackBackend backend = LoopbackBackend.start(TimeoutsIT::echoUntilCut);
+                RunningProxy proxy =
+                        start(transport, backend, timeouts(SHORT, Duration.ZERO, Duration.ZERO, Duration.ZERO));
+                Socket client = proxy.connect()) {
+            assertEchoes(client, "hello");
+            long quietSince = System.nanoTime();
+
+            client.setSoTimeout(5000);
+            assertThat(client.getInputStream().read()).as("end of stream").isEqualTo(-1);
+
+            assertThat(millisSince(quietSince))
+                    .as("idle 300ms closes a silent connection within [250ms, 3s]")
+                    .isBetween(SHORT.toMillis() - EARLY_SLACK_MILLIS, LATEST_MILLIS);
+            await().atMost(Duration.ofSeconds(5))
+                    .until(() -> proxy.server().connections().size() == 0);
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("transports")
+    void keepsAConnectionWithTrafficEvery100msOpenPastTheIdleTimeout(TransportKind transport) throws Exception {
+        try (LoopbackBackend backend = LoopbackBackend.start(TimeoutsIT::echoUntilCut);
+                RunningProxy proxy =
+                        start(transport, backend, timeouts(SHORT, Duration.ZERO, Duration.ZERO, Duration.ZERO));
+                Socket client = proxy.connect()) {
+            assertEchoes(client, "hello");
+            OutputStream out = client.getOutputStream();
+            InputStream in = client.getInputStream();
+            long started = System.nanoTime();
+            int ticks = 0;
+            ScheduledFuture<?> sending = ticker.scheduleAtFixedRate(
+                    () -> {
+                        try {
+                            out.write('.');
+                        } catch (IOException e) {
+                            throw new IllegalStateException(e); // stops the ticks; the read below times out
+                        }
+                    },
+                    100,
+                    100,
+                    TimeUnit.MILLISECONDS);
+            try {
+                client.setSoTimeout(2000);
+                while (millisSince(started) < 1200) {
+                    assertThat(in.read()).as("echo of tick %d", ticks).isEqualTo('.');
+                    ticks++;
+                }
+            } finally {
+                sending.cancel(false);
+            }
+
+            assertThat(ticks).as("ticks echoed in 1.2s, one per 100ms").isGreaterThanOrEqualTo(4);
+            assertEchoes(client, "still open after 1.2s, four times the idle timeout");
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("transports")
+    void keepsAQuietConnectionOpenWithTheDefaultTimeouts(TransportKind transport) throws Exception {
+        try (LoopbackBackend backend = LoopbackBackend.start(TimeoutsIT::echoUntilCut);
+                RunningProxy proxy = start(transport, backend, Timeouts.DEFAULTS);
+                Socket client = proxy.connect()) {
+            assertEchoes(client, "hello");
+
+            client.setSoTimeout(2000);
+            assertThatThrownBy(() -> client.getInputStream().read())
+                    .as("nothing, not even end of stream, during 2s of silence with the default timeouts")
+                    .isInstanceOf(SocketTimeoutException.class);
+
+            assertThat(proxy.server().connections().size()).isEqualTo(1);
+            client.setSoTimeout(30_000);
+            assertEchoes(client, "still relaying after 2s idle");
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("transports")
+    void closesThePairWhenTheBackendStaysOpenPastTheClientFinTimeout(TransportKind transport) throws Exception {
+        CompletableFuture<Long> backendSawFinAt = new CompletableFuture<>();
+        CompletableFuture<Socket> backendSide = new CompletableFuture<>();
+        try (LoopbackBackend backend = LoopbackBackend.start(socket -> {
+                    InputStream in = socket.getInputStream();
+                    socket.getOutputStream().write(Bytes.readExactly(in, 5));
+                    backendSawFinAt.complete(in.read() == -1 ? System.nanoTime() : -1L);
+                    backendSide.complete(socket); // left open: only the proxy's timeout ends it
+                });
+                RunningProxy proxy =
+                        start(transport, backend, timeouts(Duration.ZERO, SHORT, Duration.ZERO, Duration.ZERO));
+                Socket client = proxy.connect()) {
+            assertEchoes(client, "hello");
+            long fin = System.nanoTime();
+            client.shutdownOutput();
+
+            client.setSoTimeout(5000);
+            assertThat(client.getInputStream().read()).as("end of stream").isEqualTo(-1);
+            long cutMillis = millisSince(fin);
+
+            assertThat(cutMillis)
+                    .as("clientFin 300ms closes the half-closed pair within [250ms, 3s]")
+                    .isBetween(SHORT.toMillis() - EARLY_SLACK_MILLIS, LATEST_MILLIS);
+            long finSeenAt = backendSawFinAt.get(5, TimeUnit.SECONDS);
+            assertThat(finSeenAt).as("the backend sees end of stream").isNotEqualTo(-1L);
+            assertThat(TimeUnit.NANOSECONDS.toMillis(finSeenAt - fin))
+                    .as("the client's FIN reaches the backend at once, within 250ms, not at the timeout")
+                    .isLessThan(SHORT.toMillis() - EARLY_SLACK_MILLIS);
+            Socket back = backendSide.get(5, TimeUnit.SECONDS);
+            await("the backend's connection is closed too")
+                    .atMost(Duration.ofSeconds(5))
+                    .until(() -> writeFails(back));
+            await().atMost(Duration.ofSeconds(5))
+                    .until(() -> proxy.server().connections().size() == 0);
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("transports")
+    void closesThePairWhenTheClientStaysOpenPastTheServerFinTimeout(TransportKind transport) throws Exception {
+        CompletableFuture<long[]> backendSaw = new CompletableFuture<>(); // FIN sent, end seen, last read
+        try (LoopbackBackend backend = LoopbackBackend.start(socket -> {
+                    try (socket) {
+                        socket.getOutputStream().write("bye".getBytes(US_ASCII));
+                        long fin = System.nanoTime();
+                        socket.shutdownOutput();
+                        int read = socket.getInputStream().read(); // blocks until the proxy ends the pair
+                        backendSaw.complete(new long[] {fin, System.nanoTime(), read});
+                    }
+                });
+                RunningProxy proxy =
+                        start(transport, backend, timeouts(Duration.ZERO, Duration.ZERO, SHORT, Duration.ZERO));
+                Socket client = proxy.connect()) {
+            client.setSoTimeout(5000);
+            assertThat(new String(client.getInputStream().readAllBytes(), US_ASCII))
+                    .isEqualTo("bye");
+            long clientEndAt = System.nanoTime(); // the client keeps its side open and sends nothing
+
+            long[] saw = backendSaw.get(5, TimeUnit.SECONDS);
+            assertThat(saw[2]).as("the backend sees end of stream").isEqualTo(-1);
+            assertThat(TimeUnit.NANOSECONDS.toMillis(saw[1] - saw[0]))
+                    .as("serverFin 300ms closes the half-closed pair within [250ms, 3s]")
+                    .isBetween(SHORT.toMillis() - EARLY_SLACK_MILLIS, LATEST_MILLIS);
+            assertThat(TimeUnit.NANOSECONDS.toMillis(clientEndAt - saw[0]))
+                    .as("the backend's FIN reaches the client at once, within 250ms, not at the timeout")
+                    .isLessThan(SHORT.toMillis() - EARLY_SLACK_MILLIS);
+            await("the client's connection is closed too")
+                    .atMost(Duration.ofSeconds(5))
+                    .until(() -> writeFails(client));
+            await().atMost(Duration.ofSeconds(5))
+                    .until(() -> proxy.server().connections().size() == 0);
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("transports")
+    void cutsABusyConnectionAtItsMaxLifetime(TransportKind transport) throws Exception {
+        try (LoopbackBackend backend = LoopbackBackend.start(TimeoutsIT::echoUntilCut);
+                RunningProxy proxy =
+                        start(transport, backend, timeouts(Duration.ZERO, Duration.ZERO, Duration.ZERO, LIFETIME))) {
+            long started = System.nanoTime(); // before the connect, so never after the proxy's timer starts
+            long echoed = 0;
+            long lastBytesAt = started;
+            Future<?> writer;
+            try (Socket client = proxy.connect()) {
+                OutputStream out = client.getOutputStream();
+                writer = pool.submit(() -> {
+                    byte[] chunk = new byte[16 * 1024];
+                    Arrays.fill(chunk, (byte) 'x');
+                    try {
+                        while (true) {
+                            out.write(chunk);
+                        }
+                    } catch (IOException cut) {
+                        return null; // the proxy closed the connection, as it should
+                    }
+                });
+                client.setSoTimeout(5000);
+                byte[] buffer = new byte[64 * 1024];
+                try {
+                    for (int n; (n = client.getInputStream().read(buffer)) >= 0; ) {
+                        echoed += n;
+                        lastBytesAt = System.nanoTime();
+                    }
+                } catch (SocketException reset) {
+                    // closed with our bytes unread on the proxy's side: a reset rather than a FIN
+                }
+            }
+            long cutMillis = millisSince(started);
+            writer.get(5, TimeUnit.SECONDS);
+
+            assertThat(cutMillis)
+                    .as("maxLifetime 500ms cuts a busy connection within [450ms, 3s]")
+                    .isBetween(LIFETIME.toMillis() - EARLY_SLACK_MILLIS, LATEST_MILLIS);
+            assertThat(echoed).as("bytes echoed before the cut").isGreaterThan(64 * 1024);
+            assertThat(TimeUnit.NANOSECONDS.toMillis(lastBytesAt - started))
+                    .as("echoed bytes still arrived after 350ms: the connection was busy up to the cut")
+                    .isGreaterThanOrEqualTo(350);
+            await().atMost(Duration.ofSeconds(5))
+                    .until(() -> proxy.server().connections().size() == 0);
+        }
+    }
+
+    private static Timeouts timeouts(Duration idle, Duration clientFin, Duration serverFin, Duration maxLifetime) {
+        return new Timeouts(Timeouts.DEFAULT_CONNECT, idle, clientFin, serverFin, Duration.ZERO, maxLifetime);
+    }
+
+    private static RunningProxy start(TransportKind transport, LoopbackBackend backend, Timeouts timeouts)
+            throws StartException {
+        return RunningProxy.start(transport, timeouts, WaterMark.DEFAULT, backend.address());
+    }
+
+    /** An echo backend for which a connection cut by the proxy is the expected outcome, not a failure. */
+    private static void echoUntilCut(Socket socket) throws IOException {
+        try (socket) {
+            socket.getInputStream().transferTo(socket.getOutputStream());
+        } catch (SocketException cut) {
+            // the proxy closed the pair mid-stream
+        }
+    }
+
+    private static void assertEchoes(Socket socket, String text) throws IOException {
+        socket.getOutputStream().write(text.getBytes(US_ASCII));
+        assertThat(new String(Bytes.readExactly(socket.getInputStream(), text.length()), US_ASCII))
+                .isEqualTo(text);
+    }
+
+    /** Whether the peer has closed: the first write after a close draws a reset, a later one fails. */
+    private static boolean writeFails(Socket socket) {
+        try {
+            socket.getOutputStream().write(0);
+            return false;
+        } catch (IOException e) {
+            return true;
+        }
+    }
+
+    private static long millisSince(long nanoTime) {
+        return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - nanoTime);
+    }
+}
