@@ -7,6 +7,9 @@ import java.util.regex.Pattern;
 
 /** Parses the config's scalar notations: durations ({@code 5s}, {@code 250ms}) and sizes ({@code 64KiB}). */
 public final class ConfigValues {
+    /** The longest duration a config may give; also keeps every timer's nanoseconds far from overflow. */
+    public static final Duration MAX_DURATION = Duration.ofDays(365);
+
     private static final Pattern DURATION = Pattern.compile("(\\d+)(ms|s|m|h|d)?");
     private static final Pattern SIZE = Pattern.compile("(\\d+)\\s*(B|KiB|MiB|GiB|KB|MB|GB|k|m|g)?");
 
@@ -25,13 +28,22 @@ public final class ConfigValues {
             throw ConfigException.badValue(key, text, "number too large");
         }
         String unit = m.group(2) == null ? "s" : m.group(2);
-        return switch (unit) {
-            case "ms" -> Duration.ofMillis(amount);
-            case "s" -> Duration.ofSeconds(amount);
-            case "m" -> Duration.ofMinutes(amount);
-            case "h" -> Duration.ofHours(amount);
-            default -> Duration.ofDays(amount);
-        };
+        Duration duration;
+        try {
+            duration = switch (unit) {
+                case "ms" -> Duration.ofMillis(amount);
+                case "s" -> Duration.ofSeconds(amount);
+                case "m" -> Duration.ofMinutes(amount);
+                case "h" -> Duration.ofHours(amount);
+                default -> Duration.ofDays(amount);
+            };
+        } catch (ArithmeticException e) {
+            duration = MAX_DURATION.plusDays(1);
+        }
+        if (duration.compareTo(MAX_DURATION) > 0) {
+            throw ConfigException.badValue(key, text, "at most 365d");
+        }
+        return duration;
     }
 
     /** A size in bytes such as {@code 65536}, {@code 64KiB}, {@code 1MiB}; KB/MB/GB are taken as binary units too. */

@@ -2,6 +2,7 @@ package dev.strait.config;
 
 import static java.util.Objects.requireNonNull;
 
+import io.netty.util.NetUtil;
 import java.time.Duration;
 import java.util.List;
 
@@ -25,6 +26,9 @@ public record DnsConfig(Duration refresh, List<HostAndPort> servers) {
         }
         for (HostAndPort server : servers) {
             server.requireRealPort("dns.servers");
+            if (!NetUtil.isValidIpV4Address(server.host()) && !NetUtil.isValidIpV6Address(server.host())) {
+                throw ConfigException.badValue("dns.servers", server, "a name server is an IP address and port");
+            }
         }
     }
 }

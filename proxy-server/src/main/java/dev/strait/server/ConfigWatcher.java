@@ -7,12 +7,15 @@ import java.util.Arrays;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
 
 /**
  * Calls back when a config file's content changes, checked every two seconds. Polling the content rather than
  * watching the directory also catches Kubernetes ConfigMap updates, which swap a symlink.
  */
 final class ConfigWatcher {
+    private static final Logger log = LogManager.getLogger(ConfigWatcher.class);
     private static final long PERIOD_MILLIS = 2000;
 
     private final Path file;
@@ -39,7 +42,12 @@ final class ConfigWatcher {
         byte[] now = read();
         if (now != null && !Arrays.equals(now, last)) {
             last = now;
-            onChange.run();
+            try {
+                onChange.run();
+            } catch (RuntimeException e) {
+                // A scheduled task that throws is never run again: keep watching whatever went wrong.
+                log.error("reload after a config change failed: {}", e.toString());
+            }
         }
     }
 

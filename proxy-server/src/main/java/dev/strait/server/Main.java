@@ -210,6 +210,8 @@ public final class Main implements Callable<Integer> {
             log.error("reload rejected, keeping the running config: invalid config: {}", e.getMessage());
         } catch (StartException e) {
             log.error("reload rejected, keeping the running config: {}", e.getMessage());
+        } catch (RuntimeException e) {
+            log.error("reload failed, keeping the running config: {}", e.toString());
         }
     }
 

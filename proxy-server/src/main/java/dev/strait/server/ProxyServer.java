@@ -26,10 +26,13 @@ import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.unix.UnixChannelOption;
 import io.netty.resolver.dns.SequentialDnsServerAddressStreamProvider;
 import io.netty.util.concurrent.EventExecutor;
+import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.net.SocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -57,7 +60,10 @@ public final class ProxyServer {
     private final EventLoopGroup boss;
     private final EventLoopGroup workers;
     private final ConnectionRegistry registry = new ConnectionRegistry();
-    private final Map<String, RouteListener> routes = new LinkedHashMap<>(); // guarded by this
+    // An immutable snapshot, replaced whole by start and reload; event loops read it without any lock.
+    private volatile Map<String, RouteListener> routes = Map.of();
+    // Serialises start, reload and shutdown; never taken by event-loop code, which these wait on.
+    private final Object lifecycle = new Object();
     private final AtomicInteger globalActive = new AtomicInteger();
     private final AtomicBoolean stopping = new AtomicBoolean();
     private final CountDownLatch terminated = new CountDownLatch(1);
@@ -77,9 +83,14 @@ public final class ProxyServer {
         requireNonNull(config, "config");
         ProxyServer server = new ProxyServer(config);
         try {
-            synchronized (server) {
-                for (Route route : config.routes()) {
-                    server.routes.put(route.name(), server.bind(route, null));
+            synchronized (server.lifecycle) {
+                Map<String, RouteListener> bound = new LinkedHashMap<>();
+                try {
+                    for (Route route : config.routes()) {
+                        bound.put(route.name(), server.bind(route, null, config));
+                    }
+                } finally {
+                    server.routes = Collections.unmodifiableMap(bound); // so shutdown closes what was bound
                 }
             }
             if (config.admin().isPresent()) {
@@ -93,13 +104,13 @@ public final class ProxyServer {
     }
 
     /** Builds a route's runtime and binds its listener. */
-    private RouteListener bind(Route route, RouteListener previous) throws StartException {
-        RouteRuntime runtime = newRuntime(route, previous == null ? null : previous.runtime());
+    private RouteListener bind(Route route, RouteListener previous, ProxyConfig cfg) throws StartException {
+        RouteRuntime runtime = newRuntime(route, previous == null ? null : previous.runtime(), cfg);
         RouteListener listener = new RouteListener(runtime, healthChecker(runtime));
         WriteBufferWaterMark waterMark = waterMark(route);
         ServerBootstrap bootstrap = new ServerBootstrap()
                 .channel(transport.serverChannel())
-                .option(ChannelOption.SO_BACKLOG, config.backlog())
+                .option(ChannelOption.SO_BACKLOG, cfg.backlog())
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .childOption(ChannelOption.AUTO_READ, false)
                 .childOption(ChannelOption.TCP_NODELAY, true)
@@ -112,7 +123,7 @@ public final class ProxyServer {
             if (transport.supportsReusePort()) {
                 // One listener socket per event loop (SO_REUSEPORT): the kernel spreads new connections over them
                 // and each is accepted on the loop that serves it, with no hop from a boss thread.
-                HostAndPort address = route.listen();
+                HostAndPort address = probeBind(route);
                 for (EventExecutor loop : workers) {
                     ServerBootstrap perLoop = bootstrap
                             .clone()
@@ -140,17 +151,37 @@ public final class ProxyServer {
         return listener;
     }
 
-    private RouteRuntime newRuntime(Route route, RouteRuntime previous) {
+    /**
+     * Binds the address once without SO_REUSEPORT, then lets it go: another process listening there makes this fail
+     * (SO_REUSEPORT alone would share the port silently). Returns the address with the port the kernel chose.
+     */
+    private static HostAndPort probeBind(Route route) throws StartException {
+        HostAndPort listen = route.listen();
+        try (ServerSocket probe = new ServerSocket()) {
+            probe.setReuseAddress(true);
+            probe.bind(new InetSocketAddress(listen.host(), listen.port()));
+            return new HostAndPort(listen.host(), probe.getLocalPort());
+        } catch (IOException e) {
+            String reason = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+            throw new StartException("cannot listen on " + listen + " for route " + route.name() + ": " + reason, e);
+        }
+    }
+
+    private RouteRuntime newRuntime(Route route, RouteRuntime previous, ProxyConfig cfg) {
         EventLoop loop = workers.next();
         Map<String, Backend> carried =
                 previous == null ? Map.of() : previous.pool().byName();
         BackendPool pool =
-                new BackendPool(route.name(), route.backends(), route.passiveCheck(), dnsSettings(), loop, carried);
+                new BackendPool(route.name(), route.backends(), route.passiveCheck(), dnsSettings(cfg), loop, carried);
+        if (route.healthCheck().isEmpty()) {
+            // Nothing would bring back a backend that an earlier config's health check took down.
+            pool.current().forEach(b -> b.setHealthy(true));
+        }
         AdmissionGate gate = new AdmissionGate(
                 route.access(),
                 route.limits(),
                 globalActive,
-                config.maxConnections(),
+                cfg.maxConnections(),
                 this::resumePausedListeners,
                 previous == null ? null : previous.gate());
         return new RouteRuntime(
@@ -171,8 +202,7 @@ public final class ProxyServer {
                 .start());
     }
 
-    private DnsSettings dnsSettings() {
-        ProxyConfig c = config;
+    private DnsSettings dnsSettings(ProxyConfig c) {
         if (c.dns().servers().isEmpty()) {
             return DnsSettings.system(transport, c.dns().refresh());
         }
@@ -186,11 +216,7 @@ public final class ProxyServer {
     }
 
     private void resumePausedListeners() {
-        List<RouteListener> all;
-        synchronized (this) {
-            all = new ArrayList<>(routes.values());
-        }
-        all.forEach(l -> l.runtime().gate().resumeIfRoom());
+        routes.values().forEach(l -> l.runtime().gate().resumeIfRoom());
     }
 
     /** Binds a server bootstrap, turning a bind failure into a one-line {@link StartException}. */
@@ -230,63 +256,71 @@ public final class ProxyServer {
      * changed listen address rebinds). Settings that need new event loops (transport, workers, backlog, admin) are
      * logged and kept until a restart. If a new listener cannot bind, nothing changes.
      */
-    public synchronized void reload(ProxyConfig next) throws StartException {
+    public void reload(ProxyConfig next) throws StartException {
         requireNonNull(next, "next");
-        if (stopping.get()) {
-            return;
-        }
-        ProxyConfig current = config;
-        warnIfChanged("transport", current.transport(), next.transport());
-        warnIfChanged("workers", current.workers(), next.workers());
-        warnIfChanged("backlog", current.backlog(), next.backlog());
-        warnIfChanged("admin", current.admin(), next.admin());
-        config = next; // new runtimes below take dns and maxConnections from it
-        Map<String, RouteListener> fresh = new LinkedHashMap<>();
-        try {
+        synchronized (lifecycle) {
+            if (stopping.get()) {
+                return;
+            }
+            ProxyConfig current = config;
+            warnIfChanged("transport", current.transport(), next.transport());
+            warnIfChanged("workers", current.workers(), next.workers());
+            warnIfChanged("backlog", current.backlog(), next.backlog());
+            warnIfChanged("admin", current.admin(), next.admin());
+            boolean globalChanged = current.maxConnections() != next.maxConnections()
+                    || !current.dns().equals(next.dns());
+            Map<String, RouteListener> old = routes;
+            // Phase 1: everything that can fail — new listeners and new runtimes — before any state changes.
+            Map<String, RouteListener> fresh = new LinkedHashMap<>();
+            Map<String, RouteRuntime> updated = new LinkedHashMap<>();
+            try {
+                for (Route route : next.routes()) {
+                    RouteListener existing = old.get(route.name());
+                    if (existing == null || !listensOn(existing, route.listen())) {
+                        fresh.put(route.name(), bind(route, existing, next));
+                    } else if (globalChanged || !existing.runtime().route().equals(route)) {
+                        updated.put(route.name(), newRuntime(route, existing.runtime(), next));
+                    }
+                }
+            } catch (StartException | RuntimeException e) {
+                fresh.values().forEach(this::stopListening);
+                updated.values().forEach(r -> r.pool().close());
+                throw e;
+            }
+            // Phase 2: swap in, move, remove.
+            config = next;
+            Map<String, RouteListener> result = new LinkedHashMap<>();
             for (Route route : next.routes()) {
-                RouteListener old = routes.get(route.name());
-                if (old == null || !listensOn(old, route.listen())) {
-                    fresh.put(route.name(), bind(route, old));
-                }
-            }
-        } catch (StartException | RuntimeException e) {
-            fresh.values().forEach(this::stopListening);
-            config = current;
-            throw e;
-        }
-        Map<String, RouteListener> result = new LinkedHashMap<>();
-        for (Route route : next.routes()) {
-            RouteListener old = routes.get(route.name());
-            RouteListener bound = fresh.get(route.name());
-            if (bound != null) {
-                if (old != null) {
-                    stopListening(old);
-                    log.info(
-                            "route {}: moved to {}",
-                            route.name(),
-                            format(bound.channel().localAddress()));
+                RouteListener existing = old.get(route.name());
+                RouteListener bound = fresh.get(route.name());
+                if (bound != null) {
+                    if (existing != null) {
+                        stopListening(existing);
+                        log.info(
+                                "route {}: moved to {}",
+                                route.name(),
+                                format(bound.channel().localAddress()));
+                    } else {
+                        log.info("route {}: added", route.name());
+                    }
+                    result.put(route.name(), bound);
                 } else {
-                    log.info("route {}: added", route.name());
+                    RouteRuntime runtime = updated.get(route.name());
+                    if (runtime != null) {
+                        existing.swap(runtime, healthChecker(runtime)).pool().close();
+                        log.info("route {}: updated; new connections use the new settings", route.name());
+                    }
+                    result.put(route.name(), existing);
                 }
-                result.put(route.name(), bound);
-            } else {
-                if (!old.runtime().route().equals(route)) {
-                    RouteRuntime runtime = newRuntime(route, old.runtime());
-                    RouteRuntime previous = old.swap(runtime, healthChecker(runtime));
-                    previous.pool().close();
-                    log.info("route {}: updated; new connections use the new settings", route.name());
+            }
+            for (Map.Entry<String, RouteListener> e : old.entrySet()) {
+                if (!result.containsKey(e.getKey())) {
+                    stopListening(e.getValue());
+                    log.info("route {}: removed; its live connections continue until they end", e.getKey());
                 }
-                result.put(route.name(), old);
             }
+            routes = Collections.unmodifiableMap(result);
         }
-        for (Map.Entry<String, RouteListener> e : routes.entrySet()) {
-            if (!result.containsKey(e.getKey())) {
-                stopListening(e.getValue());
-                log.info("route {}: removed; its live connections continue until they end", e.getKey());
-            }
-        }
-        routes.clear();
-        routes.putAll(result);
         resumePausedListeners();
     }
 
@@ -329,7 +363,7 @@ public final class ProxyServer {
     }
 
     /** The address a route's listener is bound to (with the real port when the config said 0). */
-    public synchronized InetSocketAddress boundAddress(String routeName) {
+    public InetSocketAddress boundAddress(String routeName) {
         RouteListener listener = routes.get(routeName);
         if (listener == null) {
             throw new IllegalArgumentException("no route named " + routeName);
@@ -338,7 +372,7 @@ public final class ProxyServer {
     }
 
     /** A route's current backends with their health and load, for the admin endpoint and tests. */
-    public synchronized List<Backend> backends(String routeName) {
+    public List<Backend> backends(String routeName) {
         RouteListener listener = routes.get(routeName);
         if (listener == null) {
             throw new IllegalArgumentException("no route named " + routeName);
@@ -357,7 +391,7 @@ public final class ProxyServer {
     }
 
     /** Every route's counters, in config order. */
-    public synchronized Map<String, RouteMetrics> routeMetrics() {
+    public Map<String, RouteMetrics> routeMetrics() {
         Map<String, RouteMetrics> metrics = new LinkedHashMap<>();
         routes.forEach((name, listener) -> metrics.put(name, listener.runtime().metrics()));
         return metrics;
@@ -378,11 +412,9 @@ public final class ProxyServer {
             return;
         }
         try {
-            List<RouteListener> closing;
-            synchronized (this) {
-                closing = new ArrayList<>(routes.values());
+            synchronized (lifecycle) {
+                routes.values().forEach(this::stopListening);
             }
-            closing.forEach(this::stopListening);
             int live = registry.size();
             if (live > 0 && !drainTimeout.isZero()) {
                 log.info("draining {} connection(s) for up to {}s", live, drainTimeout.toSeconds());

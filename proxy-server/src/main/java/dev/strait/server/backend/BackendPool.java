@@ -102,7 +102,8 @@ public final class BackendPool implements AutoCloseable {
             loop.schedule(
                     () -> {
                         failures.remove(backend);
-                        if (!closed && backend.setHealthy(true)) {
+                        // Not guarded by this pool being open: a reload carries the same Backend into the next pool.
+                        if (backend.setHealthy(true)) {
                             log.info("route {}: backend {} is back after its passive cool-off", route, backend);
                         }
                     },

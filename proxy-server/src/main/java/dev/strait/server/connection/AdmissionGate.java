@@ -29,9 +29,10 @@ public final class AdmissionGate {
     private final int globalMax;
     private final Runnable onRelease;
     private final AtomicInteger active;
-    private final Map<InetAddress, AtomicInteger> perSource;
+    private final Map<InetAddress, Integer> perSource;
     private final RateLimiter rate;
     private volatile List<Channel> listeners = List.of();
+    private volatile long rateResumeNanos = System.nanoTime();
 
     /**
      * @param global live connections across all routes, shared by every gate of the server
@@ -88,9 +89,16 @@ public final class AdmissionGate {
             return overLimit("acceptRate " + limits.acceptRate() + "/s reached");
         }
         if (limits.perSourceMaxConnections() > 0) {
-            AtomicInteger mine = perSource.computeIfAbsent(client, c -> new AtomicInteger());
-            if (mine.incrementAndGet() > limits.perSourceMaxConnections()) {
-                releaseSource(client);
+            boolean[] over = {false};
+            perSource.compute(client, (c, n) -> {
+                int now = n == null ? 0 : n;
+                if (now >= limits.perSourceMaxConnections()) {
+                    over[0] = true;
+                    return n;
+                }
+                return now + 1;
+            });
+            if (over[0]) {
                 return new Verdict(
                         Outcome.REFUSED, "perSourceMaxConnections " + limits.perSourceMaxConnections() + " reached");
             }
@@ -128,7 +136,7 @@ public final class AdmissionGate {
 
     /** Resumes accepting if this gate paused its listener and there is room again. */
     public void resumeIfRoom() {
-        if (limits.onLimit() == OnLimit.QUEUE && !full()) {
+        if (limits.onLimit() == OnLimit.QUEUE && !full() && System.nanoTime() - rateResumeNanos >= 0) {
             setAccepting(true);
         }
     }
@@ -154,8 +162,10 @@ public final class AdmissionGate {
     private void pauseFor(long millis) {
         List<Channel> all = listeners;
         if (limits.onLimit() == OnLimit.QUEUE && !all.isEmpty()) {
+            long wait = Math.max(1, millis);
+            rateResumeNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(wait);
             setAccepting(false);
-            all.get(0).eventLoop().schedule(this::resumeIfRoom, Math.max(1, millis), TimeUnit.MILLISECONDS);
+            all.get(0).eventLoop().schedule(this::resumeIfRoom, wait, TimeUnit.MILLISECONDS);
         }
     }
 
@@ -169,7 +179,7 @@ public final class AdmissionGate {
 
     private void releaseSource(InetAddress client) {
         if (limits.perSourceMaxConnections() > 0) {
-            perSource.computeIfPresent(client, (c, n) -> n.decrementAndGet() <= 0 ? null : n);
+            perSource.computeIfPresent(client, (c, n) -> n <= 1 ? null : n - 1);
         }
     }
 

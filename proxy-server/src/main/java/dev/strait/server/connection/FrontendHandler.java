@@ -51,7 +51,9 @@ public final class FrontendHandler extends ChannelInboundHandlerAdapter {
     private final ArrayDeque<Object> early = new ArrayDeque<>(2);
     private final Set<Backend> tried = new HashSet<>(4);
     private boolean clientFinished;
+    private boolean admitted;
     private boolean started;
+    private ChannelHandlerContext ctx;
     private int attempts;
     private long holdUntilNanos;
     private Channel backend;
@@ -64,14 +66,25 @@ public final class FrontendHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
-        if (ctx.channel().isActive()) {
-            start(ctx); // added after the channel became active (an accepted client, possibly after waiting)
+        this.ctx = ctx;
+    }
+
+    /**
+     * The admission gate let this client in: start connecting to a backend (at once if the channel is active, else
+     * when it becomes active). Until then client bytes and a FIN are held. Called on the channel's event loop.
+     */
+    public void admit() {
+        admitted = true;
+        if (ctx != null && ctx.channel().isActive()) {
+            start(ctx);
         }
     }
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
-        start(ctx);
+        if (admitted) {
+            start(ctx);
+        }
         ctx.fireChannelActive();
     }
 
@@ -110,16 +123,17 @@ public final class FrontendHandler extends ChannelInboundHandlerAdapter {
                 .connect(target.address());
         backend = connecting.channel();
         connecting.addListener((ChannelFuture f) -> {
-            if (!f.isSuccess()) {
+            if (!frontend.isActive()) {
+                // The client left (or was timed out) while we were connecting: not the backend's fault.
+                f.channel().close();
+                target.connectionEnded();
+            } else if (!f.isSuccess()) {
                 target.connectionEnded();
                 route.metrics().backendConnectFailed();
                 route.pool().connectFailed(target, f.cause());
                 tried.add(target);
                 failures.add(target + ": " + describe(f.cause()));
                 connectNext(ctx);
-            } else if (!frontend.isActive()) {
-                f.channel().close(); // the client left while we were connecting
-                target.connectionEnded();
             } else {
                 route.pool().connectSucceeded(target);
                 f.channel().closeFuture().addListener(closed -> target.connectionEnded());

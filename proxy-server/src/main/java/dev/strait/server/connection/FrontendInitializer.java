@@ -16,10 +16,11 @@ import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 
 /**
- * The frontend pipeline recipe. Admission first (allow/deny, limits: a refused client is closed before any backend
- * is contacted; in queue mode a client over the limit waits, unread, until a slot frees); then the connection is
- * registered for draining and the admin endpoint; then an optional idle timeout and lifetime cap; then the
- * {@link FrontendHandler} that connects the backend and becomes the relay.
+ * The frontend pipeline recipe. Admission first: a denied or refused client is closed before any backend is
+ * contacted. An admitted client, or one told to wait (queue mode, a limit reached), gets its pipeline — an optional
+ * idle timeout and lifetime cap, then the {@link FrontendHandler} that holds early client bytes, connects the backend
+ * once admitted and becomes the relay — and is registered for draining and the admin endpoint. A waiting client asks
+ * again every {@value #WAIT_TICK_MILLIS}ms, for up to {@code timeouts.queue} when that is set.
  *
  * <p>The route's runtime is read per connection, so a reload applies to new connections only.
  */
@@ -38,57 +39,99 @@ public final class FrontendInitializer extends ChannelInitializer<Channel> {
 
     @Override
     protected void initChannel(Channel ch) {
-        admit(ch, route.get());
-    }
-
-    private void admit(Channel ch, RouteRuntime runtime) {
-        if (!ch.isActive()) {
-            return; // a waiting client left
-        }
+        RouteRuntime runtime = route.get();
         InetAddress client = ((InetSocketAddress) ch.remoteAddress()).getAddress();
         AdmissionGate.Verdict verdict = runtime.gate().admit(client);
-        switch (verdict.outcome()) {
-            case ADMITTED -> start(ch, runtime, client);
-            case WAIT -> ch.eventLoop().schedule(() -> admit(ch, runtime), WAIT_TICK_MILLIS, TimeUnit.MILLISECONDS);
-            case DENIED, REFUSED -> {
-                if (verdict.outcome() == AdmissionGate.Outcome.DENIED) {
-                    runtime.metrics().denied();
-                } else {
-                    runtime.metrics().refused();
-                }
-                log.debug(
-                        "frontend {} -> route {}: refused ({})", ch.remoteAddress(), runtime.name(), verdict.reason());
-                ch.close();
-            }
+        if (verdict.outcome() == AdmissionGate.Outcome.DENIED || verdict.outcome() == AdmissionGate.Outcome.REFUSED) {
+            refuse(ch, runtime, verdict);
+            return;
         }
-    }
-
-    private void start(Channel ch, RouteRuntime runtime, InetAddress client) {
         ProxiedConnection connection = registry.register(runtime.name(), ch);
-        runtime.metrics().accepted();
-        ch.closeFuture().addListener(f -> {
-            runtime.metrics().closed(connection);
-            runtime.gate().release(client);
-        });
+        FrontendHandler frontend = new FrontendHandler(runtime, connection);
         Timeouts timeouts = runtime.route().timeouts();
         if (!timeouts.idle().isZero()) {
             ch.pipeline().addLast("idle", new IdleTimeoutHandler(timeouts.idle()));
         }
         if (!timeouts.maxLifetime().isZero()) {
-            ScheduledFuture<?> cut = ch.eventLoop()
-                    .schedule(
-                            () -> {
-                                log.info(
-                                        "frontend {} reached maxLifetime {}ms; closing",
-                                        ch,
-                                        timeouts.maxLifetime().toMillis());
-                                ch.close();
-                            },
-                            timeouts.maxLifetime().toNanos(),
-                            TimeUnit.NANOSECONDS);
-            ch.closeFuture().addListener(f -> cut.cancel(false));
+            cutAfter(ch, timeouts);
         }
-        // Added after admission, possibly after a wait: the handler starts connecting when added to an active channel.
-        ch.pipeline().addLast("frontend", new FrontendHandler(runtime, connection));
+        ch.pipeline().addLast("frontend", frontend);
+        if (verdict.outcome() == AdmissionGate.Outcome.ADMITTED) {
+            admitted(ch, runtime, client, frontend, connection);
+        } else {
+            long deadline = timeouts.queue().isZero()
+                    ? Long.MAX_VALUE
+                    : System.nanoTime() + timeouts.queue().toNanos();
+            waitForSlot(ch, runtime, client, frontend, connection, deadline);
+        }
+    }
+
+    private void waitForSlot(
+            Channel ch,
+            RouteRuntime runtime,
+            InetAddress client,
+            FrontendHandler frontend,
+            ProxiedConnection connection,
+            long deadline) {
+        ch.eventLoop()
+                .schedule(
+                        () -> {
+                            if (!ch.isActive()) {
+                                return; // the waiting client left
+                            }
+                            AdmissionGate.Verdict verdict = runtime.gate().admit(client);
+                            switch (verdict.outcome()) {
+                                case ADMITTED -> admitted(ch, runtime, client, frontend, connection);
+                                case WAIT -> {
+                                    if (System.nanoTime() - deadline >= 0) {
+                                        refuse(ch, runtime, verdict);
+                                    } else {
+                                        waitForSlot(ch, runtime, client, frontend, connection, deadline);
+                                    }
+                                }
+                                default -> refuse(ch, runtime, verdict);
+                            }
+                        },
+                        WAIT_TICK_MILLIS,
+                        TimeUnit.MILLISECONDS);
+    }
+
+    private static void admitted(
+            Channel ch,
+            RouteRuntime runtime,
+            InetAddress client,
+            FrontendHandler frontend,
+            ProxiedConnection connection) {
+        runtime.metrics().accepted();
+        ch.closeFuture().addListener(f -> {
+            runtime.metrics().closed(connection);
+            runtime.gate().release(client);
+        });
+        frontend.admit();
+    }
+
+    private static void refuse(Channel ch, RouteRuntime runtime, AdmissionGate.Verdict verdict) {
+        if (verdict.outcome() == AdmissionGate.Outcome.DENIED) {
+            runtime.metrics().denied();
+        } else {
+            runtime.metrics().refused();
+        }
+        log.debug("frontend {} -> route {}: refused ({})", ch.remoteAddress(), runtime.name(), verdict.reason());
+        ch.close();
+    }
+
+    private static void cutAfter(Channel ch, Timeouts timeouts) {
+        ScheduledFuture<?> cut = ch.eventLoop()
+                .schedule(
+                        () -> {
+                            log.info(
+                                    "frontend {} reached maxLifetime {}ms; closing",
+                                    ch,
+                                    timeouts.maxLifetime().toMillis());
+                            ch.close();
+                        },
+                        timeouts.maxLifetime().toNanos(),
+                        TimeUnit.NANOSECONDS);
+        ch.closeFuture().addListener(f -> cut.cancel(false));
     }
 }
