@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Properties;
 import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicReference;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 import picocli.CommandLine;
@@ -146,10 +147,20 @@ public final class Main implements Callable<Integer> {
             spec.commandLine().getOut().flush();
             return CommandLine.ExitCode.OK;
         }
+        AtomicReference<ProxyServer> running = new AtomicReference<>();
+        if (config != null) {
+            // Installed before the listeners bind, so an early SIGHUP never falls to the JVM's default (exit).
+            Signals.onHangup(() -> {
+                ProxyServer s = running.get();
+                if (s != null) {
+                    reload(s, "SIGHUP");
+                }
+            });
+        }
         ProxyServer server = ProxyServer.start(proxyConfig);
+        running.set(server);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> stop(server), "strait-shutdown"));
         if (config != null) {
-            Signals.onHangup(() -> reload(server, "SIGHUP"));
             if (watch) {
                 ConfigWatcher.start(config, () -> reload(server, "file changed"));
             }
