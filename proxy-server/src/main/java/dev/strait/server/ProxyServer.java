@@ -7,31 +7,16 @@ import dev.strait.config.HostAndPort;
 import dev.strait.config.ProxyConfig;
 import dev.strait.config.Route;
 import dev.strait.server.admin.AdminServer;
-import dev.strait.server.backend.BackendPool;
-import dev.strait.server.backend.DnsSettings;
-import dev.strait.server.backend.HealthChecker;
-import dev.strait.server.connection.AdmissionGate;
 import dev.strait.server.connection.ConnectionRegistry;
-import dev.strait.server.connection.FrontendInitializer;
 import dev.strait.server.connection.RouteMetrics;
 import dev.strait.server.connection.RouteRuntime;
 import dev.strait.transport.Transport;
-import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelOption;
-import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.WriteBufferWaterMark;
-import io.netty.channel.unix.UnixChannelOption;
-import io.netty.resolver.dns.SequentialDnsServerAddressStreamProvider;
-import io.netty.util.concurrent.EventExecutor;
-import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.SocketAddress;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -41,7 +26,6 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.stream.Collectors;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 
@@ -69,6 +53,7 @@ public final class ProxyServer {
     private final CountDownLatch terminated = new CountDownLatch(1);
     private volatile ProxyConfig config;
     private volatile AdminServer admin;
+    private final RouteFactory factory;
 
     private ProxyServer(ProxyConfig config) {
         this.config = config;
@@ -76,6 +61,7 @@ public final class ProxyServer {
         int threads = config.workers() == 0 ? Runtime.getRuntime().availableProcessors() : config.workers();
         this.boss = transport.newEventLoopGroup(1, "strait-boss");
         this.workers = transport.newEventLoopGroup(threads, "strait-worker");
+        this.factory = new RouteFactory(transport, boss, workers, registry, globalActive, this::resumePausedListeners);
     }
 
     /** Binds every route and the admin endpoint; on any failure releases everything and throws. */
@@ -87,7 +73,7 @@ public final class ProxyServer {
                 Map<String, RouteListener> bound = new LinkedHashMap<>();
                 try {
                     for (Route route : config.routes()) {
-                        bound.put(route.name(), server.bind(route, null, config));
+                        bound.put(route.name(), server.factory.bind(route, null, config));
                     }
                 } finally {
                     server.routes = Collections.unmodifiableMap(bound); // so shutdown closes what was bound
@@ -101,118 +87,6 @@ public final class ProxyServer {
             server.shutdown(Duration.ZERO);
             throw e;
         }
-    }
-
-    /** Builds a route's runtime and binds its listener. */
-    private RouteListener bind(Route route, RouteListener previous, ProxyConfig cfg) throws StartException {
-        RouteRuntime runtime = newRuntime(route, previous == null ? null : previous.runtime(), cfg);
-        RouteListener listener = new RouteListener(runtime, healthChecker(runtime));
-        WriteBufferWaterMark waterMark = waterMark(route);
-        ServerBootstrap bootstrap = new ServerBootstrap()
-                .channel(transport.serverChannel())
-                .option(ChannelOption.SO_BACKLOG, cfg.backlog())
-                .option(ChannelOption.SO_REUSEADDR, true)
-                .childOption(ChannelOption.AUTO_READ, false)
-                .childOption(ChannelOption.TCP_NODELAY, true)
-                .childOption(ChannelOption.SO_KEEPALIVE, true)
-                .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, waterMark)
-                .childHandler(new FrontendInitializer(listener::runtime, registry));
-        List<Channel> channels = new ArrayList<>();
-        try {
-            if (transport.supportsReusePort()) {
-                // One listener socket per event loop (SO_REUSEPORT): the kernel spreads new connections over them
-                // and each is accepted on the loop that serves it, with no hop from a boss thread.
-                HostAndPort address = probeBind(route);
-                for (EventExecutor loop : workers) {
-                    ServerBootstrap perLoop = bootstrap
-                            .clone()
-                            .group((EventLoop) loop, (EventLoop) loop)
-                            .option(UnixChannelOption.SO_REUSEPORT, true);
-                    Channel c = bindOrFail(perLoop, address, "route " + route.name());
-                    channels.add(c);
-                    address = new HostAndPort(address.host(), ((InetSocketAddress) c.localAddress()).getPort());
-                }
-            } else {
-                channels.add(bindOrFail(bootstrap.group(boss, workers), route.listen(), "route " + route.name()));
-            }
-        } catch (StartException e) {
-            channels.forEach(c -> c.close().awaitUninterruptibly());
-            listener.stopBackgroundWork();
-            throw e;
-        }
-        listener.bound(channels);
-        Channel channel = channels.get(0);
-        log.info(
-                "listening on {} -> {} (transport {})",
-                format(channel.localAddress()),
-                route.backends().stream().map(b -> b.address().toString()).collect(Collectors.joining(",")),
-                transport.name());
-        return listener;
-    }
-
-    /**
-     * Binds the address once without SO_REUSEPORT, then lets it go: another process listening there makes this fail
-     * (SO_REUSEPORT alone would share the port silently). Returns the address with the port the kernel chose.
-     */
-    private static HostAndPort probeBind(Route route) throws StartException {
-        HostAndPort listen = route.listen();
-        try (ServerSocket probe = new ServerSocket()) {
-            probe.setReuseAddress(true);
-            probe.bind(new InetSocketAddress(listen.host(), listen.port()));
-            return new HostAndPort(listen.host(), probe.getLocalPort());
-        } catch (IOException e) {
-            String reason = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-            throw new StartException("cannot listen on " + listen + " for route " + route.name() + ": " + reason, e);
-        }
-    }
-
-    private RouteRuntime newRuntime(Route route, RouteRuntime previous, ProxyConfig cfg) {
-        EventLoop loop = workers.next();
-        Map<String, Backend> carried =
-                previous == null ? Map.of() : previous.pool().byName();
-        BackendPool pool =
-                new BackendPool(route.name(), route.backends(), route.passiveCheck(), dnsSettings(cfg), loop, carried);
-        if (route.healthCheck().isEmpty()) {
-            // Nothing would bring back a backend that an earlier config's health check took down.
-            pool.current().forEach(b -> b.setHealthy(true));
-        }
-        AdmissionGate gate = new AdmissionGate(
-                route.access(),
-                route.limits(),
-                globalActive,
-                cfg.maxConnections(),
-                this::resumePausedListeners,
-                previous == null ? null : previous.gate());
-        return new RouteRuntime(
-                route,
-                pool,
-                route.balance().newBalancer(),
-                backendBootstrap(route),
-                gate,
-                previous == null ? new RouteMetrics() : previous.metrics());
-    }
-
-    private Optional<HealthChecker> healthChecker(RouteRuntime runtime) {
-        return runtime.route().healthCheck().map(check -> new HealthChecker(
-                        runtime.name(), check, runtime.pool(), workers.next(), transport, backend -> {
-                            int closed = registry.closeConnectionsTo(backend);
-                            log.info("route {}: closed {} connection(s) to {}", runtime.name(), closed, backend);
-                        })
-                .start());
-    }
-
-    private DnsSettings dnsSettings(ProxyConfig c) {
-        if (c.dns().servers().isEmpty()) {
-            return DnsSettings.system(transport, c.dns().refresh());
-        }
-        List<InetSocketAddress> servers = c.dns().servers().stream()
-                .map(s -> new InetSocketAddress(s.host(), s.port()))
-                .toList();
-        return new DnsSettings(
-                transport,
-                new SequentialDnsServerAddressStreamProvider(servers),
-                c.dns().refresh());
     }
 
     private void resumePausedListeners() {
@@ -231,23 +105,6 @@ public final class ProxyServer {
             String reason = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
             throw new StartException("cannot listen on " + address + " for " + what + ": " + reason, e);
         }
-    }
-
-    private Bootstrap backendBootstrap(Route route) {
-        long connectMillis = route.timeouts().connect().toMillis();
-        return new Bootstrap()
-                .channel(transport.socketChannel())
-                .option(ChannelOption.AUTO_READ, false)
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) connectMillis) // 0 disables
-                .option(ChannelOption.TCP_NODELAY, true)
-                .option(ChannelOption.SO_KEEPALIVE, true)
-                .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                .option(ChannelOption.WRITE_BUFFER_WATER_MARK, waterMark(route));
-    }
-
-    private static WriteBufferWaterMark waterMark(Route route) {
-        return new WriteBufferWaterMark(
-                route.writeBufferWaterMark().low(), route.writeBufferWaterMark().high());
     }
 
     /**
@@ -277,9 +134,9 @@ public final class ProxyServer {
                 for (Route route : next.routes()) {
                     RouteListener existing = old.get(route.name());
                     if (existing == null || !listensOn(existing, route.listen())) {
-                        fresh.put(route.name(), bind(route, existing, next));
+                        fresh.put(route.name(), factory.bind(route, existing, next));
                     } else if (globalChanged || !existing.runtime().route().equals(route)) {
-                        updated.put(route.name(), newRuntime(route, existing.runtime(), next));
+                        updated.put(route.name(), factory.newRuntime(route, existing.runtime(), next));
                     }
                 }
             } catch (StartException | RuntimeException e) {
@@ -307,7 +164,9 @@ public final class ProxyServer {
                 } else {
                     RouteRuntime runtime = updated.get(route.name());
                     if (runtime != null) {
-                        existing.swap(runtime, healthChecker(runtime)).pool().close();
+                        existing.swap(runtime, factory.healthChecker(runtime))
+                                .pool()
+                                .close();
                         log.info("route {}: updated; new connections use the new settings", route.name());
                     }
                     result.put(route.name(), existing);

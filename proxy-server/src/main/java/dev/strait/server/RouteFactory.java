@@ -1,0 +1,203 @@
+package dev.strait.server;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.strait.balance.Backend;
+import dev.strait.config.HostAndPort;
+import dev.strait.config.ProxyConfig;
+import dev.strait.config.Route;
+import dev.strait.server.backend.BackendPool;
+import dev.strait.server.backend.DnsSettings;
+import dev.strait.server.backend.HealthChecker;
+import dev.strait.server.connection.AdmissionGate;
+import dev.strait.server.connection.ConnectionRegistry;
+import dev.strait.server.connection.FrontendInitializer;
+import dev.strait.server.connection.RouteMetrics;
+import dev.strait.server.connection.RouteRuntime;
+import dev.strait.transport.Transport;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.unix.UnixChannelOption;
+import io.netty.resolver.dns.SequentialDnsServerAddressStreamProvider;
+import io.netty.util.concurrent.EventExecutor;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Collectors;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
+
+/**
+ * Builds what a route runs on: its runtime (backend pool, balancer, admission gate, backend bootstrap, counters), its
+ * health checker, and its listener sockets — one per worker event loop with SO_REUSEPORT on native transports, else
+ * one on the boss loop. {@link ProxyServer} decides when (start, reload); this class knows how.
+ */
+final class RouteFactory {
+    private static final Logger log = LogManager.getLogger(RouteFactory.class);
+
+    private final Transport transport;
+    private final EventLoopGroup boss;
+    private final EventLoopGroup workers;
+    private final ConnectionRegistry registry;
+    private final AtomicInteger globalActive;
+    private final Runnable onRelease;
+
+    /**
+     * @param globalActive live connections across all routes, shared by every admission gate
+     * @param onRelease run when any connection ends, so listeners paused by a limit can resume
+     */
+    RouteFactory(
+            Transport transport,
+            EventLoopGroup boss,
+            EventLoopGroup workers,
+            ConnectionRegistry registry,
+            AtomicInteger globalActive,
+            Runnable onRelease) {
+        this.transport = requireNonNull(transport, "transport");
+        this.boss = requireNonNull(boss, "boss");
+        this.workers = requireNonNull(workers, "workers");
+        this.registry = requireNonNull(registry, "registry");
+        this.globalActive = requireNonNull(globalActive, "globalActive");
+        this.onRelease = requireNonNull(onRelease, "onRelease");
+    }
+
+    /** Builds a route's runtime and binds its listener. */
+    RouteListener bind(Route route, RouteListener previous, ProxyConfig cfg) throws StartException {
+        RouteRuntime runtime = newRuntime(route, previous == null ? null : previous.runtime(), cfg);
+        RouteListener listener = new RouteListener(runtime, healthChecker(runtime));
+        WriteBufferWaterMark waterMark = waterMark(route);
+        ServerBootstrap bootstrap = new ServerBootstrap()
+                .channel(transport.serverChannel())
+                .option(ChannelOption.SO_BACKLOG, cfg.backlog())
+                .option(ChannelOption.SO_REUSEADDR, true)
+                .childOption(ChannelOption.AUTO_READ, false)
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childOption(ChannelOption.SO_KEEPALIVE, true)
+                .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
+                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, waterMark)
+                .childHandler(new FrontendInitializer(listener::runtime, registry));
+        List<Channel> channels = new ArrayList<>();
+        try {
+            if (transport.supportsReusePort()) {
+                // One listener socket per event loop (SO_REUSEPORT): the kernel spreads new connections over them
+                // and each is accepted on the loop that serves it, with no hop from a boss thread.
+                HostAndPort address = probeBind(route);
+                for (EventExecutor loop : workers) {
+                    ServerBootstrap perLoop = bootstrap
+                            .clone()
+                            .group((EventLoop) loop, (EventLoop) loop)
+                            .option(UnixChannelOption.SO_REUSEPORT, true);
+                    Channel c = ProxyServer.bindOrFail(perLoop, address, "route " + route.name());
+                    channels.add(c);
+                    address = new HostAndPort(address.host(), ((InetSocketAddress) c.localAddress()).getPort());
+                }
+            } else {
+                channels.add(ProxyServer.bindOrFail(
+                        bootstrap.group(boss, workers), route.listen(), "route " + route.name()));
+            }
+        } catch (StartException e) {
+            channels.forEach(c -> c.close().awaitUninterruptibly());
+            listener.stopBackgroundWork();
+            throw e;
+        }
+        listener.bound(channels);
+        Channel channel = channels.get(0);
+        log.info(
+                "listening on {} -> {} (transport {})",
+                ProxyServer.format(channel.localAddress()),
+                route.backends().stream().map(b -> b.address().toString()).collect(Collectors.joining(",")),
+                transport.name());
+        return listener;
+    }
+
+    /**
+     * Binds the address once without SO_REUSEPORT, then lets it go: another process listening there makes this fail
+     * (SO_REUSEPORT alone would share the port silently). Returns the address with the port the kernel chose.
+     */
+    private static HostAndPort probeBind(Route route) throws StartException {
+        HostAndPort listen = route.listen();
+        try (ServerSocket probe = new ServerSocket()) {
+            probe.setReuseAddress(true);
+            probe.bind(new InetSocketAddress(listen.host(), listen.port()));
+            return new HostAndPort(listen.host(), probe.getLocalPort());
+        } catch (IOException e) {
+            String reason = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+            throw new StartException("cannot listen on " + listen + " for route " + route.name() + ": " + reason, e);
+        }
+    }
+
+    RouteRuntime newRuntime(Route route, RouteRuntime previous, ProxyConfig cfg) {
+        EventLoop loop = workers.next();
+        Map<String, Backend> carried =
+                previous == null ? Map.of() : previous.pool().byName();
+        BackendPool pool =
+                new BackendPool(route.name(), route.backends(), route.passiveCheck(), dnsSettings(cfg), loop, carried);
+        if (route.healthCheck().isEmpty()) {
+            // Nothing would bring back a backend that an earlier config's health check took down.
+            pool.current().forEach(b -> b.setHealthy(true));
+        }
+        AdmissionGate gate = new AdmissionGate(
+                route.access(),
+                route.limits(),
+                globalActive,
+                cfg.maxConnections(),
+                onRelease,
+                previous == null ? null : previous.gate());
+        return new RouteRuntime(
+                route,
+                pool,
+                route.balance().newBalancer(),
+                backendBootstrap(route),
+                gate,
+                previous == null ? new RouteMetrics() : previous.metrics());
+    }
+
+    Optional<HealthChecker> healthChecker(RouteRuntime runtime) {
+        return runtime.route().healthCheck().map(check -> new HealthChecker(
+                        runtime.name(), check, runtime.pool(), workers.next(), transport, backend -> {
+                            int closed = registry.closeConnectionsTo(backend);
+                            log.info("route {}: closed {} connection(s) to {}", runtime.name(), closed, backend);
+                        })
+                .start());
+    }
+
+    private DnsSettings dnsSettings(ProxyConfig c) {
+        if (c.dns().servers().isEmpty()) {
+            return DnsSettings.system(transport, c.dns().refresh());
+        }
+        List<InetSocketAddress> servers = c.dns().servers().stream()
+                .map(s -> new InetSocketAddress(s.host(), s.port()))
+                .toList();
+        return new DnsSettings(
+                transport,
+                new SequentialDnsServerAddressStreamProvider(servers),
+                c.dns().refresh());
+    }
+
+    private Bootstrap backendBootstrap(Route route) {
+        long connectMillis = route.timeouts().connect().toMillis();
+        return new Bootstrap()
+                .channel(transport.socketChannel())
+                .option(ChannelOption.AUTO_READ, false)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) connectMillis) // 0 disables
+                .option(ChannelOption.TCP_NODELAY, true)
+                .option(ChannelOption.SO_KEEPALIVE, true)
+                .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
+                .option(ChannelOption.WRITE_BUFFER_WATER_MARK, waterMark(route));
+    }
+
+    private static WriteBufferWaterMark waterMark(Route route) {
+        return new WriteBufferWaterMark(
+                route.writeBufferWaterMark().low(), route.writeBufferWaterMark().high());
+    }
+}
