@@ -1,5 +1,6 @@
 package dev.strait.server;
 
+import static dev.strait.server.support.Clients.echo;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -9,7 +10,6 @@ import dev.strait.config.HostAndPort;
 import dev.strait.config.ProxyConfig;
 import dev.strait.config.Route;
 import dev.strait.config.TransportKind;
-import dev.strait.server.support.Bytes;
 import dev.strait.server.support.LoopbackBackend;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -19,7 +19,6 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
@@ -200,11 +199,5 @@ class AdminIT {
                 5000);
         socket.setSoTimeout(10_000);
         return socket;
-    }
-
-    private static String echo(Socket socket, String text) throws IOException {
-        byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
-        socket.getOutputStream().write(bytes);
-        return new String(Bytes.readExactly(socket.getInputStream(), bytes.length), StandardCharsets.UTF_8);
     }
 }

@@ -1,5 +1,6 @@
 package dev.strait.server;
 
+import static dev.strait.server.support.Clients.echo;
 import static dev.strait.server.support.RestartableBackend.readTag;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -23,7 +24,6 @@ import dev.strait.server.support.RunningProxy;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.Socket;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
@@ -128,12 +128,6 @@ class DnsIT {
             }
         }
         return served;
-    }
-
-    private static String echo(Socket client, String text) throws IOException {
-        byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
-        client.getOutputStream().write(bytes);
-        return new String(client.getInputStream().readNBytes(bytes.length), StandardCharsets.UTF_8);
     }
 
     /** Route {@code test}, round-robin over {@code db.strait.test:<port>}, resolved by the test's DNS server. */

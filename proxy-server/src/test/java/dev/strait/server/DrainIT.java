@@ -1,21 +1,17 @@
 package dev.strait.server;
 
+import static dev.strait.server.support.Clients.closedByPeer;
+import static dev.strait.server.support.Clients.connect;
+import static dev.strait.server.support.Clients.echo;
+import static dev.strait.server.support.Clients.isRefused;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.strait.config.HostAndPort;
 import dev.strait.config.ProxyConfig;
 import dev.strait.config.Route;
-import dev.strait.server.support.Bytes;
 import dev.strait.server.support.LoopbackBackend;
-import java.io.IOException;
-import java.io.InputStream;
-import java.net.ConnectException;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.net.Socket;
-import java.net.SocketException;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
@@ -86,7 +82,7 @@ class DrainIT {
                         .as("the live connection had its deadline")
                         .isGreaterThanOrEqualTo(Duration.ofSeconds(1));
                 client.setSoTimeout(5000);
-                assertThat(endOfStreamOrReset(client.getInputStream()))
+                assertThat(closedByPeer(client.getInputStream()))
                         .as("the client sees its connection closed")
                         .isTrue();
                 assertThat(server.connections().size()).isZero();
@@ -120,37 +116,6 @@ class DrainIT {
         Route route = Route.of(
                 "drain", new HostAndPort("127.0.0.1", 0), List.of(new HostAndPort("127.0.0.1", backend.port())));
         return ProxyServer.start(ProxyConfig.of(List.of(route)));
-    }
-
-    private static Socket connect(int port) throws IOException {
-        Socket socket = new Socket();
-        socket.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 5000);
-        socket.setSoTimeout(10_000);
-        return socket;
-    }
-
-    /** Sends the text and reads as many bytes back. */
-    private static String echo(Socket socket, String text) throws IOException {
-        byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
-        socket.getOutputStream().write(bytes);
-        return new String(Bytes.readExactly(socket.getInputStream(), bytes.length), StandardCharsets.UTF_8);
-    }
-
-    private static boolean isRefused(int port) throws IOException {
-        try (Socket probe = new Socket()) {
-            probe.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 1000);
-            return false;
-        } catch (ConnectException e) {
-            return true;
-        }
-    }
-
-    private static boolean endOfStreamOrReset(InputStream in) throws IOException {
-        try {
-            return in.read() == -1;
-        } catch (SocketException e) {
-            return true; // a reset
-        }
     }
 
     private static Set<Thread> eventLoopThreads() {

@@ -1,5 +1,6 @@
 package dev.strait.server;
 
+import static dev.strait.server.support.Clients.echo;
 import static dev.strait.server.support.RestartableBackend.readTag;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -176,12 +177,6 @@ class HealthIT {
             }
         }
         return served;
-    }
-
-    private static String echo(Socket client, String text) throws IOException {
-        byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
-        client.getOutputStream().write(bytes);
-        return new String(client.getInputStream().readNBytes(bytes.length), StandardCharsets.UTF_8);
     }
 
     /** Reads to end of stream (or a reset); false if the connection was still open after the socket's timeout. */

@@ -1,5 +1,8 @@
 package dev.strait.server;
 
+import static dev.strait.server.support.Clients.connect;
+import static dev.strait.server.support.Clients.echo;
+import static dev.strait.server.support.Clients.isRefused;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -9,9 +12,7 @@ import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
-import java.net.ConnectException;
 import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
@@ -140,28 +141,6 @@ class JarLifecycleIT {
         MessageDigest digest = MessageDigest.getInstance("SHA-256");
         digest.update(Bytes.readExactly(client.getInputStream(), total));
         assertThat(HexFormat.of().formatHex(digest.digest())).isEqualTo(sent.get(30, TimeUnit.SECONDS));
-    }
-
-    private static Socket connect(int port) throws IOException {
-        Socket socket = new Socket();
-        socket.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 5000);
-        socket.setSoTimeout(10_000);
-        return socket;
-    }
-
-    private static String echo(Socket socket, String text) throws IOException {
-        byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
-        socket.getOutputStream().write(bytes);
-        return new String(Bytes.readExactly(socket.getInputStream(), bytes.length), StandardCharsets.UTF_8);
-    }
-
-    private static boolean isRefused(int port) throws IOException {
-        try (Socket probe = new Socket()) {
-            probe.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 1000);
-            return false;
-        } catch (ConnectException e) {
-            return true;
-        }
     }
 
     /** {@code java -jar target/proxy-server.jar ARGS} with its stdout and stderr collected line by line. */

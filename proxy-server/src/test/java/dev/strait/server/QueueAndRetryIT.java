@@ -1,5 +1,6 @@
 package dev.strait.server;
 
+import static dev.strait.server.support.Clients.closedByPeer;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -19,12 +20,9 @@ import dev.strait.server.support.LoopbackBackend;
 import dev.strait.server.support.RestartableBackend;
 import dev.strait.server.support.RunningProxy;
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
-import java.net.SocketException;
-import java.net.SocketTimeoutException;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
@@ -135,17 +133,6 @@ class QueueAndRetryIT {
                         .isGreaterThanOrEqualTo(400);
             }
             await().atMost(Duration.ofSeconds(5)).until(() -> metrics(proxy).noBackendTotal() == 1);
-        }
-    }
-
-    /** True at end of stream or a reset; false if nothing happened within the socket's read timeout. */
-    private static boolean closedByPeer(InputStream in) throws IOException {
-        try {
-            return in.read() < 0;
-        } catch (SocketTimeoutException e) {
-            return false;
-        } catch (SocketException reset) {
-            return true;
         }
     }
 

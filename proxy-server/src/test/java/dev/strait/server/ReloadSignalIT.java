@@ -1,13 +1,12 @@
 package dev.strait.server;
 
+import static dev.strait.server.support.Clients.connect;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.strait.server.support.Bytes;
 import dev.strait.server.support.LoopbackBackend;
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -126,13 +125,6 @@ class ReloadSignalIT {
                     .append("\"]\n");
         }
         return yaml.toString();
-    }
-
-    private static Socket connect(int port) throws IOException {
-        Socket socket = new Socket();
-        socket.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 5000);
-        socket.setSoTimeout(30_000);
-        return socket;
     }
 
     /** A new connection through {@code port}: sends the text, returns what came back. */
