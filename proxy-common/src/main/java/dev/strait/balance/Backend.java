@@ -21,6 +21,7 @@ public final class Backend {
     private final boolean backup;
     private final AtomicInteger active = new AtomicInteger();
     private volatile boolean healthy = true;
+    private volatile long coolOffEndsNanos = System.nanoTime();
 
     /**
      * @param name how logs name it: the configured {@code host:port}, plus the resolved IP when a name resolved
@@ -72,6 +73,17 @@ public final class Backend {
         boolean was = healthy;
         healthy = value;
         return was != value;
+    }
+
+    /** Takes the backend out until {@code nanos} (a {@link System#nanoTime()} value), for passive health. */
+    public void coolOffUntil(long nanos) {
+        coolOffEndsNanos = nanos;
+        healthy = false;
+    }
+
+    /** Whether a passive cool-off is still running. */
+    public boolean coolingOff() {
+        return System.nanoTime() - coolOffEndsNanos < 0;
     }
 
     /** Live proxied connections to this backend. */

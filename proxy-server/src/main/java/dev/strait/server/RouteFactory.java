@@ -143,8 +143,9 @@ final class RouteFactory {
         BackendPool pool =
                 new BackendPool(route.name(), route.backends(), route.passiveCheck(), dnsSettings(cfg), loop, carried);
         if (route.healthCheck().isEmpty()) {
-            // Nothing would bring back a backend that an earlier config's health check took down.
-            pool.current().forEach(b -> b.setHealthy(true));
+            // Nothing would bring back a backend that an earlier config's health check took down; a passive
+            // cool-off still running ends on its own timer.
+            pool.current().stream().filter(b -> !b.coolingOff()).forEach(b -> b.setHealthy(true));
         }
         AdmissionGate gate = new AdmissionGate(
                 route.access(),

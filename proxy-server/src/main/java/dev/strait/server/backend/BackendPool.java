@@ -91,7 +91,8 @@ public final class BackendPool implements AutoCloseable {
             return;
         }
         int inARow = failures.computeIfAbsent(backend, b -> new AtomicInteger()).incrementAndGet();
-        if (inARow >= passive.failures() && backend.setHealthy(false)) {
+        if (inARow >= passive.failures() && backend.healthy()) {
+            backend.coolOffUntil(System.nanoTime() + passive.coolOff().toNanos());
             log.warn(
                     "route {}: backend {} is DOWN after {} failed connects in a row ({}); retrying in {}ms",
                     route,

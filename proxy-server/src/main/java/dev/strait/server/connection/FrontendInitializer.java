@@ -59,8 +59,9 @@ public final class FrontendInitializer extends ChannelInitializer<Channel> {
         if (verdict.outcome() == AdmissionGate.Outcome.ADMITTED) {
             admitted(ch, runtime, client, frontend, connection);
         } else {
+            // 0: wait as long as it takes (the listener is paused, so few clients get here).
             long deadline = timeouts.queue().isZero()
-                    ? Long.MAX_VALUE
+                    ? 0
                     : System.nanoTime() + timeouts.queue().toNanos();
             waitForSlot(ch, runtime, client, frontend, connection, deadline);
         }
@@ -83,7 +84,7 @@ public final class FrontendInitializer extends ChannelInitializer<Channel> {
                             switch (verdict.outcome()) {
                                 case ADMITTED -> admitted(ch, runtime, client, frontend, connection);
                                 case WAIT -> {
-                                    if (System.nanoTime() - deadline >= 0) {
+                                    if (deadline != 0 && System.nanoTime() - deadline >= 0) {
                                         refuse(ch, runtime, verdict);
                                     } else {
                                         waitForSlot(ch, runtime, client, frontend, connection, deadline);
