@@ -28,7 +28,8 @@ import org.apache.logging.log4j.Logger;
  * channel's input ends (a FIN, with {@code ALLOW_HALF_CLOSURE} on), the peer's output is shut down once everything
  * already written to it is flushed, while the other direction keeps flowing; the pair is closed when both directions
  * have ended. Teardown: when either side closes or fails, the other is closed after flushing what was already
- * written to it (a FIN, never a reset, so nothing the peer already sent is lost).
+ * written to it (a FIN, never a reset, so nothing the peer already sent is lost); with a fin timeout, a peer that
+ * has not taken that data when it runs out is closed anyway.
  *
  * <p>Thread model: both channels are registered on the same event loop, so the fields need no synchronisation;
  * {@link #bytesRelayed()} may be read from any thread.
@@ -119,30 +120,33 @@ public final class RelayHandler extends ChannelInboundHandlerAdapter {
     }
 
     private void limitHalfClosedTime(Channel self) {
-        if (finTimeout.isZero()) {
+        closeAfterFinTimeout(self, "half-closed");
+    }
+
+    /** Closes {@code target} (and so the pair) if it is still open when the fin timeout runs out; 0 disables. */
+    private void closeAfterFinTimeout(Channel target, String state) {
+        if (finTimeout.isZero() || !target.isOpen()) {
             return;
         }
-        ScheduledFuture<?> cut = self.eventLoop()
+        ScheduledFuture<?> cut = target.eventLoop()
                 .schedule(
                         () -> {
-                            if (self.isOpen()) {
-                                log.info(
-                                        "{} {} half-closed for {}ms; closing the pair",
-                                        side,
-                                        self,
-                                        finTimeout.toMillis());
-                                self.close();
+                            if (target.isOpen()) {
+                                log.info("{} {} for {}ms; closing the pair", target, state, finTimeout.toMillis());
+                                target.close();
                                 peer.close();
                             }
                         },
                         finTimeout.toNanos(),
                         TimeUnit.NANOSECONDS);
-        self.closeFuture().addListener(f -> cut.cancel(false));
+        target.closeFuture().addListener(f -> cut.cancel(false));
     }
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         Channels.closeOnFlush(peer);
+        // A peer that never takes what was relayed to it would hold the connection open forever: bound it.
+        closeAfterFinTimeout(peer, "still flushing after the " + side + " closed");
         ctx.fireChannelInactive();
     }
 

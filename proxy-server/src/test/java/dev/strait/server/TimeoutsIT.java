@@ -27,6 +27,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -61,6 +62,10 @@ class TimeoutsIT {
         ticker.shutdownNow();
         pool.awaitTermination(10, TimeUnit.SECONDS);
         ticker.awaitTermination(10, TimeUnit.SECONDS);
+    }
+
+    static Stream<TransportKind> epollOnly() {
+        return Transports.available().filter(t -> t == TransportKind.EPOLL);
     }
 
     @ParameterizedTest
@@ -213,6 +218,53 @@ class TimeoutsIT {
                     .atMost(Duration.ofSeconds(5))
                     .until(() -> writeFails(client));
             await().atMost(Duration.ofSeconds(5))
+                    .until(() -> proxy.server().connections().size() == 0);
+        }
+    }
+
+    /**
+     * Epoll only: epoll always reports a reset on a socket it is not reading (EPOLLERR/EPOLLHUP stay armed); NIO and
+     * io_uring stop watching a backend they are not reading (backpressure), so they learn of the reset only when the
+     * client drains — their limit, documented in docs/configuration.md.
+     */
+    @ParameterizedTest
+    @MethodSource("epollOnly")
+    void closesAClientThatNeverReadsAfterTheBackendResetsWithinTheServerFinTimeout(TransportKind transport)
+            throws Exception {
+        CompletableFuture<Socket> backendSide = new CompletableFuture<>();
+        AtomicLong pushed = new AtomicLong();
+        try (LoopbackBackend backend = LoopbackBackend.start(socket -> {
+                    backendSide.complete(socket);
+                    Bytes.readExactly(socket.getInputStream(), 1);
+                    byte[] chunk = new byte[64 * 1024];
+                    try {
+                        for (int i = 0; i < 1024; i++) { // 64 MiB at most; blocks once every buffer is full
+                            socket.getOutputStream().write(chunk);
+                            pushed.addAndGet(chunk.length);
+                        }
+                    } catch (IOException expected) {
+                        // the test resets this socket while the write is blocked
+                    }
+                });
+                RunningProxy proxy =
+                        start(transport, backend, timeouts(Duration.ZERO, Duration.ZERO, SHORT, Duration.ZERO));
+                Socket client = proxy.connect()) {
+            client.getOutputStream().write(1); // and never reads
+            long[] last = {-1};
+            await("backpressure stalls the backend: the proxy holds data the client does not take")
+                    .atMost(Duration.ofSeconds(20))
+                    .pollInterval(Duration.ofMillis(300))
+                    .until(() -> {
+                        long now = pushed.get();
+                        boolean stalled = now > 0 && now == last[0];
+                        last[0] = now;
+                        return stalled;
+                    });
+            Socket reset = backendSide.get(5, TimeUnit.SECONDS);
+            reset.setSoLinger(true, 0);
+            reset.close(); // a reset: the proxy must still close a client that never drains
+            await("serverFin 300ms bounds how long the proxy flushes to a client that takes nothing")
+                    .atMost(Duration.ofMillis(LATEST_MILLIS + 2000))
                     .until(() -> proxy.server().connections().size() == 0);
         }
     }
