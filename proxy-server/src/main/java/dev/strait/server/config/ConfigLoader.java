@@ -33,30 +33,7 @@ import java.util.Set;
 public final class ConfigLoader {
     private static final Set<String> TOP_KEYS =
             Set.of("transport", "workers", "backlog", "shutdownTimeout", "admin", "dns", "maxConnections", "routes");
-    private static final Set<String> ROUTE_KEYS = Set.of(
-            "name",
-            "listen",
-            "backends",
-            "balance",
-            "healthCheck",
-            "passiveCheck",
-            "retries",
-            "timeouts",
-            "writeBufferWaterMark",
-            "maxConnections",
-            "onLimit",
-            "perSourceMaxConnections",
-            "acceptRate",
-            "allow",
-            "deny");
-    private static final Set<String> BACKEND_KEYS = Set.of("address", "weight", "maxConnections", "backup");
-    private static final Set<String> HEALTH_KEYS =
-            Set.of("interval", "timeout", "rise", "fall", "send", "expect", "closeOnDown");
-    private static final Set<String> PASSIVE_KEYS = Set.of("failures", "coolOff");
     private static final Set<String> DNS_KEYS = Set.of("refresh", "servers");
-    private static final Set<String> TIMEOUT_KEYS =
-            Set.of("connect", "idle", "clientFin", "serverFin", "queue", "maxLifetime");
-    private static final Set<String> WATER_MARK_KEYS = Set.of("low", "high");
     private static final Set<String> ADMIN_KEYS = Set.of("listen");
 
     private final YamlValues values;

@@ -141,10 +141,6 @@ public final class AdmissionGate {
         }
     }
 
-    public int active() {
-        return active.get();
-    }
-
     private boolean full() {
         return (limits.maxConnections() > 0 && active.get() >= limits.maxConnections())
                 || (globalMax > 0 && global.get() >= globalMax);
