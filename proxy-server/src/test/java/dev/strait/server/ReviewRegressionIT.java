@@ -18,6 +18,7 @@ import dev.strait.config.TransportKind;
 import dev.strait.config.WaterMark;
 import dev.strait.server.connection.ProxiedConnection;
 import dev.strait.server.connection.RouteMetrics;
+import dev.strait.server.support.AcceptQueue;
 import dev.strait.server.support.Bytes;
 import dev.strait.server.support.Clients;
 import dev.strait.server.support.LoopbackBackend;
@@ -28,7 +29,6 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
-import java.net.SocketTimeoutException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -362,7 +362,7 @@ class ReviewRegressionIT {
     private static void assertNoBackendFailureCountedForAClientGoneMidConnect(
             TransportKind transport, Timeouts timeouts, Departure departure) throws Exception {
         try (ServerSocket stalled = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
-            List<Socket> fillers = fillAcceptQueue(stalled);
+            List<Socket> fillers = AcceptQueue.fill(stalled);
             try {
                 Route route = route(
                         "test",
@@ -462,25 +462,6 @@ class ReviewRegressionIT {
 
     private static Timeouts fiveMinutesIdle() {
         return new Timeouts(Timeouts.DEFAULT_CONNECT, Duration.ofMinutes(5));
-    }
-
-    /** Connects to the listener until the kernel's accept queue is full (a connect times out); returns the sockets. */
-    private static List<Socket> fillAcceptQueue(ServerSocket listener) throws IOException {
-        List<Socket> fillers = new ArrayList<>();
-        for (int i = 0; i < 16; i++) {
-            Socket socket = new Socket();
-            try {
-                socket.connect(listener.getLocalSocketAddress(), 300);
-                fillers.add(socket);
-            } catch (SocketTimeoutException full) {
-                socket.close();
-                return fillers;
-            }
-        }
-        for (Socket filler : fillers) {
-            filler.close();
-        }
-        throw new AssertionError("the accept queue of a listener with backlog 1 took 16 connections");
     }
 
     private static ProxyConfig withGlobalMax(int maxConnections, List<Route> routes) {

@@ -1,5 +1,6 @@
 package dev.strait.server;
 
+import static dev.strait.server.support.Clients.closedByPeer;
 import static java.nio.charset.StandardCharsets.US_ASCII;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -8,6 +9,7 @@ import static org.awaitility.Awaitility.await;
 import dev.strait.config.Timeouts;
 import dev.strait.config.TransportKind;
 import dev.strait.config.WaterMark;
+import dev.strait.server.support.AcceptQueue;
 import dev.strait.server.support.Bytes;
 import dev.strait.server.support.LoopbackBackend;
 import dev.strait.server.support.RunningProxy;
@@ -15,11 +17,14 @@ import dev.strait.server.support.Transports;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketException;
 import java.net.SocketTimeoutException;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -266,6 +271,37 @@ class TimeoutsIT {
             await("serverFin 300ms bounds how long the proxy flushes to a client that takes nothing")
                     .atMost(Duration.ofMillis(LATEST_MILLIS + 2000))
                     .until(() -> proxy.server().connections().size() == 0);
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("transports")
+    void closesTheClientWhenTheBackendConnectTimesOut(TransportKind transport) throws Exception {
+        try (ServerSocket stalled = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            List<Socket> fillers = AcceptQueue.fill(stalled);
+            try (RunningProxy proxy = RunningProxy.start(
+                            transport,
+                            RunningProxy.route(
+                                    new Timeouts(SHORT, Duration.ZERO),
+                                    WaterMark.DEFAULT,
+                                    "127.0.0.1:" + stalled.getLocalPort()));
+                    Socket client = proxy.connect()) {
+                client.getOutputStream().write('x');
+                long start = System.nanoTime();
+                client.setSoTimeout((int) LATEST_MILLIS);
+                assertThat(closedByPeer(client.getInputStream()))
+                        .as("the client is closed once the backend connect times out")
+                        .isTrue();
+                assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start))
+                        .as("connect timeout 300ms closes the client within [250ms, 3s]")
+                        .isBetween(SHORT.toMillis() - EARLY_SLACK_MILLIS, LATEST_MILLIS);
+                assertThat(proxy.server().routeMetrics().get("test").backendConnectFailuresTotal())
+                        .isEqualTo(1);
+            } finally {
+                for (Socket filler : fillers) {
+                    filler.close();
+                }
+            }
         }
     }
 
