@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.strait.balance.Backend;
 import dev.strait.server.ProxyServer;
 import dev.strait.server.connection.ProxiedConnection;
 import dev.strait.server.connection.RouteMetrics;
@@ -122,68 +123,68 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     private FullHttpResponse metrics() {
         Map<String, RouteMetrics> routes = server.routeMetrics();
         StringBuilder out = new StringBuilder();
-        gauge(out, "strait_connections_active", "Open client connections.", routes, RouteMetrics::active);
-        counter(
+        family(out, "strait_connections_active", "Open client connections.", "gauge", routes, RouteMetrics::active);
+        family(
                 out,
                 "strait_connections_accepted_total",
                 "Client connections accepted.",
+                "counter",
                 routes,
                 RouteMetrics::acceptedTotal);
-        counter(
+        family(
                 out,
                 "strait_backend_connect_failures_total",
                 "Backend connection attempts that failed.",
+                "counter",
                 routes,
                 RouteMetrics::backendConnectFailuresTotal);
-        counter(
+        family(
                 out,
                 "strait_no_backend_total",
                 "Clients closed because no backend accepted.",
+                "counter",
                 routes,
                 RouteMetrics::noBackendTotal);
-        counter(
+        family(
                 out,
                 "strait_bytes_from_client_total",
                 "Bytes relayed client to backend by closed connections.",
+                "counter",
                 routes,
                 RouteMetrics::bytesFromClientTotal);
-        counter(
+        family(
                 out,
                 "strait_bytes_from_backend_total",
                 "Bytes relayed backend to client by closed connections.",
+                "counter",
                 routes,
                 RouteMetrics::bytesFromBackendTotal);
-        counter(
+        family(
                 out,
                 "strait_denied_total",
                 "Clients closed by the route's allow/deny lists.",
+                "counter",
                 routes,
                 RouteMetrics::deniedTotal);
-        counter(
+        family(
                 out,
                 "strait_refused_total",
                 "Clients closed by a connection or accept-rate limit.",
+                "counter",
                 routes,
                 RouteMetrics::refusedTotal);
-        out.append("# HELP strait_backend_up 1 if the backend may take new connections (healthy), else 0.\n")
-                .append("# TYPE strait_backend_up gauge\n");
-        routes.keySet().forEach(route -> server.backends(route).forEach(b -> out.append("strait_backend_up{route=\"")
-                .append(route)
-                .append("\",backend=\"")
-                .append(b.name())
-                .append("\"} ")
-                .append(b.healthy() ? 1 : 0)
-                .append('\n')));
-        out.append("# HELP strait_backend_connections_active Live connections per backend.\n")
-                .append("# TYPE strait_backend_connections_active gauge\n");
-        routes.keySet().forEach(route -> server.backends(route)
-                .forEach(b -> out.append("strait_backend_connections_active{route=\"")
-                        .append(route)
-                        .append("\",backend=\"")
-                        .append(b.name())
-                        .append("\"} ")
-                        .append(b.activeConnections())
-                        .append('\n')));
+        backendFamily(
+                out,
+                "strait_backend_up",
+                "1 if the backend may take new connections (healthy), else 0.",
+                routes,
+                b -> b.healthy() ? 1 : 0);
+        backendFamily(
+                out,
+                "strait_backend_connections_active",
+                "Live connections per backend.",
+                routes,
+                Backend::activeConnections);
         out.append("# HELP strait_up 1 while the proxy accepts connections, 0 while draining.\n")
                 .append("# TYPE strait_up gauge\n")
                 .append("strait_up ")
@@ -194,22 +195,22 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         return response;
     }
 
-    private static void gauge(
+    private void backendFamily(
             StringBuilder out,
             String name,
             String help,
             Map<String, RouteMetrics> routes,
-            ToLongFunction<RouteMetrics> value) {
-        family(out, name, help, "gauge", routes, value);
-    }
-
-    private static void counter(
-            StringBuilder out,
-            String name,
-            String help,
-            Map<String, RouteMetrics> routes,
-            ToLongFunction<RouteMetrics> value) {
-        family(out, name, help, "counter", routes, value);
+            ToLongFunction<Backend> value) {
+        out.append("# HELP ").append(name).append(' ').append(help).append('\n');
+        out.append("# TYPE ").append(name).append(" gauge\n");
+        routes.keySet().forEach(route -> server.backends(route).forEach(b -> out.append(name)
+                .append("{route=\"")
+                .append(route)
+                .append("\",backend=\"")
+                .append(b.name())
+                .append("\"} ")
+                .append(value.applyAsLong(b))
+                .append('\n')));
     }
 
     private static void family(
