@@ -51,25 +51,14 @@ class PostgresThroughStraitIT {
 
     @AfterAll
     static void stopStraitThenPostgres() throws Exception {
-        try {
-            if (strait != null) {
-                strait.collectGarbage();
-                try (Connection connection = throughStrait("sslmode=disable")) {
-                    assertThat(selectInt(connection, "SELECT 1")).isEqualTo(1);
-                }
-                strait.stop();
-            }
-        } finally {
-            try {
-                if (strait != null) {
-                    strait.close();
-                }
-            } finally {
-                if (postgres != null) {
-                    postgres.close();
-                }
-            }
-        }
+        StraitProcess.stopThenClose(
+                strait,
+                () -> {
+                    try (Connection connection = throughStrait("sslmode=disable")) {
+                        assertThat(selectInt(connection, "SELECT 1")).isEqualTo(1);
+                    }
+                },
+                postgres);
     }
 
     @Test

@@ -39,25 +39,14 @@ class RedisThroughStraitIT {
 
     @AfterAll
     static void stopStraitThenRedis() throws Exception {
-        try {
-            if (strait != null) {
-                strait.collectGarbage();
-                try (RespClient client = throughStrait()) {
-                    assertThat(client.call("PING")).isEqualTo("PONG");
-                }
-                strait.stop();
-            }
-        } finally {
-            try {
-                if (strait != null) {
-                    strait.close();
-                }
-            } finally {
-                if (redis != null) {
-                    redis.close();
-                }
-            }
-        }
+        StraitProcess.stopThenClose(
+                strait,
+                () -> {
+                    try (RespClient client = throughStrait()) {
+                        assertThat(client.call("PING")).isEqualTo("PONG");
+                    }
+                },
+                redis);
     }
 
     @Test

@@ -43,23 +43,7 @@ class SshThroughStraitIT {
 
     @AfterAll
     static void stopStraitThenSshd() throws Exception {
-        try {
-            if (strait != null) {
-                strait.collectGarbage();
-                assertThat(ssh("true")).isEmpty();
-                strait.stop();
-            }
-        } finally {
-            try {
-                if (strait != null) {
-                    strait.close();
-                }
-            } finally {
-                if (sshd != null) {
-                    sshd.close();
-                }
-            }
-        }
+        StraitProcess.stopThenClose(strait, () -> assertThat(ssh("true")).isEmpty(), sshd);
     }
 
     @Test
