@@ -8,22 +8,15 @@ import static org.awaitility.Awaitility.await;
 
 import dev.strait.server.support.Bytes;
 import dev.strait.server.support.LoopbackBackend;
-import java.io.BufferedReader;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.InputStreamReader;
+import dev.strait.server.support.StraitJar;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HexFormat;
-import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -50,7 +43,8 @@ class JarLifecycleIT {
     @Test
     void relaysThenDrainsALiveConnectionOnSigtermAndExitsZero() throws Exception {
         try (LoopbackBackend backend = LoopbackBackend.echo();
-                Jar strait = Jar.start("--listen", "127.0.0.1:0", "--backend", backend.address())) {
+                StraitJar strait =
+                        StraitJar.start("lifecycle-drain", "--listen", "127.0.0.1:0", "--backend", backend.address())) {
             Matcher listening =
                     strait.awaitStdout(Pattern.compile("listening on 127\\.0\\.0\\.1:(\\d+) -> 127\\.0\\.0\\.1:"
                             + backend.port() + " \\(transport (epoll|nio|io_uring)\\)"));
@@ -60,13 +54,12 @@ class JarLifecycleIT {
                 assertThat(echo(client, "hello")).isEqualTo("hello");
                 relaysBulkDataByteExact(client, 4 * 1024 * 1024);
 
-                // SIGTERM; unlike Process.destroy(), the handle's destroy() leaves our end of the pipes open.
-                assertThat(strait.process.toHandle().destroy()).isTrue();
+                strait.signal("TERM");
 
                 strait.awaitStdout(Pattern.compile("draining 1 connection\\(s\\)"));
                 await().atMost(Duration.ofSeconds(5)).until(() -> isRefused(port));
                 assertThat(echo(client, "still relaying")).isEqualTo("still relaying");
-                assertThat(strait.process.isAlive())
+                assertThat(strait.process().isAlive())
                         .as("waits for the live connection")
                         .isTrue();
             }
@@ -74,7 +67,7 @@ class JarLifecycleIT {
             assertThat(strait.exited(Duration.ofSeconds(10)))
                     .as("exits soon after the last connection closed, well before shutdownTimeout (30s):%n%s", strait)
                     .isTrue();
-            assertThat(strait.process.exitValue())
+            assertThat(strait.process().exitValue())
                     .as("exit code after SIGTERM:%n%s", strait)
                     .isZero();
             assertThat(strait.stdout()).doesNotContain("LEAK:");
@@ -86,7 +79,8 @@ class JarLifecycleIT {
     void exitsOneWithOneLineWhenTheListenPortIsInUse() throws Exception {
         try (ServerSocket taken = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
             int port = taken.getLocalPort();
-            try (Jar strait = Jar.start("--listen", "127.0.0.1:" + port, "--backend", "127.0.0.1:1")) {
+            try (StraitJar strait = StraitJar.start(
+                    "lifecycle-port-in-use", "--listen", "127.0.0.1:" + port, "--backend", "127.0.0.1:1")) {
                 assertThat(strait.awaitExit()).as("exit code:%n%s", strait).isEqualTo(1);
                 assertThat(strait.stderrLines())
                         .as("stderr")
@@ -108,7 +102,8 @@ class JarLifecycleIT {
                     backends:
                       - 127.0.0.1:99999
                 """);
-        try (Jar strait = Jar.start("--check-config", "--config", file.toString())) {
+        try (StraitJar strait =
+                StraitJar.start("lifecycle-check-config-1", "--check-config", "--config", file.toString())) {
             assertThat(strait.awaitExit()).as("exit code:%n%s", strait).isEqualTo(2);
             assertThat(strait.stderrLines())
                     .as("stderr")
@@ -129,7 +124,8 @@ class JarLifecycleIT {
                     backends:
                       - 127.0.0.1:5432
                 """);
-        try (Jar strait = Jar.start("--check-config", "--config", file.toString())) {
+        try (StraitJar strait =
+                StraitJar.start("lifecycle-check-config-2", "--check-config", "--config", file.toString())) {
             assertThat(strait.awaitExit()).as("exit code:%n%s", strait).isZero();
             assertThat(strait.stdout()).contains("config ok");
             assertThat(strait.stderr()).isEmpty();
@@ -144,115 +140,4 @@ class JarLifecycleIT {
     }
 
     /** {@code java -jar target/proxy-server.jar ARGS} with its stdout and stderr collected line by line. */
-    private static final class Jar implements AutoCloseable {
-        private final Process process;
-        private final List<String> stdout = new CopyOnWriteArrayList<>();
-        private final List<String> stderr = new CopyOnWriteArrayList<>();
-        private final List<Thread> readers;
-
-        private Jar(Process process) {
-            this.process = process;
-            this.readers = List.of(
-                    collect(process.getInputStream(), stdout, "stdout"),
-                    collect(process.getErrorStream(), stderr, "stderr"));
-        }
-
-        static Jar start(String... args) throws IOException {
-            Path jar = Path.of("target", "proxy-server.jar").toAbsolutePath();
-            assertThat(jar)
-                    .as("the package phase builds the jar before failsafe runs")
-                    .isRegularFile();
-            List<String> command = new ArrayList<>(List.of(
-                    Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                    "-Dio.netty.leakDetection.level=paranoid",
-                    "-jar",
-                    jar.toString()));
-            command.addAll(List.of(args));
-            return new Jar(new ProcessBuilder(command).start());
-        }
-
-        private static Thread collect(InputStream stream, List<String> lines, String name) {
-            Thread reader = new Thread(
-                    () -> {
-                        try (BufferedReader in =
-                                new BufferedReader(new InputStreamReader(stream, StandardCharsets.UTF_8))) {
-                            for (String line; (line = in.readLine()) != null; ) {
-                                lines.add(line);
-                            }
-                        } catch (IOException e) {
-                            lines.add("(reading " + name + " failed: " + e + ")");
-                        }
-                    },
-                    "strait-jar-" + name);
-            reader.setDaemon(true);
-            reader.start();
-            return reader;
-        }
-
-        /** Waits for a stdout line in which the pattern is found, and returns its match. */
-        Matcher awaitStdout(Pattern pattern) {
-            await().atMost(Duration.ofSeconds(30))
-                    .failFast("the process exited:\n" + this, () -> !process.isAlive() && find(pattern) == null)
-                    .untilAsserted(() -> assertThat(find(pattern))
-                            .as("a stdout line matching %s in%n%s", pattern, this)
-                            .isNotNull());
-            return find(pattern);
-        }
-
-        private Matcher find(Pattern pattern) {
-            for (String line : stdout) {
-                Matcher m = pattern.matcher(line);
-                if (m.find()) {
-                    return m;
-                }
-            }
-            return null;
-        }
-
-        /** Whether the process exited by itself within the time; if so, both streams have been read to the end. */
-        boolean exited(Duration within) throws InterruptedException {
-            if (!process.waitFor(within.toMillis(), TimeUnit.MILLISECONDS)) {
-                return false;
-            }
-            for (Thread reader : readers) {
-                reader.join(5000);
-            }
-            return true;
-        }
-
-        /** Waits for the process to exit by itself and returns its exit code. */
-        int awaitExit() throws InterruptedException {
-            assertThat(exited(Duration.ofSeconds(30)))
-                    .as("exits by itself:%n%s", this)
-                    .isTrue();
-            return process.exitValue();
-        }
-
-        String stdout() {
-            return String.join("\n", stdout);
-        }
-
-        String stderr() {
-            return String.join("\n", stderr);
-        }
-
-        List<String> stderrLines() {
-            return List.copyOf(stderr);
-        }
-
-        @Override
-        public String toString() {
-            return "--- stdout:\n" + stdout() + "\n--- stderr:\n" + stderr();
-        }
-
-        @Override
-        public void close() {
-            process.destroyForcibly();
-            try {
-                process.waitFor(10, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
-    }
 }

@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.strait.server.support.Bytes;
 import dev.strait.server.support.LoopbackBackend;
+import dev.strait.server.support.StraitJar;
 import java.io.IOException;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
@@ -14,9 +15,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HexFormat;
-import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -24,9 +23,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -56,7 +53,7 @@ class ReloadSignalIT {
         try (LoopbackBackend backend = LoopbackBackend.echo()) {
             Path config = dir.resolve("strait.yaml");
             Files.writeString(config, routes(backend, "first"));
-            try (Jar strait = Jar.start("sighup", "--config", config.toString())) {
+            try (StraitJar strait = StraitJar.start("sighup", "--config", config.toString())) {
                 int first = strait.awaitListening(1);
                 try (LiveStream live = LiveStream.open(first)) {
                     live.awaitMoreBytes();
@@ -91,7 +88,7 @@ class ReloadSignalIT {
         try (LoopbackBackend backend = LoopbackBackend.echo()) {
             Path config = dir.resolve("strait.yaml");
             Files.writeString(config, routes(backend, "first"));
-            try (Jar strait = Jar.start("watch", "--watch", "--config", config.toString())) {
+            try (StraitJar strait = StraitJar.start("watch", "--watch", "--config", config.toString())) {
                 int first = strait.awaitListening(1);
                 strait.awaitFileWatcher();
                 try (LiveStream live = LiveStream.open(first)) {
@@ -209,137 +206,4 @@ class ReloadSignalIT {
     }
 
     /** {@code java -jar target/proxy-server.jar ARGS} with stdout and stderr in files under target/. */
-    private static final class Jar implements AutoCloseable {
-        private final Process process;
-        private final Path stdout;
-        private final Path stderr;
-
-        private Jar(Process process, Path stdout, Path stderr) {
-            this.process = process;
-            this.stdout = stdout;
-            this.stderr = stderr;
-        }
-
-        static Jar start(String name, String... args) throws IOException {
-            Path jar = Path.of("target", "proxy-server.jar").toAbsolutePath();
-            assertThat(jar)
-                    .as("the package phase builds the jar before failsafe runs")
-                    .isRegularFile();
-            Path logs = Files.createDirectories(Path.of("target", "reload-signal-it"));
-            Path out = logs.resolve(name + ".stdout.log");
-            Path err = logs.resolve(name + ".stderr.log");
-            List<String> command = new ArrayList<>(List.of(
-                    Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                    "-Dio.netty.leakDetection.level=paranoid",
-                    "-jar",
-                    jar.toString()));
-            command.addAll(List.of(args));
-            Process process = new ProcessBuilder(command)
-                    .redirectOutput(out.toFile())
-                    .redirectError(err.toFile())
-                    .start();
-            return new Jar(process, out, err);
-        }
-
-        /** Waits for the n-th "listening on" line and returns its port. */
-        int awaitListening(int n) throws IOException {
-            await().atMost(WAIT)
-                    .failFast("the process exited; see " + stdout.toAbsolutePath(), () -> !process.isAlive())
-                    .untilAsserted(() -> assertThat(lines(LISTENING))
-                            .as("listening lines in%n%s", this)
-                            .hasSizeGreaterThanOrEqualTo(n));
-            Matcher m = LISTENING.matcher(lines(LISTENING).get(n - 1));
-            assertThat(m.find()).isTrue();
-            return Integer.parseInt(m.group(1));
-        }
-
-        void awaitLine(Pattern pattern) {
-            await().atMost(WAIT)
-                    .failFast("the process exited; see " + stdout.toAbsolutePath(), () -> !process.isAlive())
-                    .untilAsserted(() -> assertThat(lines(pattern))
-                            .as("a line matching %s in%n%s", pattern, this)
-                            .isNotEmpty());
-        }
-
-        /**
-         * Waits for the config watcher's thread. Main starts it right after logging the listeners, and the watcher
-         * takes the file's content as its baseline before that thread exists: a change made earlier would go unseen.
-         */
-        void awaitFileWatcher() {
-            // Linux gives each Java thread its name, cut to 15 characters.
-            await().atMost(WAIT).until(() -> threadNames().contains("strait-config-w"));
-        }
-
-        private List<String> threadNames() throws IOException {
-            List<String> names = new ArrayList<>();
-            try (Stream<Path> tasks = Files.list(Path.of("/proc", Long.toString(process.pid()), "task"))) {
-                for (Path task : tasks.toList()) {
-                    try {
-                        names.add(Files.readString(task.resolve("comm")).strip());
-                    } catch (IOException e) {
-                        // the thread ended meanwhile
-                    }
-                }
-            }
-            return names;
-        }
-
-        /** Sends a signal with kill(1), e.g. "HUP". */
-        void signal(String name) throws IOException, InterruptedException {
-            Process kill = new ProcessBuilder("kill", "-" + name, Long.toString(process.pid()))
-                    .redirectErrorStream(true)
-                    .start();
-            assertThat(kill.waitFor(10, TimeUnit.SECONDS))
-                    .as("kill -%s returns", name)
-                    .isTrue();
-            assertThat(kill.exitValue()).as("kill -%s exit code", name).isZero();
-        }
-
-        void terminateAndAssertCleanExit() throws Exception {
-            signal("TERM");
-            assertThat(process.waitFor(WAIT.toSeconds(), TimeUnit.SECONDS))
-                    .as("exits after SIGTERM:%n%s", this)
-                    .isTrue();
-            assertThat(process.exitValue())
-                    .as("exit code after SIGTERM:%n%s", this)
-                    .isZero();
-            assertThat(text(stdout)).as("stdout").doesNotContain("LEAK:");
-            assertThat(text(stderr)).as("stderr").isEmpty();
-        }
-
-        /** The complete stdout lines (a line still being written is left out) in which the pattern is found. */
-        List<String> lines(Pattern pattern) throws IOException {
-            String all = text(stdout);
-            int end = all.lastIndexOf('\n');
-            return end < 0
-                    ? List.of()
-                    : all.substring(0, end)
-                            .lines()
-                            .filter(l -> pattern.matcher(l).find())
-                            .toList();
-        }
-
-        private static String text(Path file) throws IOException {
-            return new String(Files.readAllBytes(file), StandardCharsets.UTF_8);
-        }
-
-        @Override
-        public String toString() {
-            try {
-                return "--- stdout (" + stdout + "):\n" + text(stdout) + "\n--- stderr:\n" + text(stderr);
-            } catch (IOException e) {
-                return "(cannot read " + stdout + ": " + e + ")";
-            }
-        }
-
-        @Override
-        public void close() {
-            process.destroyForcibly();
-            try {
-                process.waitFor(10, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
-    }
 }

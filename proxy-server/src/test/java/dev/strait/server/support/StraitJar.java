@@ -1,0 +1,192 @@
+package dev.strait.server.support;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+/**
+ * The packaged jar run as users run it, with paranoid leak detection; stdout and stderr are kept under
+ * {@code target/strait-jar/} for reading after a failed run. Failsafe's working directory is {@code proxy-server/}.
+ */
+public final class StraitJar implements AutoCloseable {
+    private static final Pattern LISTENING = Pattern.compile("listening on 127\\.0\\.0\\.1:(\\d+) -> ");
+    private static final Duration WAIT = Duration.ofSeconds(30);
+
+    private final Process process;
+    private final Path stdout;
+    private final Path stderr;
+
+    private StraitJar(Process process, Path stdout, Path stderr) {
+        this.process = process;
+        this.stdout = stdout;
+        this.stderr = stderr;
+    }
+
+    /** Starts {@code java -jar target/proxy-server.jar ARGS}; {@code name} names its log files. */
+    public static StraitJar start(String name, String... args) throws IOException {
+        Path jar = Path.of("target", "proxy-server.jar").toAbsolutePath();
+        assertThat(jar)
+                .as("the package phase builds the jar before failsafe runs")
+                .isRegularFile();
+        Path logs = Files.createDirectories(Path.of("target", "strait-jar"));
+        Path out = logs.resolve(name + ".stdout.log");
+        Path err = logs.resolve(name + ".stderr.log");
+        List<String> command = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Dio.netty.leakDetection.level=paranoid",
+                "-jar",
+                jar.toString()));
+        command.addAll(List.of(args));
+        Process process = new ProcessBuilder(command)
+                .redirectOutput(out.toFile())
+                .redirectError(err.toFile())
+                .start();
+        return new StraitJar(process, out, err);
+    }
+
+    public Process process() {
+        return process;
+    }
+
+    /** Waits for a complete stdout line in which the pattern is found, and returns the first such match. */
+    public Matcher awaitStdout(Pattern pattern) throws IOException {
+        awaitLine(pattern);
+        Matcher m = pattern.matcher(lines(pattern).get(0));
+        assertThat(m.find()).isTrue();
+        return m;
+    }
+
+    /** Waits for the n-th "listening on 127.0.0.1:PORT" line and returns its port. */
+    public int awaitListening(int n) throws IOException {
+        await().atMost(WAIT)
+                .failFast("the process exited; see " + stdout.toAbsolutePath(), () -> !process.isAlive())
+                .untilAsserted(() -> assertThat(lines(LISTENING))
+                        .as("listening lines in%n%s", this)
+                        .hasSizeGreaterThanOrEqualTo(n));
+        Matcher m = LISTENING.matcher(lines(LISTENING).get(n - 1));
+        assertThat(m.find()).isTrue();
+        return Integer.parseInt(m.group(1));
+    }
+
+    /** Waits for a complete stdout line in which the pattern is found. */
+    public void awaitLine(Pattern pattern) {
+        await().atMost(WAIT)
+                .failFast(
+                        "the process exited:\n" + this,
+                        () -> !process.isAlive() && lines(pattern).isEmpty())
+                .untilAsserted(() -> assertThat(lines(pattern))
+                        .as("a line matching %s in%n%s", pattern, this)
+                        .isNotEmpty());
+    }
+
+    /**
+     * Waits for the config watcher's thread. Main starts it right after logging the listeners, and the watcher takes
+     * the file's content as its baseline before that thread exists: a change made earlier would go unseen.
+     */
+    public void awaitFileWatcher() {
+        // Linux gives each Java thread its name, cut to 15 characters.
+        await().atMost(WAIT).until(() -> threadNames().contains("strait-config-w"));
+    }
+
+    private List<String> threadNames() throws IOException {
+        List<String> names = new ArrayList<>();
+        try (Stream<Path> tasks = Files.list(Path.of("/proc", Long.toString(process.pid()), "task"))) {
+            for (Path task : tasks.toList()) {
+                try {
+                    names.add(Files.readString(task.resolve("comm")).strip());
+                } catch (IOException e) {
+                    // the thread ended meanwhile
+                }
+            }
+        }
+        return names;
+    }
+
+    /** Sends a signal with kill(1), e.g. "HUP" or "TERM". */
+    public void signal(String name) throws IOException, InterruptedException {
+        Process kill = new ProcessBuilder("kill", "-" + name, Long.toString(process.pid()))
+                .redirectErrorStream(true)
+                .start();
+        assertThat(kill.waitFor(10, TimeUnit.SECONDS))
+                .as("kill -%s returns", name)
+                .isTrue();
+        assertThat(kill.exitValue()).as("kill -%s exit code", name).isZero();
+    }
+
+    /** SIGTERM, then: exit 0, no Netty leak report, nothing on stderr. */
+    public void terminateAndAssertCleanExit() throws Exception {
+        signal("TERM");
+        assertThat(awaitExit()).as("exit code after SIGTERM:%n%s", this).isZero();
+        assertThat(stdout()).as("stdout").doesNotContain("LEAK:");
+        assertThat(stderr()).as("stderr").isEmpty();
+    }
+
+    /** Whether the process exited by itself within the time. */
+    public boolean exited(Duration within) throws InterruptedException {
+        return process.waitFor(within.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /** Waits for the process to exit by itself and returns its exit code. */
+    public int awaitExit() throws InterruptedException {
+        assertThat(exited(WAIT)).as("exits by itself:%n%s", this).isTrue();
+        return process.exitValue();
+    }
+
+    /** The complete stdout lines (a line still being written is left out) in which the pattern is found. */
+    public List<String> lines(Pattern pattern) throws IOException {
+        String all = text(stdout);
+        int end = all.lastIndexOf('\n');
+        return end < 0
+                ? List.of()
+                : all.substring(0, end)
+                        .lines()
+                        .filter(l -> pattern.matcher(l).find())
+                        .toList();
+    }
+
+    public String stdout() throws IOException {
+        return text(stdout);
+    }
+
+    public String stderr() throws IOException {
+        return text(stderr);
+    }
+
+    public List<String> stderrLines() throws IOException {
+        return stderr().lines().toList();
+    }
+
+    private static String text(Path file) throws IOException {
+        return new String(Files.readAllBytes(file), StandardCharsets.UTF_8);
+    }
+
+    @Override
+    public String toString() {
+        try {
+            return "--- stdout (" + stdout + "):\n" + text(stdout) + "\n--- stderr:\n" + text(stderr);
+        } catch (IOException e) {
+            return "(cannot read " + stdout + ": " + e + ")";
+        }
+    }
+
+    @Override
+    public void close() {
+        process.destroyForcibly();
+        try {
+            process.waitFor(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
