@@ -47,11 +47,6 @@ final class StraitProcess implements AutoCloseable {
         this.adminPort = adminPort;
     }
 
-    /**
-     * Starts {@code java -jar proxy-server.jar ARGS} with its output in {@code log}. The jar is {@code
-     * target/proxy-server.jar} under the working directory (the module directory under failsafe) unless the
-     * {@code strait.jar} system property names another.
-     */
     /** One round trip through the proxy, made at teardown so a buffer leaked by earlier traffic gets reported. */
     @FunctionalInterface
     interface RoundTrip {
@@ -83,6 +78,11 @@ final class StraitProcess implements AutoCloseable {
         }
     }
 
+    /**
+     * Starts {@code java -jar proxy-server.jar ARGS} with its output in {@code log}. The jar is {@code
+     * target/proxy-server.jar} under the working directory (the module directory under failsafe) unless the
+     * {@code strait.jar} system property names another.
+     */
     static StraitProcess start(Path log, String... args) throws IOException {
         Path jar = Path.of(System.getProperty("strait.jar", "target/proxy-server.jar"))
                 .toAbsolutePath();
