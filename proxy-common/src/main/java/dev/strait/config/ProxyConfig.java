@@ -12,6 +12,7 @@ import java.util.Set;
  * The whole proxy: transport, threads, drain deadline, admin endpoint and routes.
  *
  * @param transport the Netty transport
+ * @param splice when relayed directions switch to splice(2) (epoll only)
  * @param workers worker event loop threads; 0 means one per core
  * @param backlog the listen backlog (SO_BACKLOG) of every listener
  * @param shutdownTimeout how long SIGTERM waits for live connections to finish before closing them
@@ -22,6 +23,7 @@ import java.util.Set;
  */
 public record ProxyConfig(
         TransportKind transport,
+        SpliceMode splice,
         int workers,
         int backlog,
         Duration shutdownTimeout,
@@ -35,6 +37,7 @@ public record ProxyConfig(
 
     public ProxyConfig {
         requireNonNull(transport, "transport");
+        requireNonNull(splice, "splice");
         requireNonNull(shutdownTimeout, "shutdownTimeout");
         requireNonNull(admin, "admin");
         if (workers < 0 || workers > 1024) {
@@ -70,6 +73,7 @@ public record ProxyConfig(
     public static ProxyConfig of(List<Route> routes) {
         return new ProxyConfig(
                 TransportKind.AUTO,
+                SpliceMode.AUTO,
                 0,
                 DEFAULT_BACKLOG,
                 DEFAULT_SHUTDOWN_TIMEOUT,
@@ -81,6 +85,7 @@ public record ProxyConfig(
 
     /** This config with another admin address, transport override applied by the caller. */
     public ProxyConfig with(TransportKind newTransport, Optional<HostAndPort> newAdmin) {
-        return new ProxyConfig(newTransport, workers, backlog, shutdownTimeout, newAdmin, dns, maxConnections, routes);
+        return new ProxyConfig(
+                newTransport, splice, workers, backlog, shutdownTimeout, newAdmin, dns, maxConnections, routes);
     }
 }

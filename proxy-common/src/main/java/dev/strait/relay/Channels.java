@@ -18,6 +18,11 @@ public final class Channels {
         }
     }
 
+    /** Whether the channel's input has ended (a FIN read); false for channels that cannot half-close. */
+    public static boolean isInputShutdown(Channel channel) {
+        return channel instanceof DuplexChannel duplex && duplex.isInputShutdown();
+    }
+
     /** Whether the channel's output has been shut down (a FIN sent), or it is not a half-closable channel and closed. */
     public static boolean isOutputShutdown(Channel channel) {
         if (channel instanceof DuplexChannel duplex) {

@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOutboundHandlerAdapter;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
@@ -189,6 +191,47 @@ class RelayHandlerTest {
         assertThat(delivered.toString(StandardCharsets.US_ASCII)).isEqualTo("in flight");
         delivered.release();
         assertThat(backend.isOpen()).isFalse();
+    }
+
+    @Test
+    void dropsReadRequestsOnceTheInputHasEnded() {
+        int[] reads = {0};
+        frontend.pipeline().addFirst(new ChannelOutboundHandlerAdapter() {
+            @Override
+            public void read(ChannelHandlerContext ctx) {
+                reads[0]++;
+                ctx.read();
+            }
+        });
+
+        frontend.read();
+        assertThat(reads[0]).as("passed on while the input is open").isEqualTo(1);
+
+        frontend.shutdownInput();
+        frontend.read();
+        frontend.config().setAutoRead(false);
+        frontend.config().setAutoRead(true);
+        assertThat(reads[0])
+                .as("dropped after the FIN: nothing is left to read, and epoll could not re-arm the socket")
+                .isEqualTo(1);
+    }
+
+    @Test
+    void keepsCopyingWhereSpliceIsNotAvailable() {
+        RelayHandler splicing = new RelayHandler(backend, "frontend", java.time.Duration.ZERO, 1);
+        frontend.pipeline().replace(fromClient, "relay", splicing);
+
+        frontend.writeInbound(ascii("first"));
+        frontend.writeInbound(ascii("second"));
+
+        assertThat(splicing.splicing()).as("an embedded channel is not epoll").isFalse();
+        assertThat(splicing.bytesRelayed()).isEqualTo(11);
+        ByteBuf first = backend.readOutbound();
+        ByteBuf second = backend.readOutbound();
+        assertThat(first.toString(StandardCharsets.US_ASCII) + second.toString(StandardCharsets.US_ASCII))
+                .isEqualTo("firstsecond");
+        first.release();
+        second.release();
     }
 
     private static ByteBuf ascii(String text) {

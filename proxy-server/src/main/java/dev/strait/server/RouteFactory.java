@@ -160,7 +160,8 @@ final class RouteFactory {
                 route.balance().newBalancer(),
                 backendBootstrap(route),
                 gate,
-                previous == null ? new RouteMetrics() : previous.metrics());
+                previous == null ? new RouteMetrics() : previous.metrics(),
+                cfg.splice().spliceAfter());
     }
 
     Optional<HealthChecker> healthChecker(RouteRuntime runtime) {

@@ -148,6 +148,7 @@ class DnsIT {
         ProxyConfig defaults = RunningProxy.config(TransportKind.AUTO, List.of(route));
         return new ProxyConfig(
                 defaults.transport(),
+                defaults.splice(),
                 defaults.workers(),
                 defaults.backlog(),
                 defaults.shutdownTimeout(),

@@ -137,6 +137,7 @@ class LimitsIT {
                     TransportKind.AUTO, List.of(route("a", backend, Limits.NONE), route("b", backend, Limits.NONE)));
             ProxyConfig config = new ProxyConfig(
                     base.transport(),
+                    base.splice(),
                     base.workers(),
                     base.backlog(),
                     base.shutdownTimeout(),

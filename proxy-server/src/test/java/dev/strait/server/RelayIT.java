@@ -8,8 +8,8 @@ import dev.strait.config.TransportKind;
 import dev.strait.config.WaterMark;
 import dev.strait.server.support.Bytes;
 import dev.strait.server.support.LoopbackBackend;
+import dev.strait.server.support.RelayMode;
 import dev.strait.server.support.RunningProxy;
-import dev.strait.server.support.Transports;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufAllocatorMetricProvider;
 import java.io.InputStream;
@@ -33,12 +33,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
-/** The relay over real loopback sockets, on every transport this machine runs. */
+/** The relay over real loopback sockets, on every transport this machine runs, copying and (epoll) splicing. */
 class RelayIT {
     private static final ExecutorService pool = Executors.newCachedThreadPool();
 
-    static Stream<TransportKind> transports() {
-        return Transports.available();
+    static Stream<RelayMode> transports() {
+        return RelayMode.available();
     }
 
     @AfterAll
@@ -50,18 +50,19 @@ class RelayIT {
     @Test
     void runsOnEpollAndNioAtLeastOnLinux() {
         if (System.getProperty("os.name").toLowerCase().contains("linux")) {
-            assertThat(transports()).contains(TransportKind.EPOLL, TransportKind.NIO);
+            assertThat(transports().map(RelayMode::transport)).contains(TransportKind.EPOLL, TransportKind.NIO);
         }
     }
 
     @ParameterizedTest
     @MethodSource("transports")
-    void relaysBulkDataByteExactBothWaysOverManyConcurrentConnections(TransportKind transport) throws Exception {
+    void relaysBulkDataByteExactBothWaysOverManyConcurrentConnections(RelayMode mode) throws Exception {
         int connections = 32;
         long perDirection = 4L * 1024 * 1024; // 32 x 4 MiB each way = 256 MiB through the proxy
         try (LoopbackBackend backend = LoopbackBackend.echo();
-                RunningProxy proxy = RunningProxy.start(transport, backend.address())) {
-            assertThat(proxy.server().transport().name()).isEqualTo(transport.configName());
+                RunningProxy proxy = RunningProxy.start(mode, backend.address())) {
+            assertThat(proxy.server().transport().name())
+                    .isEqualTo(mode.transport().configName());
             List<Future<String[]>> results = new ArrayList<>();
             for (int i = 0; i < connections; i++) {
                 long seed = i;
@@ -85,7 +86,7 @@ class RelayIT {
 
     @ParameterizedTest
     @MethodSource("transports")
-    void relaysABannerFromABackendThatSpeaksFirst(TransportKind transport) throws Exception {
+    void relaysABannerFromABackendThatSpeaksFirst(RelayMode mode) throws Exception {
         try (LoopbackBackend backend = LoopbackBackend.start(socket -> {
                     try (socket) {
                         OutputStream out = socket.getOutputStream();
@@ -96,7 +97,7 @@ class RelayIT {
                         out.flush();
                     }
                 });
-                RunningProxy proxy = RunningProxy.start(transport, backend.address());
+                RunningProxy proxy = RunningProxy.start(mode, backend.address());
                 Socket client = proxy.connect()) {
             byte[] banner = Bytes.readExactly(client.getInputStream(), 22);
             assertThat(new String(banner, StandardCharsets.US_ASCII)).isEqualTo("SSH-2.0-OpenSSH_test\r\n");
@@ -108,7 +109,7 @@ class RelayIT {
 
     @ParameterizedTest
     @MethodSource("transports")
-    void relaysARequestFromAClientThatSpeaksFirst(TransportKind transport) throws Exception {
+    void relaysARequestFromAClientThatSpeaksFirst(RelayMode mode) throws Exception {
         try (LoopbackBackend backend = LoopbackBackend.start(socket -> {
                     try (socket) {
                         byte[] request = Bytes.readExactly(socket.getInputStream(), 4);
@@ -117,7 +118,7 @@ class RelayIT {
                                         .getBytes(StandardCharsets.US_ASCII));
                     }
                 });
-                RunningProxy proxy = RunningProxy.start(transport, backend.address());
+                RunningProxy proxy = RunningProxy.start(mode, backend.address());
                 Socket client = proxy.connect()) {
             client.getOutputStream().write("PING".getBytes(StandardCharsets.US_ASCII));
             assertThat(new String(client.getInputStream().readAllBytes(), StandardCharsets.US_ASCII))
@@ -127,7 +128,7 @@ class RelayIT {
 
     @ParameterizedTest
     @MethodSource("transports")
-    void relaysHalfCloseFromClientWhileTheBackendKeepsSending(TransportKind transport) throws Exception {
+    void relaysHalfCloseFromClientWhileTheBackendKeepsSending(RelayMode mode) throws Exception {
         long response = 8L * 1024 * 1024;
         CompletableFuture<String> backendSaw = new CompletableFuture<>();
         CompletableFuture<String> backendSent = new CompletableFuture<>();
@@ -138,7 +139,7 @@ class RelayIT {
                         backendSent.complete(Bytes.writeRandom(socket.getOutputStream(), response, 32 * 1024, 7));
                     }
                 });
-                RunningProxy proxy = RunningProxy.start(transport, backend.address());
+                RunningProxy proxy = RunningProxy.start(mode, backend.address());
                 Socket client = proxy.connect()) {
             String sent = Bytes.writeRandom(client.getOutputStream(), 1024 * 1024, 8 * 1024, 3);
             client.shutdownOutput();
@@ -153,7 +154,7 @@ class RelayIT {
 
     @ParameterizedTest
     @MethodSource("transports")
-    void relaysHalfCloseFromBackendWhileTheClientKeepsSending(TransportKind transport) throws Exception {
+    void relaysHalfCloseFromBackendWhileTheClientKeepsSending(RelayMode mode) throws Exception {
         CompletableFuture<Bytes.Digest> backendSaw = new CompletableFuture<>();
         try (LoopbackBackend backend = LoopbackBackend.start(socket -> {
                     try (socket) {
@@ -162,7 +163,7 @@ class RelayIT {
                         backendSaw.complete(Bytes.readAll(socket.getInputStream()));
                     }
                 });
-                RunningProxy proxy = RunningProxy.start(transport, backend.address());
+                RunningProxy proxy = RunningProxy.start(mode, backend.address());
                 Socket client = proxy.connect()) {
             InputStream in = client.getInputStream();
             assertThat(new String(in.readAllBytes(), StandardCharsets.US_ASCII)).isEqualTo("bye\n");
@@ -178,7 +179,7 @@ class RelayIT {
 
     @ParameterizedTest
     @MethodSource("transports")
-    void deliversEverythingFromABackendThatWritesAndClosesAtOnce(TransportKind transport) throws Exception {
+    void deliversEverythingFromABackendThatWritesAndClosesAtOnce(RelayMode mode) throws Exception {
         CompletableFuture<String> backendSent = new CompletableFuture<>();
         try (LoopbackBackend backend = LoopbackBackend.start(socket -> {
                     try (socket) {
@@ -186,7 +187,7 @@ class RelayIT {
                                 Bytes.writeRandom(socket.getOutputStream(), 4L * 1024 * 1024, 64 * 1024, 5));
                     }
                 });
-                RunningProxy proxy = RunningProxy.start(transport, backend.address())) {
+                RunningProxy proxy = RunningProxy.start(mode, backend.address())) {
             for (int i = 0; i < 5; i++) {
                 try (Socket client = proxy.connect()) {
                     Bytes.Digest got = Bytes.readAll(client.getInputStream());
@@ -199,12 +200,12 @@ class RelayIT {
 
     @ParameterizedTest
     @MethodSource("transports")
-    void closesTheClientWithinASecondWhenTheBackendRefuses(TransportKind transport) throws Exception {
+    void closesTheClientWithinASecondWhenTheBackendRefuses(RelayMode mode) throws Exception {
         int deadPort;
         try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             deadPort = probe.getLocalPort();
         }
-        try (RunningProxy proxy = RunningProxy.start(transport, "127.0.0.1:" + deadPort);
+        try (RunningProxy proxy = RunningProxy.start(mode, "127.0.0.1:" + deadPort);
                 Socket client = proxy.connect()) {
             client.setSoTimeout(1000);
             assertThat(client.getInputStream().read()).as("end of stream").isEqualTo(-1);
@@ -215,9 +216,9 @@ class RelayIT {
 
     @ParameterizedTest
     @MethodSource("transports")
-    void relaysBytesAndAFinThatArriveBeforeTheBackendHasAccepted(TransportKind transport) throws Exception {
+    void relaysBytesAndAFinThatArriveBeforeTheBackendHasAccepted(RelayMode mode) throws Exception {
         try (LoopbackBackend backend = LoopbackBackend.echo();
-                RunningProxy proxy = RunningProxy.start(transport, backend.address())) {
+                RunningProxy proxy = RunningProxy.start(mode, backend.address())) {
             for (int i = 0; i < 20; i++) {
                 try (Socket client = proxy.connect()) {
                     client.getOutputStream().write(("early-" + i).getBytes(StandardCharsets.US_ASCII));
@@ -231,13 +232,13 @@ class RelayIT {
 
     @ParameterizedTest
     @MethodSource("transports")
-    void triesTheNextBackendWhenTheFirstRefuses(TransportKind transport) throws Exception {
+    void triesTheNextBackendWhenTheFirstRefuses(RelayMode mode) throws Exception {
         int deadPort;
         try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             deadPort = probe.getLocalPort();
         }
         try (LoopbackBackend backend = LoopbackBackend.echo();
-                RunningProxy proxy = RunningProxy.start(transport, "127.0.0.1:" + deadPort, backend.address());
+                RunningProxy proxy = RunningProxy.start(mode, "127.0.0.1:" + deadPort, backend.address());
                 Socket client = proxy.connect()) {
             client.getOutputStream().write("hi".getBytes(StandardCharsets.US_ASCII));
             client.shutdownOutput();
@@ -248,7 +249,7 @@ class RelayIT {
 
     @ParameterizedTest
     @MethodSource("transports")
-    void keepsMemoryBoundedForAClientThatStopsReadingWhileTheBackendPushes(TransportKind transport) throws Exception {
+    void keepsMemoryBoundedForAClientThatStopsReadingWhileTheBackendPushes(RelayMode mode) throws Exception {
         long total = 64L * 1024 * 1024;
         AtomicLong pushed = new AtomicLong();
         CompletableFuture<String> backendSent = new CompletableFuture<>();
@@ -276,8 +277,7 @@ class RelayIT {
                         backendSent.complete(Bytes.writeRandom(counting, total, 64 * 1024, 13));
                     }
                 });
-                RunningProxy proxy =
-                        RunningProxy.start(transport, Timeouts.DEFAULTS, WaterMark.DEFAULT, backend.address());
+                RunningProxy proxy = RunningProxy.start(mode, Timeouts.DEFAULTS, WaterMark.DEFAULT, backend.address());
                 Socket client = proxy.connect()) {
             client.getOutputStream().write(1); // the connection is relaying once the backend sees a byte
             long[] last = {-1};
@@ -306,10 +306,10 @@ class RelayIT {
 
     @ParameterizedTest
     @MethodSource("transports")
-    void relaysAThousandConcurrentConnections(TransportKind transport) throws Exception {
+    void relaysAThousandConcurrentConnections(RelayMode mode) throws Exception {
         int count = 1000;
         try (LoopbackBackend backend = LoopbackBackend.echo();
-                RunningProxy proxy = RunningProxy.start(transport, backend.address())) {
+                RunningProxy proxy = RunningProxy.start(mode, backend.address())) {
             List<Socket> clients = new ArrayList<>();
             try {
                 for (int i = 0; i < count; i++) {

@@ -468,6 +468,7 @@ class ReviewRegressionIT {
         ProxyConfig base = RunningProxy.config(TransportKind.AUTO, routes);
         return new ProxyConfig(
                 base.transport(),
+                base.splice(),
                 base.workers(),
                 base.backlog(),
                 base.shutdownTimeout(),

@@ -12,6 +12,7 @@ import dev.strait.config.DnsConfig;
 import dev.strait.config.HostAndPort;
 import dev.strait.config.ProxyConfig;
 import dev.strait.config.Route;
+import dev.strait.config.SpliceMode;
 import dev.strait.config.TransportKind;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -31,8 +32,8 @@ import java.util.Set;
  * full key path ({@code routes[0].timeouts.connect}) and the value.
  */
 public final class ConfigLoader {
-    private static final Set<String> TOP_KEYS =
-            Set.of("transport", "workers", "backlog", "shutdownTimeout", "admin", "dns", "maxConnections", "routes");
+    private static final Set<String> TOP_KEYS = Set.of(
+            "transport", "splice", "workers", "backlog", "shutdownTimeout", "admin", "dns", "maxConnections", "routes");
     private static final Set<String> DNS_KEYS = Set.of("refresh", "servers");
     private static final Set<String> ADMIN_KEYS = Set.of("listen");
 
@@ -76,6 +77,9 @@ public final class ConfigLoader {
         TransportKind transport = root.has("transport")
                 ? TransportKind.parse("transport", values.scalar("transport", root.get("transport")))
                 : TransportKind.AUTO;
+        SpliceMode splice = root.has("splice")
+                ? SpliceMode.parse("splice", values.scalar("splice", root.get("splice")))
+                : SpliceMode.AUTO;
         int workers = root.has("workers") ? values.integer("workers", root.get("workers")) : 0;
         int backlog =
                 root.has("backlog") ? values.integer("backlog", root.get("backlog")) : ProxyConfig.DEFAULT_BACKLOG;
@@ -136,7 +140,7 @@ public final class ConfigLoader {
             }
             routes.add(route);
         }
-        return new ProxyConfig(transport, workers, backlog, shutdown, admin, dns, maxConnections, routes);
+        return new ProxyConfig(transport, splice, workers, backlog, shutdown, admin, dns, maxConnections, routes);
     }
 
     /** The parser's message without its multi-line excerpt of the file: the problem only, on one line. */

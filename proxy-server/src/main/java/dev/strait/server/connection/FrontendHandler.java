@@ -119,7 +119,7 @@ public final class FrontendHandler extends ChannelInboundHandlerAdapter {
         attempts++;
         ChannelFuture connecting = route.backendBootstrap()
                 .clone(frontend.eventLoop())
-                .handler(new RelayHandler(frontend, "backend", config.timeouts().serverFin()))
+                .handler(new RelayHandler(frontend, "backend", config.timeouts().serverFin(), route.spliceAfter()))
                 .connect(target.address());
         backend = connecting.channel();
         connecting.addListener((ChannelFuture f) -> {
@@ -171,7 +171,7 @@ public final class FrontendHandler extends ChannelInboundHandlerAdapter {
     private void startRelay(ChannelHandlerContext ctx, Channel connected, Backend target) {
         Channel frontend = ctx.channel();
         RelayHandler fromClient =
-                new RelayHandler(connected, "frontend", route.route().timeouts().clientFin());
+                new RelayHandler(connected, "frontend", route.route().timeouts().clientFin(), route.spliceAfter());
         RelayHandler fromBackend = connected.pipeline().get(RelayHandler.class);
         connection.relaying(connected, target, fromClient, fromBackend);
         List<Object> held = new ArrayList<>(early);

@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import dev.strait.config.Timeouts;
 import dev.strait.relay.IdleTimeoutHandler;
+import dev.strait.relay.ReadCounter;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelInitializer;
@@ -47,10 +48,13 @@ public final class FrontendInitializer extends ChannelInitializer<Channel> {
             return;
         }
         ProxiedConnection connection = registry.register(runtime.name(), ch);
+        if (runtime.spliceAfter() > 0) {
+            ReadCounter.install(ch); // spliced bytes are counted here; a no-op unless the transport is epoll
+        }
         FrontendHandler frontend = new FrontendHandler(runtime, connection);
         Timeouts timeouts = runtime.route().timeouts();
         if (!timeouts.idle().isZero()) {
-            ch.pipeline().addLast("idle", new IdleTimeoutHandler(timeouts.idle()));
+            ch.pipeline().addLast("idle", new IdleTimeoutHandler(timeouts.idle(), connection::bytesSpliced));
         }
         if (!timeouts.maxLifetime().isZero()) {
             cutAfter(ch, timeouts);

@@ -80,6 +80,13 @@ public final class ProxiedConnection {
         return r == null ? 0 : r.bytesRelayed();
     }
 
+    /** Bytes moved by splice(2) in either direction, which no handler in the pipeline sees. */
+    public long bytesSpliced() {
+        RelayHandler a = fromClient;
+        RelayHandler b = fromBackend;
+        return (a == null ? 0 : a.bytesSpliced()) + (b == null ? 0 : b.bytesSpliced());
+    }
+
     /** Bytes the backend sent that were relayed to the client. */
     public long bytesFromBackend() {
         RelayHandler r = fromBackend;

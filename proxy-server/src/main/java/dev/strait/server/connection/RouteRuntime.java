@@ -9,7 +9,8 @@ import io.netty.bootstrap.Bootstrap;
 
 /**
  * What a route's new connections use: its config, its live backends and balancer, the backend bootstrap template
- * (cloned onto each client's event loop), its admission gate and its counters. A reload swaps in a new one; live
+ * (cloned onto each client's event loop), its admission gate, its counters, and the read size that switches a
+ * direction to splice(2) (0: never). A reload swaps in a new one; live
  * connections keep the one they started with.
  */
 public record RouteRuntime(
@@ -18,7 +19,8 @@ public record RouteRuntime(
         LoadBalancer balancer,
         Bootstrap backendBootstrap,
         AdmissionGate gate,
-        RouteMetrics metrics) {
+        RouteMetrics metrics,
+        int spliceAfter) {
     public RouteRuntime {
         requireNonNull(route, "route");
         requireNonNull(pool, "pool");
@@ -26,6 +28,9 @@ public record RouteRuntime(
         requireNonNull(backendBootstrap, "backendBootstrap");
         requireNonNull(gate, "gate");
         requireNonNull(metrics, "metrics");
+        if (spliceAfter < 0) {
+            throw new IllegalArgumentException("spliceAfter must not be negative: " + spliceAfter);
+        }
     }
 
     public String name() {

@@ -8,6 +8,7 @@ import dev.strait.config.ConfigException;
 import dev.strait.config.HostAndPort;
 import dev.strait.config.ProxyConfig;
 import dev.strait.config.Route;
+import dev.strait.config.SpliceMode;
 import dev.strait.config.TransportKind;
 import dev.strait.config.WaterMark;
 import java.time.Duration;
@@ -78,6 +79,7 @@ class ConfigLoaderTest {
         ProxyConfig config = parse(ONE_ROUTE);
 
         assertThat(config.transport()).isEqualTo(TransportKind.AUTO);
+        assertThat(config.splice()).isEqualTo(SpliceMode.AUTO);
         assertThat(config.workers()).as("0 = one per core").isZero();
         assertThat(config.shutdownTimeout()).isEqualTo(Duration.ofSeconds(30));
         assertThat(config.admin()).isEmpty();
@@ -208,6 +210,9 @@ class ConfigLoaderTest {
     @Test
     void rejectsABadTransportAndWorkerCount() {
         assertConfigError("transport: bogus\n" + ONE_ROUTE, "transport").hasMessageContaining("\"bogus\"");
+        assertConfigError("splice: sometimes\n" + ONE_ROUTE, "splice").hasMessageContaining("\"sometimes\"");
+        assertThat(parse("splice: off\n" + ONE_ROUTE).splice()).isEqualTo(SpliceMode.OFF);
+        assertThat(parse("splice: always\n" + ONE_ROUTE).splice()).isEqualTo(SpliceMode.ALWAYS);
         assertConfigError("workers: many\n" + ONE_ROUTE, "workers").hasMessageContaining("\"many\"");
         assertConfigError("workers: -1\n" + ONE_ROUTE, "workers").hasMessageContaining("-1");
     }

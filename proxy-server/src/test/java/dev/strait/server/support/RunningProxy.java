@@ -5,6 +5,7 @@ import dev.strait.config.DnsConfig;
 import dev.strait.config.HostAndPort;
 import dev.strait.config.ProxyConfig;
 import dev.strait.config.Route;
+import dev.strait.config.SpliceMode;
 import dev.strait.config.Timeouts;
 import dev.strait.config.TransportKind;
 import dev.strait.config.WaterMark;
@@ -36,6 +37,26 @@ public final class RunningProxy implements AutoCloseable {
         return start(transport, route(timeouts, waterMark, backends));
     }
 
+    /** A route on 127.0.0.1, port 0, on this transport and splice mode. */
+    public static RunningProxy start(RelayMode mode, String... backends) throws StartException {
+        return start(mode, Timeouts.DEFAULTS, WaterMark.DEFAULT, backends);
+    }
+
+    public static RunningProxy start(RelayMode mode, Timeouts timeouts, WaterMark waterMark, String... backends)
+            throws StartException {
+        ProxyConfig base = config(mode.transport(), List.of(route(timeouts, waterMark, backends)));
+        return start(new ProxyConfig(
+                base.transport(),
+                mode.splice(),
+                base.workers(),
+                base.backlog(),
+                base.shutdownTimeout(),
+                base.admin(),
+                base.dns(),
+                base.maxConnections(),
+                base.routes()));
+    }
+
     /** A route named {@code test} on 127.0.0.1, port 0, with the given timeouts and water marks. */
     public static Route route(Timeouts timeouts, WaterMark waterMark, String... backends) {
         List<HostAndPort> parsed = List.of(backends).stream()
@@ -65,6 +86,7 @@ public final class RunningProxy implements AutoCloseable {
     public static ProxyConfig config(TransportKind transport, List<Route> routes) {
         return new ProxyConfig(
                 transport,
+                SpliceMode.AUTO,
                 2,
                 ProxyConfig.DEFAULT_BACKLOG,
                 Duration.ofSeconds(5),
