@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Shared by bench/run and bench/idle-memory: process lifecycle, loopback ports, and one
+# Shared by bench/run, bench/idle-memory and bench/slow-readers: process lifecycle, loopback ports, and one
 # function per proxy kind. Everything binds to 127.0.0.1 and lives under $WORK (a mktemp dir).
 #
 # Contract for proxy functions: `proxy_<kind> NAME BACKEND_PORT` starts the proxy in front of
@@ -159,6 +159,19 @@ rss_kib() {
     total=$((total + ${kb:-0}))
   done
   echo "$total"
+}
+
+# settled_rss_kib PID: RSS once two samples 0.5 s apart differ by under 0.5% (at most 10 s).
+settled_rss_kib() {
+  local prev now i
+  prev=$(rss_kib "$1")
+  for ((i = 0; i < 20; i++)); do
+    sleep 0.5
+    now=$(rss_kib "$1")
+    ((now - prev < prev / 200 && prev - now < prev / 200)) && break
+    prev=$now
+  done
+  echo "$now"
 }
 
 # start_proxy KIND NAME BACKEND_PORT: dispatch to proxy_<kind> and wait until it listens.
