@@ -81,7 +81,8 @@ final class RouteFactory {
                 .option(ChannelOption.SO_BACKLOG, cfg.backlog())
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .childOption(ChannelOption.AUTO_READ, false)
-                .childOption(ChannelOption.TCP_NODELAY, true)
+                // TCP_NODELAY: Netty's socket configs switch it on in their constructor (every transport, on any
+                // platform but Android); setting it again here cost a second setsockopt per socket.
                 .childOption(ChannelOption.SO_KEEPALIVE, true)
                 .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
                 .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, waterMark)
@@ -192,7 +193,7 @@ final class RouteFactory {
                 .channel(transport.socketChannel())
                 .option(ChannelOption.AUTO_READ, false)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) connectMillis) // 0 disables
-                .option(ChannelOption.TCP_NODELAY, true)
+                // TCP_NODELAY is on by Netty's default (see the listener above).
                 .option(ChannelOption.SO_KEEPALIVE, true)
                 .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
                 .option(ChannelOption.WRITE_BUFFER_WATER_MARK, waterMark(route));
