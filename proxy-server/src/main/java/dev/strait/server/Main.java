@@ -16,7 +16,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Properties;
 import java.util.concurrent.Callable;
-import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.CompletableFuture;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 import picocli.CommandLine;
@@ -147,18 +147,15 @@ public final class Main implements Callable<Integer> {
             spec.commandLine().getOut().flush();
             return CommandLine.ExitCode.OK;
         }
-        AtomicReference<ProxyServer> running = new AtomicReference<>();
+        CompletableFuture<ProxyServer> running = new CompletableFuture<>();
         if (config != null) {
-            // Installed before the listeners bind, so an early SIGHUP never falls to the JVM's default (exit).
-            Signals.onHangup(() -> {
-                ProxyServer s = running.get();
-                if (s != null) {
-                    reload(s, "SIGHUP");
-                }
-            });
+            // Installed before the listeners bind, so an early SIGHUP never falls to the JVM's default (exit). One
+            // that arrives while start is still running (the listening lines are out already) waits for it on the
+            // handler's own thread instead of being dropped; if start fails, the process exits and it never runs.
+            Signals.onHangup(() -> reload(running.join(), "SIGHUP"));
         }
         ProxyServer server = ProxyServer.start(proxyConfig);
-        running.set(server);
+        running.complete(server);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> stop(server), "strait-shutdown"));
         if (config != null) {
             if (watch) {

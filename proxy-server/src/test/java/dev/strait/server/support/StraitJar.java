@@ -14,6 +14,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
+import org.awaitility.core.ConditionTimeoutException;
 
 /**
  * The packaged jar run as users run it, with paranoid leak detection; stdout and stderr are kept under
@@ -69,11 +70,11 @@ public final class StraitJar implements AutoCloseable {
 
     /** Waits for the n-th "listening on 127.0.0.1:PORT" line and returns its port. */
     public int awaitListening(int n) throws IOException {
-        await().atMost(WAIT)
+        withThreadDumpOnTimeout(() -> await().atMost(WAIT)
                 .failFast("the process exited; see " + stdout.toAbsolutePath(), () -> !process.isAlive())
                 .untilAsserted(() -> assertThat(lines(LISTENING))
                         .as("listening lines in%n%s", this)
-                        .hasSizeGreaterThanOrEqualTo(n));
+                        .hasSizeGreaterThanOrEqualTo(n)));
         Matcher m = LISTENING.matcher(lines(LISTENING).get(n - 1));
         assertThat(m.find()).isTrue();
         return Integer.parseInt(m.group(1));
@@ -81,13 +82,34 @@ public final class StraitJar implements AutoCloseable {
 
     /** Waits for a complete stdout line in which the pattern is found. */
     public void awaitLine(Pattern pattern) {
-        await().atMost(WAIT)
+        withThreadDumpOnTimeout(() -> await().atMost(WAIT)
                 .failFast(
                         "the process exited:\n" + this,
                         () -> !process.isAlive() && lines(pattern).isEmpty())
                 .untilAsserted(() -> assertThat(lines(pattern))
                         .as("a line matching %s in%n%s", pattern, this)
-                        .isNotEmpty());
+                        .isNotEmpty()));
+    }
+
+    /**
+     * Runs a wait; if it times out while the process lives, has the JVM print its threads (SIGQUIT) into the stdout
+     * log first, so the failure shows where the process was stuck.
+     */
+    private void withThreadDumpOnTimeout(Runnable wait) {
+        try {
+            wait.run();
+        } catch (ConditionTimeoutException timedOut) {
+            if (process.isAlive()) {
+                try {
+                    signal("QUIT");
+                    await().atMost(Duration.ofSeconds(10)).until(() -> stdout().contains("Full thread dump"));
+                } catch (Exception | AssertionError dumpFailed) {
+                    timedOut.addSuppressed(dumpFailed);
+                }
+                throw new AssertionError("timed out; threads in " + stdout.toAbsolutePath() + ":\n" + this, timedOut);
+            }
+            throw timedOut;
+        }
     }
 
     /**
