@@ -1,8 +1,11 @@
 package dev.strait.server;
 
+import java.io.IOException;
 import java.lang.reflect.InvocationHandler;
 import java.lang.reflect.Method;
 import java.lang.reflect.Proxy;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 
@@ -16,6 +19,12 @@ final class Signals {
     private Signals() {}
 
     static void onHangup(Runnable action) {
+        if (hangupIgnored()) {
+            // The JVM leaves a signal that was ignored when it started ignored, without a word (nohup does this).
+            log.warn("SIGHUP is ignored in this process (inherited from its parent, e.g. nohup): SIGHUP will not "
+                    + "reload; use --watch, or start it without nohup");
+            return;
+        }
         try {
             Class<?> signalClass = Class.forName("sun.misc.Signal");
             Class<?> handlerClass = Class.forName("sun.misc.SignalHandler");
@@ -40,5 +49,22 @@ final class Signals {
         } catch (ReflectiveOperationException | RuntimeException e) {
             log.warn("SIGHUP reload is not available on this JVM ({}); use --watch", e.toString());
         }
+    }
+
+    /** Whether SIGHUP (signal 1, bit 0 of the SigIgn mask in /proc/self/status) is ignored; false where unknown. */
+    private static boolean hangupIgnored() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("SigIgn:")) {
+                    return (Long.parseUnsignedLong(
+                                            line.substring("SigIgn:".length()).strip(), 16)
+                                    & 1L)
+                            != 0;
+                }
+            }
+        } catch (IOException | RuntimeException notLinux) {
+            // no procfs: assume the default disposition
+        }
+        return false;
     }
 }

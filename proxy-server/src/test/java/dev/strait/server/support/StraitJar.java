@@ -44,6 +44,10 @@ public final class StraitJar implements AutoCloseable {
         Path out = logs.resolve(name + ".stdout.log");
         Path err = logs.resolve(name + ".stderr.log");
         List<String> command = new ArrayList<>(List.of(
+                // The tests send SIGHUP: give it its default disposition even when the build runs under nohup, which
+                // the child would inherit (and the JVM then leaves SIGHUP ignored).
+                "env",
+                "--default-signal=HUP",
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Dio.netty.leakDetection.level=paranoid",
                 "-jar",
