@@ -251,6 +251,13 @@ public final class RelayHandler extends ChannelDuplexHandler {
             if (!flushed.isSuccess()) {
                 return; // the peer failed; its own handler tears the pair down
             }
+            if (Channels.isOutputShutdown(self)) {
+                // The other direction ended first, so both have now: a close sends the peer the same FIN, and skips
+                // the half-close (for which Netty builds an exception with a stack trace, every time).
+                self.close();
+                peer.close();
+                return;
+            }
             duplexPeer.shutdownOutput().addListener((ChannelFuture shut) -> {
                 if (!shut.isSuccess() || Channels.isOutputShutdown(self)) {
                     // Both directions have ended (or the FIN could not be sent): the pair is done.

@@ -162,8 +162,12 @@ class RelayHandlerTest {
 
         backend.pipeline().fireUserEventTriggered(ChannelInputShutdownEvent.INSTANCE);
 
-        assertThat(frontend.isOutputShutdown()).isTrue();
-        assertThat(frontend.isOpen()).isFalse();
+        assertThat(backend.isOutputShutdown())
+                .as("the first FIN half-closed the backend")
+                .isTrue();
+        assertThat(frontend.isOpen())
+                .as("the second FIN closes the frontend outright (a close sends the FIN)")
+                .isFalse();
         assertThat(backend.isOpen()).isFalse();
     }
 
