@@ -191,6 +191,9 @@ public final class RelayHandler extends ChannelDuplexHandler {
      * passed on at the end of the stream.
      */
     private void drainAfterFin(Channel self) {
+        if (!self.isOpen()) {
+            return; // closed meanwhile: its descriptor number may already belong to another socket
+        }
         draining = true;
         self.config().setAutoRead(false); // Netty's splice passes stop; read requests come here from now on
         FileDescriptor socket = ((UnixChannel) self).fd();

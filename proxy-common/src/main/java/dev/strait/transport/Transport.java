@@ -9,7 +9,6 @@ import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.ServerChannel;
 import io.netty.channel.epoll.Epoll;
 import io.netty.channel.epoll.EpollDatagramChannel;
-import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.nio.NioIoHandler;
@@ -52,7 +51,7 @@ public record Transport(
 
     public static final Transport EPOLL = new Transport(
             "epoll",
-            EpollIoHandler::newFactory,
+            KeepRegisteredEpoll::newFactory,
             EpollServerSocketChannel.class,
             EpollSocketChannel.class,
             EpollDatagramChannel.class);

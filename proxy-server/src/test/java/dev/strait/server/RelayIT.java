@@ -152,6 +152,41 @@ class RelayIT {
         }
     }
 
+    /**
+     * The client half-closes first; the backend then sends more than the socket buffers hold to a client that reads
+     * late, so the half-closed frontend needs EPOLLOUT after its EPOLLIN and EPOLLRDHUP are gone (Netty 4.2.18 had
+     * removed the socket from epoll by then: ~4 of 16 MiB arrived, then a FIN).
+     */
+    @ParameterizedTest
+    @MethodSource("transports")
+    void deliversABulkResponseToALateReaderThatHalfClosedFirst(RelayMode mode) throws Exception {
+        long response = 16L * 1024 * 1024;
+        CompletableFuture<String> backendSent = new CompletableFuture<>();
+        CompletableFuture<Void> backendDone = new CompletableFuture<>();
+        try (LoopbackBackend backend = LoopbackBackend.start(socket -> {
+                    try (socket) {
+                        Bytes.readAll(socket.getInputStream()); // to the client's FIN
+                        backendSent.complete(Bytes.writeRandom(socket.getOutputStream(), response, 64 * 1024, 31));
+                    }
+                    backendDone.complete(null);
+                });
+                RunningProxy proxy = RunningProxy.start(mode, backend.address());
+                Socket client = proxy.connect()) {
+            client.getOutputStream().write("request".getBytes(StandardCharsets.US_ASCII));
+            client.shutdownOutput();
+            try {
+                backendDone.get(2, TimeUnit.SECONDS); // read late: let every buffer on the way fill up first
+            } catch (java.util.concurrent.TimeoutException buffersFull) {
+                // the backend is blocked on full buffers: read now
+            }
+
+            Bytes.Digest got = Bytes.readAll(client.getInputStream());
+
+            assertThat(got.count()).isEqualTo(response);
+            assertThat(got.sha256()).isEqualTo(backendSent.get(30, TimeUnit.SECONDS));
+        }
+    }
+
     @ParameterizedTest
     @MethodSource("transports")
     void relaysHalfCloseFromBackendWhileTheClientKeepsSending(RelayMode mode) throws Exception {
