@@ -10,6 +10,7 @@ import dev.strait.server.support.Bytes;
 import dev.strait.server.support.LoopbackBackend;
 import dev.strait.server.support.RelayMode;
 import dev.strait.server.support.RunningProxy;
+import dev.strait.server.support.Waits;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufAllocatorMetricProvider;
 import java.io.InputStream;
@@ -174,11 +175,7 @@ class RelayIT {
                 Socket client = proxy.connect()) {
             client.getOutputStream().write("request".getBytes(StandardCharsets.US_ASCII));
             client.shutdownOutput();
-            try {
-                backendDone.get(2, TimeUnit.SECONDS); // read late: let every buffer on the way fill up first
-            } catch (java.util.concurrent.TimeoutException buffersFull) {
-                // the backend is blocked on full buffers: read now
-            }
+            Waits.untilDoneOrBlocked(backendDone, Duration.ofSeconds(2)); // read late: let the buffers fill up
 
             Bytes.Digest got = Bytes.readAll(client.getInputStream());
 
