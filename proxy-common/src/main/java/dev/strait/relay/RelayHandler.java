@@ -171,8 +171,9 @@ public final class RelayHandler extends ChannelDuplexHandler {
     /**
      * Reading was asked for: by the peer's relay once the peer has room again, or by Netty when a splice has emptied
      * the pipe. After this side's FIN there is nothing to read through Netty any more: a spliced stream goes on
-     * draining by hand, and otherwise the request is dropped, because epoll in Netty 4.2.18 may already have removed
-     * the socket from its set (all interest cleared after the FIN), and re-arming it then fails and closes the channel.
+     * draining by hand, and otherwise the request is dropped. Passing it on would re-arm a socket that stays readable
+     * at its end of stream; a spliced one would then spin, because Netty's splice cannot tell the end of the stream
+     * from an empty socket. (Re-arming itself is safe: {@code KeepRegisteredEpoll} keeps the socket in epoll.)
      */
     @Override
     public void read(ChannelHandlerContext ctx) {
@@ -185,7 +186,7 @@ public final class RelayHandler extends ChannelDuplexHandler {
 
     /**
      * Splice mode, after this side's FIN. Netty reports the FIN of a spliced channel after one bounded splice pass,
-     * while the socket may still hold megabytes, and cannot splice them reliably from here on (see {@link #read}).
+     * while the socket may still hold megabytes, and its splice cannot tell the end of the stream from "nothing yet".
      * So the rest is read from the socket by hand, in order after the splices already queued on the peer, as long as
      * the peer has room (the peer's relay asks for more through {@link #read} when it has room again); the FIN is
      * passed on at the end of the stream.
