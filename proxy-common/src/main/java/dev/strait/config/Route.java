@@ -2,7 +2,6 @@ package dev.strait.config;
 
 import static java.util.Objects.requireNonNull;
 
-import dev.strait.balance.BalanceAlgorithm;
 import java.util.List;
 import java.util.Optional;
 

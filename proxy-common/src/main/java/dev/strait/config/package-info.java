@@ -1,7 +1,8 @@
 /**
- * The configuration model: immutable records that validate themselves in their compact constructors.
+ * The configuration model: immutable records and enums that validate themselves in their compact constructors.
  *
- * <p>Nothing here reads files or the environment; the server's loader builds these records. Every validation
- * error is a {@link dev.strait.config.ConfigException} naming the key and the bad value.
+ * <p>Nothing here reads files or the environment, and nothing here imports another Strait package: the server's loader
+ * builds these records, and the packages that act on them depend on this one. Every validation error is a
+ * {@link dev.strait.config.ConfigException} naming the key and the bad value.
  */
 package dev.strait.config;

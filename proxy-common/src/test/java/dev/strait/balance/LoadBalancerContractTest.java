@@ -8,6 +8,7 @@ import static dev.strait.balance.TestBackends.client;
 import static dev.strait.balance.TestBackends.count;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.strait.config.BalanceAlgorithm;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -31,7 +32,7 @@ class LoadBalancerContractTest {
         List<Backend> backends = List.of(backend(1), backend(2), backend(3), backend(4));
         backends.get(1).setHealthy(false);
 
-        Map<Backend, Integer> counts = count(algorithm.newBalancer(), backends, PICKS, false);
+        Map<Backend, Integer> counts = count(Balancers.create(algorithm), backends, PICKS, false);
 
         assertThat(counts).doesNotContainKeys(backends.get(1), null);
         assertThat(counts.values().stream().mapToInt(Integer::intValue).sum()).isEqualTo(PICKS);
@@ -42,7 +43,7 @@ class LoadBalancerContractTest {
     void neverExceedsABackendsMaxConnections(BalanceAlgorithm algorithm) {
         List<Backend> backends = List.of(capped(1, 3), capped(2, 5), backend(3));
 
-        Map<Backend, Integer> counts = count(algorithm.newBalancer(), backends, PICKS, true);
+        Map<Backend, Integer> counts = count(Balancers.create(algorithm), backends, PICKS, true);
 
         assertThat(backends.get(0).activeConnections()).isEqualTo(3);
         assertThat(backends.get(1).activeConnections()).isEqualTo(5);
@@ -54,7 +55,7 @@ class LoadBalancerContractTest {
     void returnsNullOnceEveryBackendIsAtItsCap(BalanceAlgorithm algorithm) {
         List<Backend> backends = List.of(capped(1, 2), capped(2, 3));
 
-        Map<Backend, Integer> counts = count(algorithm.newBalancer(), backends, PICKS, true);
+        Map<Backend, Integer> counts = count(Balancers.create(algorithm), backends, PICKS, true);
 
         assertThat(counts.get(null)).isEqualTo(PICKS - 5);
         assertThat(backends).extracting(Backend::activeConnections).containsExactly(2, 3);
@@ -68,7 +69,7 @@ class LoadBalancerContractTest {
         Backend backup3 = backup(3);
         Backend backup4 = backup(4);
         List<Backend> backends = List.of(backup3, primary1, backup4, primary2);
-        LoadBalancer balancer = algorithm.newBalancer();
+        LoadBalancer balancer = Balancers.create(algorithm);
 
         assertThat(count(balancer, backends, PICKS, false)).containsOnlyKeys(primary1, primary2);
 
@@ -86,7 +87,7 @@ class LoadBalancerContractTest {
     @EnumSource(BalanceAlgorithm.class)
     void skipsExcludedBackendsAndFallsBackToBackupsWhenEveryPrimaryWasTried(BalanceAlgorithm algorithm) {
         List<Backend> backends = List.of(backend(1), backend(2), backend(3), backend(4), backup(5));
-        LoadBalancer balancer = algorithm.newBalancer();
+        LoadBalancer balancer = Balancers.create(algorithm);
         Set<Backend> tried = Set.of(backends.get(0), backends.get(2));
 
         for (int n = 0; n < PICKS; n++) {
@@ -100,7 +101,7 @@ class LoadBalancerContractTest {
     @ParameterizedTest
     @EnumSource(BalanceAlgorithm.class)
     void returnsNullWhenNothingIsEligible(BalanceAlgorithm algorithm) {
-        LoadBalancer balancer = algorithm.newBalancer();
+        LoadBalancer balancer = Balancers.create(algorithm);
         List<Backend> allDown = List.of(backend(1), backup(2));
         allDown.forEach(b -> b.setHealthy(false));
 
@@ -111,7 +112,7 @@ class LoadBalancerContractTest {
     @ParameterizedTest
     @EnumSource(BalanceAlgorithm.class)
     void followsTheBackendListWhenItChangesBetweenPicks(BalanceAlgorithm algorithm) {
-        LoadBalancer balancer = algorithm.newBalancer();
+        LoadBalancer balancer = Balancers.create(algorithm);
         List<Backend> before = List.of(backend(1), backend(2), backend(3));
         List<Backend> after = List.of(before.get(0), backend(2), backend(4)); // 2 re-created, 3 gone, 4 new
         count(balancer, before, PICKS, false);
@@ -126,7 +127,7 @@ class LoadBalancerContractTest {
     @EnumSource(BalanceAlgorithm.class)
     void survivesFourThreadsPickingAtOnce(BalanceAlgorithm algorithm) throws Exception {
         List<Backend> backends = List.of(backend(1, 1, 0, false), backend(2, 2, 0, false), backend(3, 3, 0, false));
-        LoadBalancer balancer = algorithm.newBalancer();
+        LoadBalancer balancer = Balancers.create(algorithm);
         int threads = 4;
         int picksEach = 10_000;
         CountDownLatch start = new CountDownLatch(1);

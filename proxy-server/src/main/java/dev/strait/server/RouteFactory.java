@@ -3,6 +3,7 @@ package dev.strait.server;
 import static java.util.Objects.requireNonNull;
 
 import dev.strait.balance.Backend;
+import dev.strait.balance.Balancers;
 import dev.strait.config.HostAndPort;
 import dev.strait.config.ProxyConfig;
 import dev.strait.config.Route;
@@ -158,7 +159,7 @@ final class RouteFactory {
         return new RouteRuntime(
                 route,
                 pool,
-                route.balance().newBalancer(),
+                Balancers.create(route.balance()),
                 backendBootstrap(route),
                 gate,
                 previous == null ? new RouteMetrics() : previous.metrics(),

@@ -6,9 +6,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.strait.balance.Backend;
-import dev.strait.balance.BalanceAlgorithm;
 import dev.strait.config.AccessList;
 import dev.strait.config.BackendSpec;
+import dev.strait.config.BalanceAlgorithm;
 import dev.strait.config.DnsConfig;
 import dev.strait.config.HostAndPort;
 import dev.strait.config.Limits;

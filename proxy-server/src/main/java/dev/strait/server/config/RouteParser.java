@@ -3,9 +3,9 @@ package dev.strait.server.config;
 import static java.util.Objects.requireNonNull;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.strait.balance.BalanceAlgorithm;
 import dev.strait.config.AccessList;
 import dev.strait.config.BackendSpec;
+import dev.strait.config.BalanceAlgorithm;
 import dev.strait.config.ConfigException;
 import dev.strait.config.ConfigValues;
 import dev.strait.config.HealthCheck;

@@ -1,6 +1,6 @@
 package dev.strait.server.support;
 
-import dev.strait.balance.BalanceAlgorithm;
+import dev.strait.config.BalanceAlgorithm;
 import dev.strait.config.DnsConfig;
 import dev.strait.config.HostAndPort;
 import dev.strait.config.ProxyConfig;

@@ -1,11 +1,10 @@
-package dev.strait.balance;
-
-import dev.strait.config.ConfigException;
+package dev.strait.config;
 
 /**
- * The {@code balance} setting of a route: which {@link LoadBalancer} picks its backends.
+ * The {@code balance} setting of a route: which algorithm picks a backend for each new connection.
  *
- * <p>Each route gets its own balancer from {@link #newBalancer()}, so no state is shared between routes.
+ * <p>Only the name and its spelling in the config live here; {@code dev.strait.balance.Balancers} turns it into a
+ * balancer, one per route, so no state is shared between routes.
  */
 public enum BalanceAlgorithm {
     /** Smooth weighted round-robin (nginx's): shares exactly proportional to weight, interleaved. */
@@ -36,15 +35,5 @@ public enum BalanceAlgorithm {
             }
         }
         throw ConfigException.badValue(key, text, "expected round-robin, least-connections, random or source-hash");
-    }
-
-    /** A new balancer with its own state, for one route. */
-    public LoadBalancer newBalancer() {
-        return switch (this) {
-            case ROUND_ROBIN -> new RoundRobinBalancer();
-            case LEAST_CONNECTIONS -> new LeastConnectionsBalancer();
-            case RANDOM -> new RandomBalancer();
-            case SOURCE_HASH -> new SourceHashBalancer();
-        };
     }
 }
