@@ -1,7 +1,7 @@
 package dev.strait.server;
 
 import dev.strait.server.backend.HealthChecker;
-import dev.strait.server.connection.RouteRuntime;
+import dev.strait.server.route.RouteRuntime;
 import io.netty.channel.Channel;
 import java.util.List;
 import java.util.Optional;

@@ -17,7 +17,7 @@ import dev.strait.config.Route;
 import dev.strait.config.Timeouts;
 import dev.strait.config.TransportKind;
 import dev.strait.config.WaterMark;
-import dev.strait.server.connection.RouteMetrics;
+import dev.strait.server.route.RouteMetrics;
 import dev.strait.server.support.RestartableBackend;
 import dev.strait.server.support.RunningProxy;
 import java.io.IOException;

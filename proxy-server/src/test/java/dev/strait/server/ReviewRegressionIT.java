@@ -17,7 +17,7 @@ import dev.strait.config.Timeouts;
 import dev.strait.config.TransportKind;
 import dev.strait.config.WaterMark;
 import dev.strait.server.connection.ProxiedConnection;
-import dev.strait.server.connection.RouteMetrics;
+import dev.strait.server.route.RouteMetrics;
 import dev.strait.server.support.AcceptQueue;
 import dev.strait.server.support.Bytes;
 import dev.strait.server.support.Clients;

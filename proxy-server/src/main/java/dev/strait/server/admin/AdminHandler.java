@@ -7,7 +7,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.strait.balance.Backend;
 import dev.strait.server.ProxyServer;
 import dev.strait.server.connection.ProxiedConnection;
-import dev.strait.server.connection.RouteMetrics;
+import dev.strait.server.route.RouteMetrics;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;

@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import dev.strait.balance.Backend;
 import dev.strait.config.Route;
 import dev.strait.relay.RelayHandler;
+import dev.strait.server.route.RouteRuntime;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;

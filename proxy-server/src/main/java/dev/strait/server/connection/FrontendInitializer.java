@@ -5,6 +5,8 @@ import static java.util.Objects.requireNonNull;
 import dev.strait.config.Timeouts;
 import dev.strait.relay.IdleTimeoutHandler;
 import dev.strait.relay.ReadCounter;
+import dev.strait.server.route.AdmissionGate;
+import dev.strait.server.route.RouteRuntime;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelInitializer;
@@ -109,7 +111,7 @@ public final class FrontendInitializer extends ChannelInitializer<Channel> {
             ProxiedConnection connection) {
         runtime.metrics().accepted();
         ch.closeFuture().addListener(f -> {
-            runtime.metrics().closed(connection);
+            runtime.metrics().closed(connection.bytesFromClient(), connection.bytesFromBackend());
             runtime.gate().release(client);
         });
         frontend.admit();

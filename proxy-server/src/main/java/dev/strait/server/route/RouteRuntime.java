@@ -1,4 +1,4 @@
-package dev.strait.server.connection;
+package dev.strait.server.route;
 
 import static java.util.Objects.requireNonNull;
 

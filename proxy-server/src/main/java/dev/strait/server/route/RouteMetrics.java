@@ -1,4 +1,4 @@
-package dev.strait.server.connection;
+package dev.strait.server.route;
 
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
@@ -14,30 +14,31 @@ public final class RouteMetrics {
     private final LongAdder bytesFromClient = new LongAdder();
     private final LongAdder bytesFromBackend = new LongAdder();
 
-    void accepted() {
+    public void accepted() {
         accepted.increment();
         active.incrementAndGet();
     }
 
-    void closed(ProxiedConnection connection) {
+    /** A counted connection ended, having relayed these bytes. */
+    public void closed(long fromClient, long fromBackend) {
         active.decrementAndGet();
-        bytesFromClient.add(connection.bytesFromClient());
-        bytesFromBackend.add(connection.bytesFromBackend());
+        bytesFromClient.add(fromClient);
+        bytesFromBackend.add(fromBackend);
     }
 
-    void backendConnectFailed() {
+    public void backendConnectFailed() {
         backendConnectFailures.increment();
     }
 
-    void noBackend() {
+    public void noBackend() {
         noBackend.increment();
     }
 
-    void denied() {
+    public void denied() {
         denied.increment();
     }
 
-    void refused() {
+    public void refused() {
         refused.increment();
     }
 
