@@ -7,15 +7,16 @@ import dev.strait.config.HostAndPort;
 import dev.strait.config.ProxyConfig;
 import dev.strait.config.Route;
 import dev.strait.server.admin.AdminServer;
+import dev.strait.server.admin.ProxyView;
 import dev.strait.server.connection.ConnectionRegistry;
+import dev.strait.server.connection.ProxiedConnection;
+import dev.strait.server.listen.ListenException;
+import dev.strait.server.listen.Listeners;
 import dev.strait.server.route.RouteMetrics;
 import dev.strait.server.route.RouteRuntime;
 import dev.strait.transport.Transport;
-import io.netty.bootstrap.ServerBootstrap;
-import io.netty.channel.Channel;
 import io.netty.channel.EventLoopGroup;
 import java.net.InetSocketAddress;
-import java.net.SocketAddress;
 import java.time.Duration;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -37,7 +38,7 @@ import org.apache.logging.log4j.Logger;
  * config without touching established connections; {@link #shutdown} stops accepting at once, waits up to a deadline
  * for live connections to finish, closes the rest and releases the event loops. Thread-safe.
  */
-public final class ProxyServer {
+public final class ProxyServer implements ProxyView {
     private static final Logger log = LogManager.getLogger(ProxyServer.class);
 
     private final Transport transport;
@@ -86,25 +87,14 @@ public final class ProxyServer {
         } catch (StartException | RuntimeException e) {
             server.shutdown(Duration.ZERO);
             throw e;
+        } catch (ListenException e) {
+            server.shutdown(Duration.ZERO);
+            throw new StartException(e);
         }
     }
 
     private void resumePausedListeners() {
         routes.values().forEach(l -> l.runtime().gate().resumeIfRoom());
-    }
-
-    /** Binds a server bootstrap, turning a bind failure into a one-line {@link StartException}. */
-    public static Channel bindOrFail(ServerBootstrap bootstrap, HostAndPort address, String what)
-            throws StartException {
-        try {
-            return bootstrap
-                    .bind(new InetSocketAddress(address.host(), address.port()))
-                    .syncUninterruptibly()
-                    .channel();
-        } catch (Exception e) {
-            String reason = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-            throw new StartException("cannot listen on " + address + " for " + what + ": " + reason, e);
-        }
     }
 
     /**
@@ -156,7 +146,7 @@ public final class ProxyServer {
                         log.info(
                                 "route {}: moved to {}",
                                 route.name(),
-                                format(bound.channel().localAddress()));
+                                Listeners.format(bound.channel().localAddress()));
                     } else {
                         log.info("route {}: added", route.name());
                     }
@@ -204,15 +194,6 @@ public final class ProxyServer {
         listener.stopBackgroundWork();
     }
 
-    /** "127.0.0.1:15432" or "[::1]:15432". */
-    public static String format(SocketAddress address) {
-        if (address instanceof InetSocketAddress inet && inet.getAddress() != null) {
-            String host = inet.getAddress().getHostAddress();
-            return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + inet.getPort();
-        }
-        return String.valueOf(address);
-    }
-
     public Transport transport() {
         return transport;
     }
@@ -231,6 +212,7 @@ public final class ProxyServer {
     }
 
     /** A route's current backends with their health and load, for the admin endpoint and tests. */
+    @Override
     public List<Backend> backends(String routeName) {
         RouteListener listener = routes.get(routeName);
         if (listener == null) {
@@ -250,13 +232,20 @@ public final class ProxyServer {
     }
 
     /** Every route's counters, in config order. */
+    @Override
     public Map<String, RouteMetrics> routeMetrics() {
         Map<String, RouteMetrics> metrics = new LinkedHashMap<>();
         routes.forEach((name, listener) -> metrics.put(name, listener.runtime().metrics()));
         return metrics;
     }
 
+    @Override
+    public List<ProxiedConnection> liveConnections() {
+        return registry.snapshot();
+    }
+
     /** False once shutdown has begun: the admin endpoint's readiness. */
+    @Override
     public boolean isAccepting() {
         return !stopping.get();
     }

@@ -12,6 +12,8 @@ import dev.strait.server.backend.DnsSettings;
 import dev.strait.server.backend.HealthChecker;
 import dev.strait.server.connection.ConnectionRegistry;
 import dev.strait.server.connection.FrontendInitializer;
+import dev.strait.server.listen.ListenException;
+import dev.strait.server.listen.Listeners;
 import dev.strait.server.route.AdmissionGate;
 import dev.strait.server.route.RouteMetrics;
 import dev.strait.server.route.RouteRuntime;
@@ -26,9 +28,7 @@ import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.unix.UnixChannelOption;
 import io.netty.resolver.dns.SequentialDnsServerAddressStreamProvider;
 import io.netty.util.concurrent.EventExecutor;
-import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -88,54 +88,38 @@ final class RouteFactory {
                 .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
                 .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, waterMark)
                 .childHandler(new FrontendInitializer(listener::runtime, registry));
+        String what = "route " + route.name();
         List<Channel> channels = new ArrayList<>();
         try {
             if (transport.supportsReusePort()) {
                 // One listener socket per event loop (SO_REUSEPORT): the kernel spreads new connections over them
                 // and each is accepted on the loop that serves it, with no hop from a boss thread.
-                HostAndPort address = probeBind(route);
+                HostAndPort address = Listeners.probe(route.listen(), what);
                 for (EventExecutor loop : workers) {
                     ServerBootstrap perLoop = bootstrap
                             .clone()
                             .group((EventLoop) loop, (EventLoop) loop)
                             .option(UnixChannelOption.SO_REUSEPORT, true);
-                    Channel c = ProxyServer.bindOrFail(perLoop, address, "route " + route.name());
+                    Channel c = Listeners.bind(perLoop, address, what);
                     channels.add(c);
                     address = new HostAndPort(address.host(), ((InetSocketAddress) c.localAddress()).getPort());
                 }
             } else {
-                channels.add(ProxyServer.bindOrFail(
-                        bootstrap.group(boss, workers), route.listen(), "route " + route.name()));
+                channels.add(Listeners.bind(bootstrap.group(boss, workers), route.listen(), what));
             }
-        } catch (StartException e) {
+        } catch (ListenException e) {
             channels.forEach(c -> c.close().awaitUninterruptibly());
             listener.stopBackgroundWork();
-            throw e;
+            throw new StartException(e);
         }
         listener.bound(channels);
         Channel channel = channels.get(0);
         log.info(
                 "listening on {} -> {} (transport {})",
-                ProxyServer.format(channel.localAddress()),
+                Listeners.format(channel.localAddress()),
                 route.backends().stream().map(b -> b.address().toString()).collect(Collectors.joining(",")),
                 transport.name());
         return listener;
-    }
-
-    /**
-     * Binds the address once without SO_REUSEPORT, then lets it go: another process listening there makes this fail
-     * (SO_REUSEPORT alone would share the port silently). Returns the address with the port the kernel chose.
-     */
-    private static HostAndPort probeBind(Route route) throws StartException {
-        HostAndPort listen = route.listen();
-        try (ServerSocket probe = new ServerSocket()) {
-            probe.setReuseAddress(true);
-            probe.bind(new InetSocketAddress(listen.host(), listen.port()));
-            return new HostAndPort(listen.host(), probe.getLocalPort());
-        } catch (IOException e) {
-            String reason = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-            throw new StartException("cannot listen on " + listen + " for route " + route.name() + ": " + reason, e);
-        }
     }
 
     RouteRuntime newRuntime(Route route, RouteRuntime previous, ProxyConfig cfg) {

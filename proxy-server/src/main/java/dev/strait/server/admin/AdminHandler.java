@@ -1,12 +1,14 @@
 package dev.strait.server.admin;
 
+import static java.util.Objects.requireNonNull;
+
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.strait.balance.Backend;
-import dev.strait.server.ProxyServer;
 import dev.strait.server.connection.ProxiedConnection;
+import dev.strait.server.listen.Listeners;
 import dev.strait.server.route.RouteMetrics;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -45,10 +47,10 @@ import java.util.function.ToLongFunction;
 final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private final ProxyServer server;
+    private final ProxyView server;
 
-    AdminHandler(ProxyServer server) {
-        this.server = server;
+    AdminHandler(ProxyView server) {
+        this.server = requireNonNull(server, "server");
     }
 
     @Override
@@ -83,7 +85,7 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
 
     private ObjectNode connections() {
         Instant now = Instant.now();
-        List<ProxiedConnection> live = server.connections().snapshot();
+        List<ProxiedConnection> live = server.liveConnections();
         ObjectNode root = JSON.createObjectNode();
         root.put("count", live.size());
         ArrayNode list = root.putArray("connections");
@@ -231,7 +233,7 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     }
 
     private static String address(SocketAddress address) {
-        return address == null ? null : ProxyServer.format(address);
+        return address == null ? null : Listeners.format(address);
     }
 
     private static FullHttpResponse json(ObjectNode body) throws JsonProcessingException {

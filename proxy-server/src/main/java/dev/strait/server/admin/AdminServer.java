@@ -1,8 +1,8 @@
 package dev.strait.server.admin;
 
 import dev.strait.config.HostAndPort;
-import dev.strait.server.ProxyServer;
-import dev.strait.server.StartException;
+import dev.strait.server.listen.ListenException;
+import dev.strait.server.listen.Listeners;
 import dev.strait.transport.Transport;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
@@ -25,9 +25,9 @@ public final class AdminServer implements AutoCloseable {
         this.channel = channel;
     }
 
-    /** Binds the admin endpoint on {@code group} (accept and requests both). */
-    public static AdminServer start(HostAndPort listen, EventLoopGroup group, Transport transport, ProxyServer server)
-            throws StartException {
+    /** Binds the admin endpoint on {@code group} (accept and requests both); it reads the proxy through {@code view}. */
+    public static AdminServer start(HostAndPort listen, EventLoopGroup group, Transport transport, ProxyView view)
+            throws ListenException {
         ServerBootstrap bootstrap = new ServerBootstrap()
                 .group(group)
                 .channel(transport.serverChannel())
@@ -38,11 +38,11 @@ public final class AdminServer implements AutoCloseable {
                         ch.pipeline()
                                 .addLast("http", new HttpServerCodec())
                                 .addLast("aggregate", new HttpObjectAggregator(8192))
-                                .addLast("admin", new AdminHandler(server));
+                                .addLast("admin", new AdminHandler(view));
                     }
                 });
-        Channel channel = ProxyServer.bindOrFail(bootstrap, listen, "the admin endpoint");
-        log.info("admin listening on {}", ProxyServer.format(channel.localAddress()));
+        Channel channel = Listeners.bind(bootstrap, listen, "the admin endpoint");
+        log.info("admin listening on {}", Listeners.format(channel.localAddress()));
         return new AdminServer(channel);
     }
 
