@@ -3,23 +3,17 @@ package dev.strait.server;
 import static java.util.Objects.requireNonNull;
 
 import dev.strait.balance.Backend;
-import dev.strait.config.HostAndPort;
 import dev.strait.config.ProxyConfig;
-import dev.strait.config.Route;
 import dev.strait.server.admin.AdminServer;
 import dev.strait.server.admin.ProxyView;
 import dev.strait.server.connection.ConnectionRegistry;
 import dev.strait.server.connection.ProxiedConnection;
 import dev.strait.server.listen.ListenException;
-import dev.strait.server.listen.Listeners;
 import dev.strait.server.route.RouteMetrics;
-import dev.strait.server.route.RouteRuntime;
 import dev.strait.transport.Transport;
 import io.netty.channel.EventLoopGroup;
 import java.net.InetSocketAddress;
 import java.time.Duration;
-import java.util.Collections;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -45,8 +39,6 @@ public final class ProxyServer implements ProxyView {
     private final EventLoopGroup boss;
     private final EventLoopGroup workers;
     private final ConnectionRegistry registry = new ConnectionRegistry();
-    // An immutable snapshot, replaced whole by start and reload; event loops read it without any lock.
-    private volatile Map<String, RouteListener> routes = Map.of();
     // Serialises start, reload and shutdown; never taken by event-loop code, which these wait on.
     private final Object lifecycle = new Object();
     private final AtomicInteger globalActive = new AtomicInteger();
@@ -54,7 +46,7 @@ public final class ProxyServer implements ProxyView {
     private final CountDownLatch terminated = new CountDownLatch(1);
     private volatile ProxyConfig config;
     private volatile AdminServer admin;
-    private final RouteFactory factory;
+    private final RouteTable routes;
 
     private ProxyServer(ProxyConfig config) {
         this.config = config;
@@ -62,7 +54,8 @@ public final class ProxyServer implements ProxyView {
         int threads = config.workers() == 0 ? Runtime.getRuntime().availableProcessors() : config.workers();
         this.boss = transport.newEventLoopGroup(1, "strait-boss");
         this.workers = transport.newEventLoopGroup(threads, "strait-worker");
-        this.factory = new RouteFactory(transport, boss, workers, registry, globalActive, this::resumePausedListeners);
+        this.routes = new RouteTable(
+                new RouteFactory(transport, boss, workers, registry, globalActive, this::resumePausedListeners));
     }
 
     /** Binds every route and the admin endpoint; on any failure releases everything and throws. */
@@ -71,14 +64,7 @@ public final class ProxyServer implements ProxyView {
         ProxyServer server = new ProxyServer(config);
         try {
             synchronized (server.lifecycle) {
-                Map<String, RouteListener> bound = new LinkedHashMap<>();
-                try {
-                    for (Route route : config.routes()) {
-                        bound.put(route.name(), server.factory.bind(route, null, config));
-                    }
-                } finally {
-                    server.routes = Collections.unmodifiableMap(bound); // so shutdown closes what was bound
-                }
+                server.routes.bindAll(config);
             }
             if (config.admin().isPresent()) {
                 server.admin = AdminServer.start(config.admin().get(), server.boss, server.transport, server);
@@ -94,14 +80,15 @@ public final class ProxyServer implements ProxyView {
     }
 
     private void resumePausedListeners() {
-        routes.values().forEach(l -> l.runtime().gate().resumeIfRoom());
+        routes.resumePaused();
     }
 
     /**
      * Applies a new config to the running proxy without touching established connections: new routes bind, removed
      * routes stop accepting (their connections run on until they end), changed routes apply to new connections (a
      * changed listen address rebinds). Settings that need new event loops (transport, workers, backlog, admin) are
-     * logged and kept until a restart. If a new listener cannot bind, nothing changes.
+     * logged and kept until a restart. If a new listener cannot bind, nothing changes. What changes is a
+     * {@link ReloadPlan}; this method only applies it.
      */
     public void reload(ProxyConfig next) throws StartException {
         requireNonNull(next, "next");
@@ -109,89 +96,18 @@ public final class ProxyServer implements ProxyView {
             if (stopping.get()) {
                 return;
             }
-            ProxyConfig current = config;
-            warnIfChanged("transport", current.transport(), next.transport());
-            warnIfChanged("workers", current.workers(), next.workers());
-            warnIfChanged("backlog", current.backlog(), next.backlog());
-            warnIfChanged("admin", current.admin(), next.admin());
-            boolean globalChanged = current.maxConnections() != next.maxConnections()
-                    || !current.dns().equals(next.dns());
-            Map<String, RouteListener> old = routes;
-            // Phase 1: everything that can fail — new listeners and new runtimes — before any state changes.
-            Map<String, RouteListener> fresh = new LinkedHashMap<>();
-            Map<String, RouteRuntime> updated = new LinkedHashMap<>();
-            try {
-                for (Route route : next.routes()) {
-                    RouteListener existing = old.get(route.name());
-                    if (existing == null || !listensOn(existing, route.listen())) {
-                        fresh.put(route.name(), factory.bind(route, existing, next));
-                    } else if (globalChanged || !existing.runtime().route().equals(route)) {
-                        updated.put(route.name(), factory.newRuntime(route, existing.runtime(), next));
-                    }
-                }
-            } catch (StartException | RuntimeException e) {
-                fresh.values().forEach(this::stopListening);
-                updated.values().forEach(r -> r.pool().close());
-                throw e;
-            }
-            // Phase 2: swap in, move, remove.
+            ReloadPlan plan = ReloadPlan.between(config, next, routes.boundPorts());
+            plan.rejected()
+                    .forEach(r -> log.warn(
+                            "reload: {} changed from {} to {}; that takes a restart, keeping {}",
+                            r.key(),
+                            r.was(),
+                            r.now(),
+                            r.was()));
+            routes.apply(plan, next);
             config = next;
-            Map<String, RouteListener> result = new LinkedHashMap<>();
-            for (Route route : next.routes()) {
-                RouteListener existing = old.get(route.name());
-                RouteListener bound = fresh.get(route.name());
-                if (bound != null) {
-                    if (existing != null) {
-                        stopListening(existing);
-                        log.info(
-                                "route {}: moved to {}",
-                                route.name(),
-                                Listeners.format(bound.channel().localAddress()));
-                    } else {
-                        log.info("route {}: added", route.name());
-                    }
-                    result.put(route.name(), bound);
-                } else {
-                    RouteRuntime runtime = updated.get(route.name());
-                    if (runtime != null) {
-                        existing.swap(runtime, factory.healthChecker(runtime))
-                                .pool()
-                                .close();
-                        log.info("route {}: updated; new connections use the new settings", route.name());
-                    }
-                    result.put(route.name(), existing);
-                }
-            }
-            for (Map.Entry<String, RouteListener> e : old.entrySet()) {
-                if (!result.containsKey(e.getKey())) {
-                    stopListening(e.getValue());
-                    log.info("route {}: removed; its live connections continue until they end", e.getKey());
-                }
-            }
-            routes = Collections.unmodifiableMap(result);
         }
         resumePausedListeners();
-    }
-
-    /** Whether a route's listener already serves {@code listen}: the same config value, or its bound port. */
-    private static boolean listensOn(RouteListener listener, HostAndPort listen) {
-        if (listener.runtime().route().listen().equals(listen)) {
-            return true;
-        }
-        InetSocketAddress bound = (InetSocketAddress) listener.channel().localAddress();
-        return listen.port() == bound.getPort()
-                && listen.host().equals(listener.runtime().route().listen().host());
-    }
-
-    private static void warnIfChanged(String key, Object was, Object now) {
-        if (!was.equals(now)) {
-            log.warn("reload: {} changed from {} to {}; that takes a restart, keeping {}", key, was, now, was);
-        }
-    }
-
-    private void stopListening(RouteListener listener) {
-        listener.closeListeners();
-        listener.stopBackgroundWork();
     }
 
     public Transport transport() {
@@ -204,21 +120,13 @@ public final class ProxyServer implements ProxyView {
 
     /** The address a route's listener is bound to (with the real port when the config said 0). */
     public InetSocketAddress boundAddress(String routeName) {
-        RouteListener listener = routes.get(routeName);
-        if (listener == null) {
-            throw new IllegalArgumentException("no route named " + routeName);
-        }
-        return (InetSocketAddress) listener.channel().localAddress();
+        return routes.boundAddress(routeName);
     }
 
     /** A route's current backends with their health and load, for the admin endpoint and tests. */
     @Override
     public List<Backend> backends(String routeName) {
-        RouteListener listener = routes.get(routeName);
-        if (listener == null) {
-            throw new IllegalArgumentException("no route named " + routeName);
-        }
-        return listener.runtime().pool().current();
+        return routes.runtime(routeName).pool().current();
     }
 
     /** The admin endpoint's address, if it runs. */
@@ -234,9 +142,7 @@ public final class ProxyServer implements ProxyView {
     /** Every route's counters, in config order. */
     @Override
     public Map<String, RouteMetrics> routeMetrics() {
-        Map<String, RouteMetrics> metrics = new LinkedHashMap<>();
-        routes.forEach((name, listener) -> metrics.put(name, listener.runtime().metrics()));
-        return metrics;
+        return routes.metrics();
     }
 
     @Override
@@ -261,7 +167,7 @@ public final class ProxyServer implements ProxyView {
         }
         try {
             synchronized (lifecycle) {
-                routes.values().forEach(this::stopListening);
+                routes.stopAll();
             }
             int live = registry.size();
             if (live > 0 && !drainTimeout.isZero()) {

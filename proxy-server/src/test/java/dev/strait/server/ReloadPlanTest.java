@@ -1,0 +1,187 @@
+package dev.strait.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.strait.config.DnsConfig;
+import dev.strait.config.HostAndPort;
+import dev.strait.config.ProxyConfig;
+import dev.strait.config.Route;
+import dev.strait.config.Timeouts;
+import dev.strait.config.TransportKind;
+import dev.strait.server.ReloadPlan.RestartOnly;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+/** {@link ReloadPlan#between}: which routes a reload binds, rebinds, updates and removes, worked out without sockets. */
+class ReloadPlanTest {
+    private static final Route A = route("A", 7001);
+    private static final Route B = route("B", 7002);
+    private static final Route C = route("C", 7003);
+
+    @Test
+    void changesNothingWhenTheConfigIsTheSame() {
+        ReloadPlan plan = ReloadPlan.between(config(A, B), config(A, B), Map.of());
+
+        assertThat(plan).isEqualTo(new ReloadPlan(List.of(), List.of(), List.of(), List.of(), List.of()));
+    }
+
+    @Test
+    void addsARouteNewByNameAndLeavesTheOthersAlone() {
+        ReloadPlan plan = ReloadPlan.between(config(A), config(A, C, B), Map.of());
+
+        assertThat(plan.added()).containsExactly(C, B);
+        assertThat(plan.toBind()).containsExactly(C, B);
+        assertThat(plan.rebound()).isEmpty();
+        assertThat(plan.updated()).isEmpty();
+        assertThat(plan.removed()).isEmpty();
+    }
+
+    @Test
+    void removesByNameTheRoutesTheNewConfigNoLongerHas() {
+        ReloadPlan plan = ReloadPlan.between(config(A, B, C), config(B), Map.of());
+
+        assertThat(plan.removed()).containsExactly("A", "C");
+        assertThat(plan.added()).isEmpty();
+        assertThat(plan.updated()).isEmpty();
+    }
+
+    @Test
+    void rebindsARouteWhoseListenAddressChanged() {
+        Route moved = route("A", 7100);
+
+        ReloadPlan plan = ReloadPlan.between(config(A, B), config(moved, B), Map.of());
+
+        assertThat(plan.rebound()).containsExactly(moved);
+        assertThat(plan.toBind()).containsExactly(moved);
+        assertThat(plan.added()).isEmpty();
+        assertThat(plan.updated()).isEmpty();
+        assertThat(plan.removed()).isEmpty();
+    }
+
+    @Test
+    void listsAddedRoutesBeforeReboundOnesAmongThoseToBind() {
+        Route moved = route("A", 7100);
+
+        ReloadPlan plan = ReloadPlan.between(config(A), config(moved, C), Map.of());
+
+        assertThat(plan.toBind()).containsExactly(C, moved);
+    }
+
+    @Test
+    void keepsTheListenerOfARoutePutOnPortZeroWhenTheNewConfigNamesThePortItGot() {
+        Route anyPort = route("A", 0);
+        Route samePort = route("A", 41234);
+
+        ReloadPlan plan = ReloadPlan.between(config(anyPort), config(samePort), Map.of("A", 41234));
+
+        assertThat(plan.rebound()).isEmpty();
+        assertThat(plan.updated()).containsExactly(samePort);
+    }
+
+    @Test
+    void rebindsARouteWhoseHostChangedEvenOnThePortItAlreadyHolds() {
+        Route anyPort = route("A", 0);
+        Route otherHost = new Route(
+                "A",
+                new HostAndPort("127.0.0.2", 41234),
+                anyPort.backends(),
+                anyPort.balance(),
+                anyPort.healthCheck(),
+                anyPort.passiveCheck(),
+                anyPort.retries(),
+                anyPort.timeouts(),
+                anyPort.writeBufferWaterMark(),
+                anyPort.limits(),
+                anyPort.access());
+
+        ReloadPlan plan = ReloadPlan.between(config(anyPort), config(otherHost), Map.of("A", 41234));
+
+        assertThat(plan.rebound()).containsExactly(otherHost);
+    }
+
+    @Test
+    void updatesARouteWhoseSettingsChangedOnTheSameListener() {
+        Route slower = A.withTimeouts(new Timeouts(
+                Duration.ofSeconds(9),
+                Timeouts.DEFAULTS.idle(),
+                Timeouts.DEFAULTS.clientFin(),
+                Timeouts.DEFAULTS.serverFin(),
+                Timeouts.DEFAULTS.queue(),
+                Timeouts.DEFAULTS.maxLifetime()));
+
+        ReloadPlan plan = ReloadPlan.between(config(A, B), config(slower, B), Map.of());
+
+        assertThat(plan.updated()).containsExactly(slower);
+        assertThat(plan.toBind()).isEmpty();
+        assertThat(plan.removed()).isEmpty();
+    }
+
+    @Test
+    void updatesEveryKeptRouteWhenTheGlobalConnectionLimitChanges() {
+        ProxyConfig before = config(A, B);
+        ProxyConfig after = global(before, before.workers(), before.backlog(), 100, before.dns());
+
+        ReloadPlan plan = ReloadPlan.between(before, after, Map.of());
+
+        assertThat(plan.updated()).containsExactly(A, B);
+        assertThat(plan.rejected()).isEmpty();
+    }
+
+    @Test
+    void updatesEveryKeptRouteWhenTheDnsSettingsChange() {
+        ProxyConfig before = config(A, B);
+        DnsConfig dns = new DnsConfig(Duration.ofSeconds(5), List.of());
+        ProxyConfig after = global(before, before.workers(), before.backlog(), before.maxConnections(), dns);
+
+        ReloadPlan plan = ReloadPlan.between(before, after, Map.of());
+
+        assertThat(plan.updated()).containsExactly(A, B);
+    }
+
+    @Test
+    void rejectsEachRestartOnlyChangeNamingTheRunningAndTheAskedValue() {
+        ProxyConfig before = config(A);
+        ProxyConfig after = global(
+                before.with(TransportKind.NIO, Optional.of(new HostAndPort("127.0.0.1", 9901))),
+                4,
+                128,
+                before.maxConnections(),
+                before.dns());
+
+        ReloadPlan plan = ReloadPlan.between(before, after, Map.of());
+
+        assertThat(plan.rejected())
+                .containsExactly(
+                        new RestartOnly("transport", "AUTO", "NIO"),
+                        new RestartOnly("workers", "0", "4"),
+                        new RestartOnly("backlog", "1024", "128"),
+                        new RestartOnly("admin", "Optional.empty", "Optional[127.0.0.1:9901]"));
+        assertThat(plan.updated())
+                .as("restart-only settings leave the routes alone")
+                .isEmpty();
+    }
+
+    private static Route route(String name, int port) {
+        return Route.of(name, new HostAndPort("127.0.0.1", port), List.of(new HostAndPort("127.0.0.1", 9000)));
+    }
+
+    private static ProxyConfig config(Route... routes) {
+        return ProxyConfig.of(List.of(routes));
+    }
+
+    private static ProxyConfig global(ProxyConfig c, int workers, int backlog, int maxConnections, DnsConfig dns) {
+        return new ProxyConfig(
+                c.transport(),
+                c.splice(),
+                workers,
+                backlog,
+                c.shutdownTimeout(),
+                c.admin(),
+                dns,
+                maxConnections,
+                c.routes());
+    }
+}
