@@ -15,7 +15,7 @@ import java.util.stream.Stream;
 
 /**
  * What a reload changes, worked out from the running config and the new one before anything is touched. Pure: no
- * sockets, no threads; {@link ProxyServer#reload} applies it.
+ * sockets, no threads; {@link ProxyServer#reload} applies it through {@link RouteTable#apply}.
  *
  * <p>Route lists follow the new config's order, {@code removed} the old one's. A route in none of them keeps its
  * listener and its runtime.

@@ -41,7 +41,7 @@ import org.apache.logging.log4j.Logger;
 /**
  * Builds what a route runs on: its runtime (backend pool, balancer, admission gate, backend bootstrap, counters), its
  * health checker, and its listener sockets — one per worker event loop with SO_REUSEPORT on native transports, else
- * one on the boss loop. {@link ProxyServer} decides when (start, reload); this class knows how.
+ * one on the boss loop. {@link RouteTable} decides when (start, reload); this class knows how.
  */
 final class RouteFactory {
     private static final Logger log = LogManager.getLogger(RouteFactory.class);

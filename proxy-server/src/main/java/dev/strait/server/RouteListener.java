@@ -9,7 +9,7 @@ import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * A bound route: its listener channel, the runtime its new connections use (swapped by a reload) and its health
- * checker. Owned by {@link ProxyServer}.
+ * checker. Owned by {@link RouteTable}.
  */
 final class RouteListener {
     private final AtomicReference<RouteRuntime> runtime;
