@@ -12,14 +12,12 @@ import io.netty.channel.epoll.AbstractEpollStreamChannel;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.ChannelInputShutdownReadComplete;
 import io.netty.channel.socket.DuplexChannel;
-import io.netty.channel.unix.FileDescriptor;
-import io.netty.channel.unix.UnixChannel;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 
@@ -36,31 +34,25 @@ import org.apache.logging.log4j.Logger;
  * has not taken that data when it runs out is closed anyway.
  *
  * <p>Splice (epoll only, when {@code spliceAfter} is above 0): once one read brings at least {@code spliceAfter}
- * bytes, the rest of this direction moves socket to pipe to socket with splice(2) and never enters user space. The
- * bytes are counted by the channel's {@link ReadCounter}, which must be installed before its first read. Netty
- * reports the FIN of a spliced channel before the socket is drained, so in splice mode the rest is read by hand
- * and the FIN passed on at the end of the stream.
+ * bytes, the rest of this direction moves socket to pipe to socket with splice(2) and never enters user space (see
+ * {@link SpliceReader}, which must be installed on the channel before its first read). The FIN, a reset and the
+ * backpressure work as when copying: they reach this handler in order after every spliced byte. When no pipe can be
+ * had (descriptors ran out), the direction keeps copying and {@code pipeUnavailable} is told.
  *
  * <p>Thread model: both channels are registered on the same event loop, so the fields need no synchronisation;
  * {@link #bytesRelayed()} and {@link #bytesSpliced()} may be read from any thread.
  */
 public final class RelayHandler extends ChannelDuplexHandler {
     private static final Logger log = LogManager.getLogger(RelayHandler.class);
-    /** Largest read when draining a spliced socket after its FIN. */
-    private static final int DRAIN_CHUNK = 64 * 1024;
 
     private final Channel peer;
     private final String side;
     private final Duration finTimeout;
+    private final Consumer<IOException> pipeUnavailable;
     private int spliceAfter;
-    private volatile long bytesRelayed;
-    /** Set when this direction starts splicing; {@link #spliceBase} is written before it. */
-    private volatile ReadCounter spliceCounter;
-
-    private volatile long bytesDrained;
-
-    private long spliceBase;
-    private boolean draining;
+    private volatile long bytesCopied;
+    /** Set once this direction splices. */
+    private volatile SpliceReader splicer;
 
     /**
      * @param peer the channel that receives what this handler's channel reads
@@ -86,10 +78,25 @@ public final class RelayHandler extends ChannelDuplexHandler {
      * @param finTimeout how long the pair may stay half-closed after this side's FIN before both are closed; 0
      *     disables it
      * @param spliceAfter splice this direction once a single read brings at least this many bytes (epoll on both
-     *     sides and a {@link ReadCounter} on this channel required); 0 never splices
+     *     sides and a {@link SpliceReader} on this channel required); 0 never splices
      */
     public RelayHandler(Channel peer, String side, Duration finTimeout, int spliceAfter) {
+        this(peer, side, finTimeout, spliceAfter, noPipe -> {});
+    }
+
+    /**
+     * @param peer the channel that receives what this handler's channel reads
+     * @param side what this handler's channel is, for logs: {@code frontend} or {@code backend}
+     * @param finTimeout how long the pair may stay half-closed after this side's FIN before both are closed; 0
+     *     disables it
+     * @param spliceAfter splice this direction once a single read brings at least this many bytes (epoll on both
+     *     sides and a {@link SpliceReader} on this channel required); 0 never splices
+     * @param pipeUnavailable told when this direction wanted to splice but could get no pipe, and keeps copying
+     */
+    public RelayHandler(
+            Channel peer, String side, Duration finTimeout, int spliceAfter, Consumer<IOException> pipeUnavailable) {
         this.peer = requireNonNull(peer, "peer");
+        this.pipeUnavailable = requireNonNull(pipeUnavailable, "pipeUnavailable");
         this.side = requireNonNull(side, "side");
         this.finTimeout = requireNonNull(finTimeout, "finTimeout");
         if (spliceAfter < 0) {
@@ -100,27 +107,24 @@ public final class RelayHandler extends ChannelDuplexHandler {
 
     /** Bytes read on this handler's channel and passed to the peer, copied or spliced. */
     public long bytesRelayed() {
-        return bytesRelayed + bytesSpliced();
+        return bytesCopied + bytesSpliced();
     }
 
-    /**
-     * Bytes this direction moved outside the pipeline, which no handler sees: by splice(2), and the tail of a spliced
-     * stream read straight from the socket after its FIN.
-     */
+    /** Bytes this direction moved by splice(2), which no handler sees. */
     public long bytesSpliced() {
-        ReadCounter counter = spliceCounter;
-        return counter == null ? 0 : counter.total() - spliceBase + bytesDrained;
+        SpliceReader reader = splicer;
+        return reader == null ? 0 : reader.spliced();
     }
 
     /** Whether this direction has switched to splice(2). */
     public boolean splicing() {
-        return spliceCounter != null;
+        return splicer != null;
     }
 
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
         if (spliceAfter > 0 && !ctx.channel().isActive()) {
-            ReadCounter.install(ctx.channel()); // a backend channel, added before it connects and reads
+            SpliceReader.install(ctx.channel()); // a backend channel, added before it connects and reads
         }
     }
 
@@ -128,7 +132,7 @@ public final class RelayHandler extends ChannelDuplexHandler {
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         if (msg instanceof ByteBuf buf && peer.isActive() && !Channels.isOutputShutdown(peer)) {
             int bytes = buf.readableBytes();
-            bytesRelayed += bytes;
+            bytesCopied += bytes; // single writer: the event loop
             peer.write(buf, peer.voidPromise());
             if (spliceAfter > 0 && bytes >= spliceAfter) {
                 startSplicing(ctx.channel());
@@ -138,29 +142,19 @@ public final class RelayHandler extends ChannelDuplexHandler {
         }
     }
 
-    /**
-     * Hands the rest of this direction to splice(2): Netty splices from this socket into a pipe owned by the peer and
-     * from there into the peer's socket, in order after what was already written. Tried once per direction.
-     */
-    @SuppressWarnings("deprecation") // spliceTo is deprecated with no replacement; pinned Netty 4.2.18 is checked
+    /** Hands the rest of this direction to splice(2), in order after what was already written. Tried once. */
     private void startSplicing(Channel self) {
         spliceAfter = 0;
-        ReadCounter counter = ReadCounter.of(self);
-        if (counter == null
-                || !(self instanceof AbstractEpollStreamChannel from)
-                || !(peer instanceof AbstractEpollStreamChannel to)
-                || from.isInputShutdown()) {
-            return; // not both epoll, no counter, or the input already ended: keep copying
+        SpliceReader reader = SpliceReader.of(self);
+        if (reader == null || !(peer instanceof AbstractEpollStreamChannel) || Channels.isInputShutdown(self)) {
+            return; // not both epoll, or the input already ended: keep copying
         }
-        spliceBase = counter.total();
-        spliceCounter = counter;
-        from.spliceTo(to, Integer.MAX_VALUE).addListener((ChannelFuture spliced) -> {
-            if (!spliced.isSuccess() && self.isOpen()) {
-                // Either socket failed mid-splice (a reset, a broken pipe): end the pair as on any relay error.
-                log.debug("{} {} splice to {} failed: {}", side, self, peer, String.valueOf(spliced.cause()));
-                self.close();
-            }
-        });
+        try {
+            reader.start(peer);
+            splicer = reader;
+        } catch (IOException noPipe) {
+            pipeUnavailable.accept(noPipe); // descriptors ran out: this direction keeps copying
+        }
     }
 
     @Override
@@ -169,59 +163,14 @@ public final class RelayHandler extends ChannelDuplexHandler {
     }
 
     /**
-     * Reading was asked for: by the peer's relay once the peer has room again, or by Netty when a splice has emptied
-     * the pipe. After this side's FIN there is nothing to read through Netty any more: a spliced stream goes on
-     * draining by hand, and otherwise the request is dropped. Passing it on would re-arm a socket that stays readable
-     * at its end of stream; a spliced one would then spin, because Netty's splice cannot tell the end of the stream
-     * from an empty socket. (Re-arming itself is safe: {@code KeepRegisteredEpoll} keeps the socket in epoll.)
+     * Reading was asked for (by the peer's relay once the peer has room again). After this side's FIN there is
+     * nothing left to read, and passing the request on would only re-arm a socket that stays readable at its end.
      */
     @Override
     public void read(ChannelHandlerContext ctx) {
-        if (draining) {
-            drainAfterFin(ctx.channel());
-        } else if (!Channels.isInputShutdown(ctx.channel())) {
+        if (!Channels.isInputShutdown(ctx.channel())) {
             ctx.read();
         }
-    }
-
-    /**
-     * Splice mode, after this side's FIN. Netty reports the FIN of a spliced channel after one bounded splice pass,
-     * while the socket may still hold megabytes, and its splice cannot tell the end of the stream from "nothing yet".
-     * So the rest is read from the socket by hand, in order after the splices already queued on the peer, as long as
-     * the peer has room (the peer's relay asks for more through {@link #read} when it has room again); the FIN is
-     * passed on at the end of the stream.
-     */
-    private void drainAfterFin(Channel self) {
-        if (!self.isOpen()) {
-            return; // closed meanwhile: its descriptor number may already belong to another socket
-        }
-        draining = true;
-        self.config().setAutoRead(false); // Netty's splice passes stop; read requests come here from now on
-        FileDescriptor socket = ((UnixChannel) self).fd();
-        while (peer.isActive() && peer.isWritable() && !Channels.isOutputShutdown(peer)) {
-            ByteBuf buf = self.alloc().directBuffer(DRAIN_CHUNK);
-            int read;
-            try {
-                ByteBuffer target = buf.internalNioBuffer(buf.writerIndex(), buf.writableBytes());
-                read = socket.read(target, target.position(), target.limit());
-            } catch (IOException e) {
-                buf.release();
-                log.debug("{} {} failed after its FIN: {}; closing {} {}", side, self, e.toString(), peerSide(), peer);
-                self.close();
-                return;
-            }
-            if (read <= 0) { // -1: the end of the stream; 0 ("try again") cannot follow a FIN
-                buf.release();
-                draining = false;
-                peer.flush();
-                propagateInputShutdown(self);
-                return;
-            }
-            buf.writerIndex(buf.writerIndex() + read);
-            bytesDrained += read; // single writer: this event loop
-            peer.write(buf, peer.voidPromise());
-        }
-        peer.flush();
     }
 
     @Override
@@ -234,11 +183,7 @@ public final class RelayHandler extends ChannelDuplexHandler {
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
         if (evt instanceof ChannelInputShutdownEvent) {
-            if (spliceCounter == null) {
-                propagateInputShutdown(ctx.channel()); // copying: every byte before the FIN was read already
-            } else {
-                drainAfterFin(ctx.channel()); // splicing: bytes may still sit in the socket
-            }
+            propagateInputShutdown(ctx.channel()); // every byte before the FIN was read or spliced already
             limitHalfClosedTime(ctx.channel());
         } else if (evt != ChannelInputShutdownReadComplete.INSTANCE) {
             ctx.fireUserEventTriggered(evt);

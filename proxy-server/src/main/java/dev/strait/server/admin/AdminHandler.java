@@ -175,6 +175,13 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
                 "counter",
                 routes,
                 RouteMetrics::refusedTotal);
+        family(
+                out,
+                "strait_splice_fallbacks_total",
+                "Directions that kept copying because no pipe could be had for splice (descriptors ran out).",
+                "counter",
+                routes,
+                RouteMetrics::spliceFallbacksTotal);
         backendFamily(
                 out,
                 "strait_backend_up",

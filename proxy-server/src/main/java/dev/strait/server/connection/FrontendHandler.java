@@ -14,6 +14,7 @@ import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.ChannelInputShutdownReadComplete;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
+import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
@@ -120,7 +121,8 @@ public final class FrontendHandler extends ChannelInboundHandlerAdapter {
         attempts++;
         ChannelFuture connecting = route.backendBootstrap()
                 .clone(frontend.eventLoop())
-                .handler(new RelayHandler(frontend, "backend", config.timeouts().serverFin(), route.spliceAfter()))
+                .handler(new RelayHandler(
+                        frontend, "backend", config.timeouts().serverFin(), route.spliceAfter(), this::spliceFallback))
                 .connect(target.address());
         backend = connecting.channel();
         connecting.addListener((ChannelFuture f) -> {
@@ -171,8 +173,8 @@ public final class FrontendHandler extends ChannelInboundHandlerAdapter {
 
     private void startRelay(ChannelHandlerContext ctx, Channel connected, Backend target) {
         Channel frontend = ctx.channel();
-        RelayHandler fromClient =
-                new RelayHandler(connected, "frontend", route.route().timeouts().clientFin(), route.spliceAfter());
+        RelayHandler fromClient = new RelayHandler(
+                connected, "frontend", route.route().timeouts().clientFin(), route.spliceAfter(), this::spliceFallback);
         RelayHandler fromBackend = connected.pipeline().get(RelayHandler.class);
         connection.relaying(connected, target, fromClient, fromBackend);
         List<Object> held = new ArrayList<>(early);
@@ -233,6 +235,10 @@ public final class FrontendHandler extends ChannelInboundHandlerAdapter {
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         log.debug("frontend {} failed while connecting to a backend: {}", ctx.channel(), cause.toString());
         ctx.close();
+    }
+
+    private void spliceFallback(IOException noPipe) {
+        route.metrics().spliceFallback(route.name(), noPipe);
     }
 
     private static String describe(Throwable cause) {

@@ -4,7 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import dev.strait.config.Timeouts;
 import dev.strait.relay.IdleTimeoutHandler;
-import dev.strait.relay.ReadCounter;
+import dev.strait.relay.SpliceReader;
 import dev.strait.server.route.AdmissionGate;
 import dev.strait.server.route.RouteRuntime;
 import io.netty.channel.Channel;
@@ -51,7 +51,7 @@ public final class FrontendInitializer extends ChannelInitializer<Channel> {
         }
         ProxiedConnection connection = registry.register(runtime.name(), ch);
         if (runtime.spliceAfter() > 0) {
-            ReadCounter.install(ch); // spliced bytes are counted here; a no-op unless the transport is epoll
+            SpliceReader.install(ch); // a no-op unless the transport is epoll
         }
         FrontendHandler frontend = new FrontendHandler(runtime, connection);
         Timeouts timeouts = runtime.route().timeouts();

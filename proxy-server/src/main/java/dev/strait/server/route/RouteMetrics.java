@@ -1,7 +1,10 @@
 package dev.strait.server.route;
 
+import java.io.IOException;
+import java.time.Duration;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
+import org.apache.logging.log4j.LogManager;
 
 /** Counters for one route, exported by the admin endpoint. Thread-safe. */
 public final class RouteMetrics {
@@ -13,6 +16,9 @@ public final class RouteMetrics {
     private final LongAdder refused = new LongAdder();
     private final LongAdder bytesFromClient = new LongAdder();
     private final LongAdder bytesFromBackend = new LongAdder();
+    private final LongAdder spliceFallbacks = new LongAdder();
+    private final RateLimitedWarning spliceFallbackWarning =
+            new RateLimitedWarning(LogManager.getLogger(RouteMetrics.class), Duration.ofSeconds(10));
 
     public void accepted() {
         accepted.increment();
@@ -40,6 +46,21 @@ public final class RouteMetrics {
 
     public void refused() {
         refused.increment();
+    }
+
+    /**
+     * A direction of this route wanted to splice but could get no pipe (descriptors ran out) and keeps copying:
+     * counted, and warned about at most once per 10s.
+     */
+    public void spliceFallback(String route, IOException cause) {
+        spliceFallbacks.increment();
+        spliceFallbackWarning.warn(
+                "route " + route + ": no pipe for splice (" + cause.getMessage() + "); the connection keeps copying");
+    }
+
+    /** Directions that kept copying because no pipe could be had for splice. */
+    public long spliceFallbacksTotal() {
+        return spliceFallbacks.sum();
     }
 
     /** Clients closed by the allow/deny lists. */
