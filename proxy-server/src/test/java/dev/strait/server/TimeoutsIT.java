@@ -1,6 +1,5 @@
 package dev.strait.server;
 
-import static dev.strait.server.support.Clients.closedByPeer;
 import static java.nio.charset.StandardCharsets.US_ASCII;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -11,6 +10,7 @@ import dev.strait.config.TransportKind;
 import dev.strait.config.WaterMark;
 import dev.strait.server.support.AcceptQueue;
 import dev.strait.server.support.Bytes;
+import dev.strait.server.support.Clients;
 import dev.strait.server.support.LoopbackBackend;
 import dev.strait.server.support.RunningProxy;
 import dev.strait.server.support.Transports;
@@ -22,6 +22,7 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketException;
 import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
@@ -274,34 +275,55 @@ class TimeoutsIT {
         }
     }
 
+    /** Whether or not the client sent bytes first, it gets a FIN (docs/configuration.md, Teardown semantics). */
     @ParameterizedTest
     @MethodSource("transports")
-    void closesTheClientWhenTheBackendConnectTimesOut(TransportKind transport) throws Exception {
-        try (ServerSocket stalled = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            List<Socket> fillers = AcceptQueue.fill(stalled);
-            try (RunningProxy proxy = RunningProxy.start(
-                            transport,
-                            RunningProxy.route(
-                                    new Timeouts(SHORT, Duration.ZERO),
-                                    WaterMark.DEFAULT,
-                                    "127.0.0.1:" + stalled.getLocalPort()));
-                    Socket client = proxy.connect()) {
-                client.getOutputStream().write('x');
-                long start = System.nanoTime();
-                client.setSoTimeout((int) LATEST_MILLIS);
-                assertThat(closedByPeer(client.getInputStream()))
-                        .as("the client is closed once the backend connect times out")
-                        .isTrue();
-                assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start))
-                        .as("connect timeout 300ms closes the client within [250ms, 3s]")
-                        .isBetween(SHORT.toMillis() - EARLY_SLACK_MILLIS, LATEST_MILLIS);
-                assertThat(proxy.server().routeMetrics().get("test").backendConnectFailuresTotal())
-                        .isEqualTo(1);
-            } finally {
-                for (Socket filler : fillers) {
-                    filler.close();
+    void closesTheClientWithAFinWhenTheBackendConnectTimesOut(TransportKind transport) throws Exception {
+        for (boolean clientSpeaksFirst : new boolean[] {true, false}) {
+            try (ServerSocket stalled = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+                List<Socket> fillers = AcceptQueue.fill(stalled);
+                try (RunningProxy proxy = RunningProxy.start(
+                                transport,
+                                RunningProxy.route(
+                                        new Timeouts(SHORT, Duration.ZERO),
+                                        WaterMark.DEFAULT,
+                                        "127.0.0.1:" + stalled.getLocalPort()));
+                        Socket client = proxy.connect()) {
+                    if (clientSpeaksFirst) {
+                        client.getOutputStream().write("hello, anyone there?".getBytes(StandardCharsets.UTF_8));
+                    }
+                    long start = System.nanoTime();
+                    client.setSoTimeout((int) LATEST_MILLIS);
+                    assertThat(Clients.ending(client.getInputStream()))
+                            .as(
+                                    "a client that %s is closed with a FIN once the backend connect times out",
+                                    clientSpeaksFirst ? "sent bytes" : "sent nothing")
+                            .isEqualTo(Clients.Ending.FIN);
+                    assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start))
+                            .as("connect timeout 300ms closes the client within [250ms, 3s]")
+                            .isBetween(SHORT.toMillis() - EARLY_SLACK_MILLIS, LATEST_MILLIS);
+                    assertThat(proxy.server().routeMetrics().get("test").backendConnectFailuresTotal())
+                            .isEqualTo(1);
+                } finally {
+                    for (Socket filler : fillers) {
+                        filler.close();
+                    }
                 }
             }
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("transports")
+    void closesAClientThatSentBytesWithAFinWhenTheBackendRefuses(TransportKind transport) throws Exception {
+        int closedPort;
+        try (ServerSocket gone = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            closedPort = gone.getLocalPort();
+        }
+        try (RunningProxy proxy = RunningProxy.start(transport, "127.0.0.1:" + closedPort);
+                Socket client = proxy.connect()) {
+            client.getOutputStream().write("hello, anyone there?".getBytes(StandardCharsets.UTF_8));
+            assertThat(Clients.ending(client.getInputStream())).isEqualTo(Clients.Ending.FIN);
         }
     }
 

@@ -45,6 +45,7 @@ import org.apache.logging.log4j.Logger;
  */
 public final class FrontendHandler extends ChannelInboundHandlerAdapter {
     static final long HOLD_TICK_MILLIS = 100;
+    static final long UNSERVED_DRAIN_MILLIS = 100;
     private static final Logger log = LogManager.getLogger(FrontendHandler.class);
 
     private final RouteRuntime route;
@@ -53,6 +54,7 @@ public final class FrontendHandler extends ChannelInboundHandlerAdapter {
     private final ArrayDeque<Object> early = new ArrayDeque<>(2);
     private final Set<Backend> tried = new HashSet<>(4);
     private boolean clientFinished;
+    private boolean unserved;
     private boolean admitted;
     private boolean started;
     private ChannelHandlerContext ctx;
@@ -155,7 +157,7 @@ public final class FrontendHandler extends ChannelInboundHandlerAdapter {
                     ctx.channel().remoteAddress(),
                     route.name(),
                     attempts == 0 && failures.length() == 0 ? "no backend available" : failures);
-            ctx.channel().close();
+            closeUnserved(ctx);
             return;
         }
         // A new round after the pause: every backend may be tried again, with a fresh retry budget.
@@ -193,15 +195,43 @@ public final class FrontendHandler extends ChannelInboundHandlerAdapter {
         }
     }
 
+    /**
+     * Closes a client that no backend took, with a FIN whether or not it had sent bytes: closing a socket with unread
+     * bytes would send a reset instead. So what the client sent is read and dropped first, and the client closed at
+     * the end of that read, or after {@value #UNSERVED_DRAIN_MILLIS}ms if nothing comes (bytes arriving later still
+     * meet a reset, as with HAProxy).
+     */
+    private void closeUnserved(ChannelHandlerContext ctx) {
+        unserved = true;
+        releaseEarly();
+        Channel frontend = ctx.channel();
+        frontend.eventLoop().schedule(() -> frontend.close(), UNSERVED_DRAIN_MILLIS, TimeUnit.MILLISECONDS);
+        frontend.config().setAutoRead(true);
+    }
+
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        early.add(msg);
+        if (unserved) {
+            ReferenceCountUtil.release(msg);
+        } else {
+            early.add(msg);
+        }
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        if (unserved) {
+            ctx.close();
+        }
     }
 
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
         if (evt instanceof ChannelInputShutdownEvent) {
             clientFinished = true;
+            if (unserved) {
+                ctx.close();
+            }
         } else if (evt != ChannelInputShutdownReadComplete.INSTANCE) {
             ctx.fireUserEventTriggered(evt);
         }

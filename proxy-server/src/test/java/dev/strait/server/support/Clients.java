@@ -49,4 +49,29 @@ public final class Clients {
             return true;
         }
     }
+
+    /** How a connection ended, as its reader saw it. */
+    public enum Ending {
+        /** End of stream: the peer closed with a FIN. */
+        FIN,
+        /** The read failed: the peer reset the connection. */
+        RESET,
+        /** Nothing within the socket's read timeout: still open. */
+        OPEN
+    }
+
+    /** Reads until the stream ends, fails or times out, dropping what it reads; tells a FIN from a reset. */
+    public static Ending ending(InputStream in) throws IOException {
+        byte[] sink = new byte[8192];
+        try {
+            while (in.read(sink) >= 0) {
+                // drop it
+            }
+            return Ending.FIN;
+        } catch (SocketTimeoutException e) {
+            return Ending.OPEN;
+        } catch (SocketException reset) {
+            return Ending.RESET;
+        }
+    }
 }
