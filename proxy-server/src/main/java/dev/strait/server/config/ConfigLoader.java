@@ -2,10 +2,7 @@ package dev.strait.server.config;
 
 import static java.util.Objects.requireNonNull;
 
-import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import dev.strait.config.ConfigException;
 import dev.strait.config.ConfigValues;
 import dev.strait.config.DnsConfig;
@@ -14,8 +11,6 @@ import dev.strait.config.ProxyConfig;
 import dev.strait.config.Route;
 import dev.strait.config.SpliceMode;
 import dev.strait.config.TransportKind;
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -29,7 +24,8 @@ import java.util.Set;
  * Reads the YAML config file into a {@link ProxyConfig}, expanding {@code ${VAR}} references from the environment.
  *
  * <p>Every key is checked: an unknown key, a wrong type or a bad value is a {@link ConfigException} that names the
- * full key path ({@code routes[0].timeouts.connect}) and the value.
+ * full key path ({@code routes[0].timeouts.connect}) and the value. The file is read by {@link ConfigFile} and parsed
+ * by {@link YamlTree}, each within its limits.
  */
 public final class ConfigLoader {
     private static final Set<String> TOP_KEYS = Set.of(
@@ -48,28 +44,12 @@ public final class ConfigLoader {
     /** Reads and validates a config file. */
     public ProxyConfig load(Path file) {
         requireNonNull(file, "file");
-        String text;
-        try {
-            text = Files.readString(file);
-        } catch (IOException e) {
-            throw new ConfigException("--config", "cannot read \"" + file + "\": " + describe(e));
-        }
-        return parse(text, file.toString());
+        return parse(ConfigFile.read(file), file.toString());
     }
 
     /** Parses and validates config text; {@code source} names it in errors. */
     public ProxyConfig parse(String text, String source) {
-        JsonNode root;
-        try {
-            YAMLMapper mapper = YAMLMapper.builder()
-                    .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
-                    .build();
-            root = mapper.readTree(text);
-        } catch (JsonProcessingException e) {
-            throw new ConfigException(
-                    "--config",
-                    "\"" + source + "\" is not valid YAML: " + oneLine(e.getOriginalMessage()) + location(e));
-        }
+        JsonNode root = YamlTree.read(text, source);
         if (root == null || root.isMissingNode() || root.isNull()) {
             throw new ConfigException("routes", "\"" + source + "\" is empty; at least one route is required");
         }
@@ -141,25 +121,5 @@ public final class ConfigLoader {
             routes.add(route);
         }
         return new ProxyConfig(transport, splice, workers, backlog, shutdown, admin, dns, maxConnections, routes);
-    }
-
-    /** The parser's message without its multi-line excerpt of the file: the problem only, on one line. */
-    private static String oneLine(String message) {
-        return message.lines()
-                .filter(line -> !line.isBlank() && !Character.isWhitespace(line.charAt(0)))
-                .collect(java.util.stream.Collectors.joining(": "));
-    }
-
-    private static String location(JsonProcessingException e) {
-        return e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr() + ")";
-    }
-
-    private static String describe(IOException e) {
-        String type = e.getClass().getSimpleName();
-        return switch (type) {
-            case "NoSuchFileException" -> "no such file";
-            case "AccessDeniedException" -> "permission denied";
-            default -> e.getMessage() == null ? type : e.getMessage();
-        };
     }
 }
