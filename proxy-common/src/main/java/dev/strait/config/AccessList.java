@@ -9,6 +9,10 @@ import java.util.List;
  */
 public record AccessList(List<Cidr> allow, List<Cidr> deny) {
 
+    public static final ConfigKey<Void> ALLOW = ConfigKey.readByLoader("allow", "list of CIDRs", "[]");
+    public static final ConfigKey<Void> DENY = ConfigKey.readByLoader("deny", "list of CIDRs", "[]");
+    public static final List<ConfigKey<?>> KEYS = List.of(ALLOW, DENY);
+
     public static final AccessList OPEN = new AccessList(List.of(), List.of());
 
     public AccessList {

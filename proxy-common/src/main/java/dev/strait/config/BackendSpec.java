@@ -2,6 +2,8 @@ package dev.strait.config;
 
 import static java.util.Objects.requireNonNull;
 
+import java.util.List;
+
 /**
  * One configured backend: a {@code host:port} (a name may resolve to several addresses, each becoming a backend) and
  * how the balancer treats it.
@@ -12,6 +14,17 @@ import static java.util.Objects.requireNonNull;
  * @param backup used only when no primary backend is available
  */
 public record BackendSpec(HostAndPort address, int weight, int maxConnections, boolean backup) {
+
+    public static final ConfigKey<HostAndPort> ADDRESS =
+            ConfigKey.required("backends[].address", "host:port", (key, text) -> HostAndPort.parse(key, text)
+                    .requireRealPort(key));
+    public static final ConfigKey<Integer> WEIGHT =
+            ConfigKey.of("backends[].weight", "integer, 1 to 256", "1", ConfigValues::integer);
+    public static final ConfigKey<Integer> MAX_CONNECTIONS =
+            ConfigKey.of("backends[].maxConnections", "integer; 0 = no cap", "0", ConfigValues::integer);
+    public static final ConfigKey<Boolean> BACKUP =
+            ConfigKey.of("backends[].backup", "true | false", "false", ConfigValues::bool);
+    public static final List<ConfigKey<?>> KEYS = List.of(ADDRESS, WEIGHT, MAX_CONNECTIONS, BACKUP);
 
     public BackendSpec {
         requireNonNull(address, "address");
@@ -26,6 +39,6 @@ public record BackendSpec(HostAndPort address, int weight, int maxConnections, b
 
     /** A primary backend of weight 1 with no cap. */
     public static BackendSpec of(HostAndPort address) {
-        return new BackendSpec(address, 1, 0, false);
+        return new BackendSpec(address, WEIGHT.defaultValue(), MAX_CONNECTIONS.defaultValue(), BACKUP.defaultValue());
     }
 }

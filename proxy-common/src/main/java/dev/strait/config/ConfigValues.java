@@ -73,6 +73,29 @@ public final class ConfigValues {
         return (int) bytes;
     }
 
+    /** A whole number such as {@code 0} or {@code 1024}. */
+    public static int integer(String key, String text) {
+        try {
+            return Integer.parseInt(text.trim());
+        } catch (NumberFormatException e) {
+            throw ConfigException.badValue(key, text, "expected a whole number");
+        }
+    }
+
+    /** {@code true} or {@code false}. */
+    public static boolean bool(String key, String text) {
+        String trimmed = text.trim();
+        if (trimmed.equals("true") || trimmed.equals("false")) {
+            return Boolean.parseBoolean(trimmed);
+        }
+        throw ConfigException.badValue(key, trimmed, "expected true or false");
+    }
+
+    /** Text taken as it is. */
+    public static String text(String key, String text) {
+        return text;
+    }
+
     /** Formats a duration the way the config writes it. */
     public static String format(Duration d) {
         long ms = d.toMillis();

@@ -16,7 +16,12 @@ import java.util.List;
  */
 public record DnsConfig(Duration refresh, List<HostAndPort> servers) {
 
-    public static final DnsConfig DEFAULTS = new DnsConfig(Duration.ofSeconds(30), List.of());
+    public static final ConfigKey<Duration> REFRESH =
+            ConfigKey.of("dns.refresh", "duration", "30s", ConfigValues::duration);
+    public static final ConfigKey<Void> SERVERS = ConfigKey.readByLoader("dns.servers", "list of host:port", "system");
+    public static final List<ConfigKey<?>> KEYS = List.of(REFRESH, SERVERS);
+
+    public static final DnsConfig DEFAULTS = new DnsConfig(REFRESH.defaultValue(), List.of());
 
     public DnsConfig {
         requireNonNull(refresh, "refresh");

@@ -3,6 +3,7 @@ package dev.strait.config;
 import static java.util.Objects.requireNonNull;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -28,8 +29,28 @@ public record HealthCheck(
         Optional<String> expect,
         boolean closeOnDown) {
 
+    public static final ConfigKey<Duration> INTERVAL =
+            ConfigKey.of("healthCheck.interval", "duration", "2s", ConfigValues::duration);
+    public static final ConfigKey<Duration> TIMEOUT =
+            ConfigKey.of("healthCheck.timeout", "duration", "1s", ConfigValues::duration);
+    public static final ConfigKey<Integer> RISE =
+            ConfigKey.of("healthCheck.rise", "integer", "2", ConfigValues::integer);
+    public static final ConfigKey<Integer> FALL =
+            ConfigKey.of("healthCheck.fall", "integer", "3", ConfigValues::integer);
+    public static final ConfigKey<String> SEND = ConfigKey.optional("healthCheck.send", "text", ConfigValues::text);
+    public static final ConfigKey<String> EXPECT = ConfigKey.optional("healthCheck.expect", "text", ConfigValues::text);
+    public static final ConfigKey<Boolean> CLOSE_ON_DOWN =
+            ConfigKey.of("healthCheck.closeOnDown", "true | false", "false", ConfigValues::bool);
+    public static final List<ConfigKey<?>> KEYS = List.of(INTERVAL, TIMEOUT, RISE, FALL, SEND, EXPECT, CLOSE_ON_DOWN);
+
     public static final HealthCheck DEFAULTS = new HealthCheck(
-            Duration.ofSeconds(2), Duration.ofSeconds(1), 2, 3, Optional.empty(), Optional.empty(), false);
+            INTERVAL.defaultValue(),
+            TIMEOUT.defaultValue(),
+            RISE.defaultValue(),
+            FALL.defaultValue(),
+            Optional.empty(),
+            Optional.empty(),
+            CLOSE_ON_DOWN.defaultValue());
 
     public HealthCheck {
         requireNonNull(interval, "interval");

@@ -2,6 +2,8 @@ package dev.strait.config;
 
 import static java.util.Objects.requireNonNull;
 
+import java.util.List;
+
 /**
  * Admission limits of one route. Established connections are never affected by a new client hitting a limit.
  *
@@ -12,7 +14,22 @@ import static java.util.Objects.requireNonNull;
  */
 public record Limits(int maxConnections, OnLimit onLimit, int perSourceMaxConnections, int acceptRate) {
 
-    public static final Limits NONE = new Limits(0, OnLimit.REFUSE, 0, 0);
+    public static final ConfigKey<Integer> MAX_CONNECTIONS =
+            ConfigKey.of("maxConnections", "integer; 0 = no limit", "0", ConfigValues::integer);
+    public static final ConfigKey<OnLimit> ON_LIMIT =
+            ConfigKey.of("onLimit", "refuse | queue", "refuse", OnLimit::parse);
+    public static final ConfigKey<Integer> PER_SOURCE_MAX_CONNECTIONS =
+            ConfigKey.of("perSourceMaxConnections", "integer; 0 = no limit", "0", ConfigValues::integer);
+    public static final ConfigKey<Integer> ACCEPT_RATE =
+            ConfigKey.of("acceptRate", "connections per second; 0 = no limit", "0", ConfigValues::integer);
+    public static final List<ConfigKey<?>> KEYS =
+            List.of(MAX_CONNECTIONS, ON_LIMIT, PER_SOURCE_MAX_CONNECTIONS, ACCEPT_RATE);
+
+    public static final Limits NONE = new Limits(
+            MAX_CONNECTIONS.defaultValue(),
+            ON_LIMIT.defaultValue(),
+            PER_SOURCE_MAX_CONNECTIONS.defaultValue(),
+            ACCEPT_RATE.defaultValue());
 
     public Limits {
         requireNonNull(onLimit, "onLimit");

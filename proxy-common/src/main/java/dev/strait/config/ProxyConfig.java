@@ -7,6 +7,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.stream.Stream;
 
 /**
  * The whole proxy: transport, threads, drain deadline, admin endpoint and routes.
@@ -32,8 +33,37 @@ public record ProxyConfig(
         int maxConnections,
         List<Route> routes) {
 
-    public static final Duration DEFAULT_SHUTDOWN_TIMEOUT = Duration.ofSeconds(30);
-    public static final int DEFAULT_BACKLOG = 1024;
+    public static final ConfigKey<TransportKind> TRANSPORT =
+            ConfigKey.of("transport", "auto | epoll | io_uring | nio", "auto", TransportKind::parse);
+    public static final ConfigKey<SpliceMode> SPLICE =
+            ConfigKey.of("splice", "auto | always | off", "auto", SpliceMode::parse);
+    public static final ConfigKey<Integer> WORKERS = ConfigKey.of("workers", "integer", "0", ConfigValues::integer);
+    public static final ConfigKey<Integer> BACKLOG = ConfigKey.of("backlog", "integer", "1024", ConfigValues::integer);
+    public static final ConfigKey<Duration> SHUTDOWN_TIMEOUT =
+            ConfigKey.of("shutdownTimeout", "duration", "30s", ConfigValues::duration);
+    public static final ConfigKey<Integer> MAX_CONNECTIONS =
+            ConfigKey.of("maxConnections", "integer", "0", ConfigValues::integer);
+    public static final ConfigKey<HostAndPort> ADMIN_LISTEN =
+            ConfigKey.optional("admin.listen", "host:port", HostAndPort::parse);
+    public static final ConfigKey<Void> ROUTES = ConfigKey.readByLoader("routes", "list of routes", ConfigKey.REQUIRED);
+
+    /** Every key of the top level, {@code dns} included; each route's keys are {@link Route#KEYS}. */
+    public static final List<ConfigKey<?>> KEYS = Stream.of(
+                    List.<ConfigKey<?>>of(
+                            TRANSPORT,
+                            SPLICE,
+                            WORKERS,
+                            BACKLOG,
+                            SHUTDOWN_TIMEOUT,
+                            MAX_CONNECTIONS,
+                            ADMIN_LISTEN,
+                            ROUTES),
+                    DnsConfig.KEYS)
+            .flatMap(List::stream)
+            .toList();
+
+    public static final Duration DEFAULT_SHUTDOWN_TIMEOUT = SHUTDOWN_TIMEOUT.defaultValue();
+    public static final int DEFAULT_BACKLOG = BACKLOG.defaultValue();
 
     public ProxyConfig {
         requireNonNull(transport, "transport");
@@ -57,14 +87,17 @@ public record ProxyConfig(
         if (routes.isEmpty()) {
             throw new ConfigException("routes", "at least one route is required");
         }
+        // The one place for checks across routes; the keys name the later route of a clashing pair.
         Set<String> names = new HashSet<>();
         Set<HostAndPort> listens = new HashSet<>();
-        for (Route route : routes) {
+        for (int i = 0; i < routes.size(); i++) {
+            Route route = routes.get(i);
             if (!names.add(route.name())) {
-                throw ConfigException.badValue("routes.name", route.name(), "duplicate route name");
+                throw ConfigException.badValue("routes[" + i + "].name", route.name(), "another route has this name");
             }
             if (route.listen().port() != 0 && !listens.add(route.listen())) {
-                throw ConfigException.badValue("routes.listen", route.listen(), "two routes listen on it");
+                throw ConfigException.badValue(
+                        "routes[" + i + "].listen", route.listen(), "another route listens on it");
             }
         }
     }
@@ -72,14 +105,14 @@ public record ProxyConfig(
     /** A config with defaults for everything but the routes. */
     public static ProxyConfig of(List<Route> routes) {
         return new ProxyConfig(
-                TransportKind.AUTO,
-                SpliceMode.AUTO,
-                0,
+                TRANSPORT.defaultValue(),
+                SPLICE.defaultValue(),
+                WORKERS.defaultValue(),
                 DEFAULT_BACKLOG,
                 DEFAULT_SHUTDOWN_TIMEOUT,
                 Optional.empty(),
                 DnsConfig.DEFAULTS,
-                0,
+                MAX_CONNECTIONS.defaultValue(),
                 routes);
     }
 

@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import java.util.List;
 import java.util.Optional;
+import java.util.stream.Stream;
 
 /**
  * One listener and how it reaches its backends.
@@ -33,7 +34,34 @@ public record Route(
         Limits limits,
         AccessList access) {
 
-    public static final int DEFAULT_RETRIES = 2;
+    public static final ConfigKey<Void> NAME =
+            ConfigKey.readByLoader("name", "1-64 letters, digits, '.', '_' or '-'", "route-N");
+    public static final ConfigKey<HostAndPort> LISTEN = ConfigKey.required("listen", "host:port", HostAndPort::parse);
+    public static final ConfigKey<Void> BACKENDS =
+            ConfigKey.readByLoader("backends", "list of host:port or mappings", ConfigKey.REQUIRED);
+    public static final ConfigKey<BalanceAlgorithm> BALANCE = ConfigKey.of(
+            "balance",
+            "round-robin | least-connections | random | source-hash",
+            "least-connections",
+            BalanceAlgorithm::parse);
+    public static final ConfigKey<Void> HEALTH_CHECK = ConfigKey.readByLoader("healthCheck", "mapping", "off");
+    public static final ConfigKey<Void> PASSIVE_CHECK = ConfigKey.readByLoader("passiveCheck", "mapping", "off");
+    public static final ConfigKey<Integer> RETRIES = ConfigKey.of("retries", "integer", "2", ConfigValues::integer);
+
+    /** Every key of a route, those of its blocks and backends included. */
+    public static final List<ConfigKey<?>> KEYS = Stream.of(
+                    List.<ConfigKey<?>>of(NAME, LISTEN, BACKENDS, BALANCE, HEALTH_CHECK, PASSIVE_CHECK, RETRIES),
+                    BackendSpec.KEYS,
+                    HealthCheck.KEYS,
+                    PassiveCheck.KEYS,
+                    Timeouts.KEYS,
+                    WaterMark.KEYS,
+                    Limits.KEYS,
+                    AccessList.KEYS)
+            .flatMap(List::stream)
+            .toList();
+
+    public static final int DEFAULT_RETRIES = RETRIES.defaultValue();
 
     public Route {
         requireNonNull(name, "name");
@@ -63,7 +91,7 @@ public record Route(
                 name,
                 listen,
                 backends.stream().map(BackendSpec::of).toList(),
-                BalanceAlgorithm.LEAST_CONNECTIONS,
+                BALANCE.defaultValue(),
                 Optional.empty(),
                 PassiveCheck.DISABLED,
                 DEFAULT_RETRIES,

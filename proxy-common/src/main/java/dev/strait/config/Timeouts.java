@@ -3,6 +3,7 @@ package dev.strait.config;
 import static java.util.Objects.requireNonNull;
 
 import java.time.Duration;
+import java.util.List;
 
 /**
  * Per-route timeouts, in HAProxy's vocabulary. Every one of them: 0 disables it.
@@ -19,10 +20,23 @@ import java.time.Duration;
 public record Timeouts(
         Duration connect, Duration idle, Duration clientFin, Duration serverFin, Duration queue, Duration maxLifetime) {
 
-    public static final Duration DEFAULT_CONNECT = Duration.ofSeconds(5);
+    public static final ConfigKey<Duration> CONNECT = key("timeouts.connect", "5s");
+    public static final ConfigKey<Duration> IDLE = key("timeouts.idle", "0s");
+    public static final ConfigKey<Duration> CLIENT_FIN = key("timeouts.clientFin", "0s");
+    public static final ConfigKey<Duration> SERVER_FIN = key("timeouts.serverFin", "0s");
+    public static final ConfigKey<Duration> QUEUE = key("timeouts.queue", "0s");
+    public static final ConfigKey<Duration> MAX_LIFETIME = key("timeouts.maxLifetime", "0s");
+    public static final List<ConfigKey<?>> KEYS = List.of(CONNECT, IDLE, CLIENT_FIN, SERVER_FIN, QUEUE, MAX_LIFETIME);
 
-    public static final Timeouts DEFAULTS =
-            new Timeouts(DEFAULT_CONNECT, Duration.ZERO, Duration.ZERO, Duration.ZERO, Duration.ZERO, Duration.ZERO);
+    public static final Duration DEFAULT_CONNECT = CONNECT.defaultValue();
+
+    public static final Timeouts DEFAULTS = new Timeouts(
+            DEFAULT_CONNECT,
+            IDLE.defaultValue(),
+            CLIENT_FIN.defaultValue(),
+            SERVER_FIN.defaultValue(),
+            QUEUE.defaultValue(),
+            MAX_LIFETIME.defaultValue());
 
     public Timeouts {
         check("connect", connect);
@@ -40,6 +54,10 @@ public record Timeouts(
     /** Connect and idle as given, the rest disabled. */
     public Timeouts(Duration connect, Duration idle) {
         this(connect, idle, Duration.ZERO, Duration.ZERO, Duration.ZERO, Duration.ZERO);
+    }
+
+    private static ConfigKey<Duration> key(String name, String defaultText) {
+        return ConfigKey.of(name, "duration; 0s disables", defaultText, ConfigValues::duration);
     }
 
     private static void check(String name, Duration value) {

@@ -42,7 +42,9 @@ class ConfigValuesTest {
         Route a = Route.of("a", new HostAndPort("127.0.0.1", 1000), List.of(new HostAndPort("127.0.0.1", 2000)));
         Route a2 = Route.of("a", new HostAndPort("127.0.0.1", 1001), List.of(new HostAndPort("127.0.0.1", 2000)));
         Route b = Route.of("b", new HostAndPort("127.0.0.1", 1000), List.of(new HostAndPort("127.0.0.1", 2000)));
-        assertThatThrownBy(() -> ProxyConfig.of(List.of(a, a2))).hasMessageContaining("duplicate route name");
-        assertThatThrownBy(() -> ProxyConfig.of(List.of(a, b))).hasMessageContaining("two routes listen");
+        assertThatThrownBy(() -> ProxyConfig.of(List.of(a, a2)))
+                .hasMessage("routes[1].name: bad value \"a\" (another route has this name)");
+        assertThatThrownBy(() -> ProxyConfig.of(List.of(a, b)))
+                .hasMessage("routes[1].listen: bad value \"127.0.0.1:1000\" (another route listens on it)");
     }
 }

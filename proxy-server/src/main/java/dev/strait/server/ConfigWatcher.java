@@ -1,7 +1,7 @@
 package dev.strait.server;
 
+import dev.strait.server.config.ConfigFile;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.concurrent.Executors;
@@ -53,7 +53,7 @@ final class ConfigWatcher {
 
     private byte[] read() {
         try {
-            return Files.readAllBytes(file);
+            return ConfigFile.head(file); // not the whole of a file too large to load
         } catch (IOException e) {
             return last; // a file being replaced may be missing for a moment
         }

@@ -1,5 +1,6 @@
 package dev.strait.server;
 
+import static java.nio.charset.StandardCharsets.ISO_8859_1;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
@@ -10,7 +11,9 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Collections;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The command line's exit codes and messages: 0 ok, 1 cannot start, 2 bad arguments or config, one line each. */
@@ -205,6 +208,46 @@ class MainTest {
 
         assertThat(r.code).isEqualTo(2);
         assertThat(r.errLine()).contains(file.toString(), "line");
+    }
+
+    @Test
+    @Timeout(10)
+    void rejectsAnOversizedConfigOnOneLineBeforeParsingIt() throws IOException {
+        Path file = write("big.yaml", "a: " + "x".repeat(5 * 1024 * 1024 - 4) + "\n");
+
+        Result r = run("--check-config", "--config", file.toString());
+
+        assertThat(r.code).isEqualTo(2);
+        assertThat(r.errLine())
+                .isEqualTo("strait: invalid config: --config: \"" + file
+                        + "\" is 5242880 bytes; the limit is 1048576 bytes (1 MiB)");
+    }
+
+    @Test
+    @Timeout(10)
+    void rejectsAYamlBombOnOneLine() throws IOException {
+        StringBuilder bomb = new StringBuilder("a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+        for (int i = 1; i < 10; i++) {
+            bomb.append("a%d: &a%d [%s]\n".formatted(i, i, String.join(", ", Collections.nCopies(9, "*a" + (i - 1)))));
+        }
+        Path file = write("bomb.yaml", bomb + "routes: *a9\n");
+
+        Result r = run("--check-config", "--config", file.toString());
+
+        assertThat(r.code).isEqualTo(2);
+        assertThat(r.errLine()).contains(file.toString(), "exceeds a YAML limit", "aliases", "max=50");
+    }
+
+    @Test
+    void rejectsALatin1ConfigNamingTheOffsetOfTheFirstBadByte() throws IOException {
+        Path file = Files.write(
+                dir.resolve("latin1.yaml"), (validConfig(freePort()) + "# caf\u00e9\n").getBytes(ISO_8859_1));
+
+        Result r = run("--check-config", "--config", file.toString());
+
+        assertThat(r.code).isEqualTo(2);
+        assertThat(r.errLine())
+                .contains(file.toString(), "not valid UTF-8", "byte 0xE9 at offset " + (Files.size(file) - 2));
     }
 
     @Test

@@ -30,7 +30,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Live reload of the packaged jar as users trigger it: SIGHUP (a new route binds, a live stream keeps relaying
- * byte-exact, an invalid file is rejected and the running routes stay) and {@code --watch} (a file change alone is
+ * byte-exact, an invalid or oversized file is rejected and the running routes stay) and {@code --watch} (a file change alone is
  * enough). Each run ends with SIGTERM, exit 0 and no Netty leak report in its stdout, which is kept under
  * {@code target/reload-signal-it/}.
  */
@@ -49,7 +49,7 @@ class ReloadSignalIT {
     }
 
     @Test
-    void sighupAddsARouteKeepsALiveStreamByteExactAndRejectsAnInvalidFile() throws Exception {
+    void sighupAddsARouteKeepsALiveStreamByteExactAndRejectsInvalidAndOversizedFiles() throws Exception {
         try (LoopbackBackend backend = LoopbackBackend.echo()) {
             Path config = dir.resolve("strait.yaml");
             Files.writeString(config, routes(backend, "first"));
@@ -71,6 +71,13 @@ class ReloadSignalIT {
                     strait.awaitLine(Pattern.compile("reload rejected.*routes\\[1]\\.colour"));
                     assertThat(echo(first, "first still relays")).isEqualTo("first still relays");
                     assertThat(echo(second, "second still relays")).isEqualTo("second still relays");
+                    live.awaitMoreBytes();
+
+                    Files.writeString(config, routes(backend, "first") + "#".repeat(2 * 1024 * 1024) + "\n");
+                    strait.signal("HUP");
+                    strait.awaitLine(Pattern.compile("reload rejected.*the limit is 1048576 bytes"));
+                    assertThat(echo(second, "an oversized file changes nothing"))
+                            .isEqualTo("an oversized file changes nothing");
                     live.awaitMoreBytes();
 
                     live.finishAndAssertByteExact();

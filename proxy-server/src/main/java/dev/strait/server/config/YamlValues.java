@@ -5,11 +5,11 @@ import static java.util.Objects.requireNonNull;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.strait.config.Cidr;
 import dev.strait.config.ConfigException;
-import dev.strait.config.ConfigValues;
-import java.time.Duration;
+import dev.strait.config.ConfigKey;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -38,16 +38,44 @@ final class YamlValues {
         return out;
     }
 
-    Duration duration(String key, JsonNode node, Duration fallback) {
-        return node == null ? fallback : ConfigValues.duration(key, scalar(key, node));
+    /**
+     * The value of {@code key} in the mapping {@code block} at {@code blockPath} ({@code ""} at the top level), or the
+     * key's default when it is absent; a missing block counts as empty.
+     */
+    <T> T value(JsonNode block, String blockPath, ConfigKey<T> key) {
+        String path = path(blockPath, key);
+        JsonNode node = block == null ? null : block.get(key.field());
+        if (node == null) {
+            if (key.isRequired()) {
+                throw new ConfigException(path, "is required");
+            }
+            return key.defaultValue();
+        }
+        return key.parse(path, scalar(path, node));
     }
 
-    boolean bool(String key, JsonNode node) {
-        String text = scalar(key, node).trim();
-        if (text.equals("true") || text.equals("false")) {
-            return Boolean.parseBoolean(text);
+    /** As {@link #value}, for a key without a default: empty when it is absent. */
+    <T> Optional<T> optional(JsonNode block, String blockPath, ConfigKey<T> key) {
+        JsonNode node = block == null ? null : block.get(key.field());
+        if (node == null) {
+            return Optional.empty();
         }
-        throw ConfigException.badValue(key, text, "expected true or false");
+        String path = path(blockPath, key);
+        return Optional.of(key.parse(path, scalar(path, node)));
+    }
+
+    /** Where {@code key} is in the file, e.g. {@code routes[0].timeouts} + {@code connect}. */
+    static String path(String blockPath, ConfigKey<?> key) {
+        return blockPath.isEmpty() ? key.field() : blockPath + "." + key.field();
+    }
+
+    /** The mapping {@code field} of {@code parent} at {@code path}, its keys checked; null when it is absent. */
+    static JsonNode block(JsonNode parent, String path, String field, Set<String> allowed) {
+        JsonNode node = parent.get(field);
+        if (node != null) {
+            requireObject(path, node, allowed, path + ".");
+        }
+        return node;
     }
 
     static void requireObject(String key, JsonNode node, Set<String> allowed, String childPrefix) {
@@ -71,14 +99,5 @@ final class YamlValues {
                     key, "expected a single value, found " + (node == null ? "nothing" : "\"" + node + "\""));
         }
         return env.expand(key, node.asText());
-    }
-
-    int integer(String key, JsonNode node) {
-        String text = scalar(key, node);
-        try {
-            return Integer.parseInt(text.trim());
-        } catch (NumberFormatException e) {
-            throw ConfigException.badValue(key, text, "expected a whole number");
-        }
     }
 }

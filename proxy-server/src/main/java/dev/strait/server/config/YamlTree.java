@@ -1,0 +1,145 @@
+package dev.strait.server.config;
+
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.exc.StreamConstraintsException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import dev.strait.config.ConfigException;
+import java.io.StringReader;
+import java.util.stream.Collectors;
+import org.yaml.snakeyaml.LoaderOptions;
+import org.yaml.snakeyaml.Yaml;
+import org.yaml.snakeyaml.error.MarkedYAMLException;
+import org.yaml.snakeyaml.error.YAMLException;
+import org.yaml.snakeyaml.reader.ReaderException;
+
+/**
+ * Parses config text into a Jackson tree within fixed limits, so that no file can make the parser run for seconds or
+ * fill the heap; every failure is one {@link ConfigException} line for {@code --config}.
+ *
+ * <p>The limits and where they hold: a line of at most {@value #MAX_LINE_CHARS} characters, checked here first
+ * (SnakeYAML's scanner is quadratic in the length of one token, so a 1 MiB line alone takes seconds); at most
+ * {@value ConfigFile#MAX_BYTES} code points, checked by SnakeYAML's scanner; at most {@value #MAX_ALIASES}
+ * aliases to lists or mappings and {@value #MAX_DEPTH} levels of nesting, checked by SnakeYAML's composer. Jackson
+ * reads the parser's events and never runs the composer (nor expands an alias), so the text goes through the
+ * composer first: a "billion laughs" file fails there in milliseconds, whatever parser builds the tree later.
+ */
+final class YamlTree {
+    /** Longest line, in characters. */
+    static final int MAX_LINE_CHARS = 16 * 1024;
+    /** Most aliases that point to a list or a mapping: ample for a config's anchors, far too few for a YAML bomb. */
+    static final int MAX_ALIASES = 50;
+    /** Deepest nesting of lists and mappings; a config needs 5 (routes[0].backends[0].address). */
+    static final int MAX_DEPTH = 64;
+
+    private YamlTree() {}
+
+    /** The root node of {@code text}, or null for an empty document; {@code source} names the text in errors. */
+    static JsonNode read(String text, String source) {
+        requireShortLines(text, source);
+        LoaderOptions options = loaderOptions();
+        compose(text, source, options);
+        try {
+            return mapper(options).readTree(text);
+        } catch (StreamConstraintsException e) {
+            throw new ConfigException(
+                    "--config",
+                    "\"" + source + "\" exceeds a YAML limit: "
+                            + e.getOriginalMessage().replaceAll(", from `[^`]*`", "") + location(e));
+        } catch (JsonProcessingException e) {
+            throw new ConfigException(
+                    "--config",
+                    "\"" + source + "\" is not valid YAML: " + oneLine(e.getOriginalMessage()) + location(e));
+        }
+    }
+
+    /** Runs SnakeYAML's composer over the text for its alias and nesting limits; the node graph is dropped. */
+    private static void compose(String text, String source, LoaderOptions options) {
+        try {
+            new Yaml(options).composeAll(new StringReader(text)).forEach(node -> {});
+        } catch (MarkedYAMLException e) {
+            throw invalid(source, e);
+        } catch (ReaderException e) {
+            throw new ConfigException(
+                    "--config",
+                    "\"" + source + "\" is not valid YAML: character U+"
+                            + String.format("%04X", e.getCodePoint()) + " is not allowed (line "
+                            + lineOf(text, e.getPosition()) + ")");
+        } catch (YAMLException e) {
+            throw new ConfigException("--config", "\"" + source + "\" exceeds a YAML limit: " + e.getMessage());
+        }
+    }
+
+    private static YAMLMapper mapper(LoaderOptions options) {
+        YAMLFactory factory = YAMLFactory.builder()
+                .loaderOptions(options)
+                .streamReadConstraints(StreamReadConstraints.builder()
+                        .maxNestingDepth(MAX_DEPTH)
+                        // Not checked by jackson-dataformat-yaml 2.21 (its parser never fills Jackson's text
+                        // buffers); set so that a version that checks it keeps the same bound.
+                        .maxStringLength(ConfigFile.MAX_BYTES)
+                        .build())
+                .build();
+        return YAMLMapper.builder(factory)
+                .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+                .build();
+    }
+
+    private static LoaderOptions loaderOptions() {
+        LoaderOptions options = new LoaderOptions();
+        options.setCodePointLimit(ConfigFile.MAX_BYTES);
+        options.setMaxAliasesForCollections(MAX_ALIASES);
+        options.setNestingDepthLimit(MAX_DEPTH);
+        // Checked by SnakeYAML's constructor, which Strait does not run; explicit so that it stays off if it ever does.
+        options.setAllowRecursiveKeys(false);
+        return options;
+    }
+
+    private static void requireShortLines(String text, String source) {
+        int line = 1;
+        int start = 0;
+        for (int i = 0; i <= text.length(); i++) {
+            if (i < text.length() && text.charAt(i) != '\n' && text.charAt(i) != '\r') {
+                continue;
+            }
+            if (i - start > MAX_LINE_CHARS) {
+                throw new ConfigException(
+                        "--config",
+                        "\"" + source + "\" line " + line + " is " + (i - start) + " characters long; the limit is "
+                                + MAX_LINE_CHARS + " characters per line");
+            }
+            if (i + 1 < text.length() && text.charAt(i) == '\r' && text.charAt(i + 1) == '\n') {
+                i++; // CR LF ends one line
+            }
+            line++;
+            start = i + 1;
+        }
+    }
+
+    private static ConfigException invalid(String source, MarkedYAMLException e) {
+        String problem = e.getContext() == null ? e.getProblem() : e.getContext() + ": " + e.getProblem();
+        String line = e.getProblemMark() == null
+                ? ""
+                : " (line " + (e.getProblemMark().getLine() + 1) + ")";
+        return new ConfigException("--config", "\"" + source + "\" is not valid YAML: " + oneLine(problem) + line);
+    }
+
+    /** The line of the code point at {@code index}, counted as SnakeYAML's reader counts (code points, not chars). */
+    private static int lineOf(String text, int index) {
+        return 1 + (int) text.codePoints().limit(index).filter(c -> c == '\n').count();
+    }
+
+    /** The parser's message without its multi-line excerpt of the file: the problem only, on one line. */
+    private static String oneLine(String message) {
+        return message.lines()
+                .filter(line -> !line.isBlank() && !Character.isWhitespace(line.charAt(0)))
+                .collect(Collectors.joining(": "));
+    }
+
+    private static String location(JsonProcessingException e) {
+        return e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr() + ")";
+    }
+}
