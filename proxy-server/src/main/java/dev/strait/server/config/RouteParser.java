@@ -5,7 +5,6 @@ import static java.util.Objects.requireNonNull;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.strait.config.AccessList;
 import dev.strait.config.BackendSpec;
-import dev.strait.config.BalanceAlgorithm;
 import dev.strait.config.ConfigException;
 import dev.strait.config.ConfigKey;
 import dev.strait.config.HealthCheck;

@@ -43,6 +43,11 @@ public final class Bytes {
         return new Digest(HexFormat.of().formatHex(digest.digest()), count);
     }
 
+    /** The SHA-256 and length of bytes already read. */
+    public static Digest digestOf(byte[] data) {
+        return new Digest(HexFormat.of().formatHex(sha256().digest(data)), data.length);
+    }
+
     /** Reads exactly {@code n} bytes or fails. */
     public static byte[] readExactly(InputStream in, int n) throws IOException {
         byte[] data = in.readNBytes(n);

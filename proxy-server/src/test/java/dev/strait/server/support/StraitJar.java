@@ -36,6 +36,19 @@ public final class StraitJar implements AutoCloseable {
 
     /** Starts {@code java -jar target/proxy-server.jar ARGS}; {@code name} names its log files. */
     public static StraitJar start(String name, String... args) throws IOException {
+        return start(name, List.of(), args);
+    }
+
+    /**
+     * Starts the jar with at most {@code maxDescriptors} open files ({@code prlimit --nofile}, soft and hard), as an
+     * operator's {@code ulimit -n} would.
+     */
+    public static StraitJar startWithDescriptorLimit(String name, int maxDescriptors, String... args)
+            throws IOException {
+        return start(name, List.of("prlimit", "--nofile=" + maxDescriptors + ":" + maxDescriptors), args);
+    }
+
+    private static StraitJar start(String name, List<String> wrapper, String... args) throws IOException {
         Path jar = Path.of("target", "proxy-server.jar").toAbsolutePath();
         assertThat(jar)
                 .as("the package phase builds the jar before failsafe runs")
@@ -46,8 +59,9 @@ public final class StraitJar implements AutoCloseable {
         List<String> command = new ArrayList<>(List.of(
                 // The tests send SIGHUP: give it its default disposition even when the build runs under nohup, which
                 // the child would inherit (and the JVM then leaves SIGHUP ignored).
-                "env",
-                "--default-signal=HUP",
+                "env", "--default-signal=HUP"));
+        command.addAll(wrapper);
+        command.addAll(List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Dio.netty.leakDetection.level=paranoid",
                 "-jar",
