@@ -65,12 +65,14 @@ class DescriptorExhaustionIT {
             for (int i = 0; i < sessions.size(); i++) {
                 Socket session = sessions.get(i);
                 Future<Bytes.Digest> echoed = pool.submit(() -> readExactly(session, BULK));
-                String sent = Bytes.writeRandom(session.getOutputStream(), BULK, 16 * 1024, 40 + i);
                 try {
+                    String sent = Bytes.writeRandom(session.getOutputStream(), BULK, 16 * 1024, 40 + i);
                     Bytes.Digest got = echoed.get(60, TimeUnit.SECONDS);
                     if (got.count() != BULK || !got.sha256().equals(sent)) {
                         broken.add("session " + i + ": " + got.count() + " of " + BULK + " bytes echoed");
                     }
+                } catch (IOException e) {
+                    broken.add("session " + i + ": writing failed: " + e);
                 } catch (ExecutionException e) {
                     broken.add("session " + i + ": " + e.getCause());
                 }
