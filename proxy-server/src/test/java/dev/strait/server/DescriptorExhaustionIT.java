@@ -11,6 +11,10 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -38,6 +42,7 @@ class DescriptorExhaustionIT {
     private static final int SESSIONS = Integer.getInteger("strait.fdSessions", 5);
     private static final int FLOOD = 400;
     private static final int BULK = 256 * 1024;
+    private static final Pattern ADMIN = Pattern.compile("admin listening on 127\\.0\\.0\\.1:(\\d+)");
 
     @Test
     void establishedSessionsKeepRelayingByteExactWhenDescriptorsRunOut() throws Exception {
@@ -46,8 +51,16 @@ class DescriptorExhaustionIT {
         List<Socket> flood = new ArrayList<>();
         try (LoopbackBackend backend = LoopbackBackend.echo();
                 StraitJar strait = StraitJar.startWithDescriptorLimit(
-                        "fd-exhaustion", MAX_DESCRIPTORS, "--listen", "127.0.0.1:0", "--backend", backend.address())) {
+                        "fd-exhaustion",
+                        MAX_DESCRIPTORS,
+                        "--listen",
+                        "127.0.0.1:0",
+                        "--backend",
+                        backend.address(),
+                        "--admin",
+                        "127.0.0.1:0")) {
             int port = strait.awaitListening(1);
+            int admin = Integer.parseInt(strait.awaitStdout(ADMIN).group(1));
             for (int i = 0; i < SESSIONS; i++) {
                 Socket session = Clients.connect(port);
                 sessions.add(session);
@@ -96,6 +109,9 @@ class DescriptorExhaustionIT {
                             assertThat(Clients.echo(fresh, "again")).isEqualTo("again");
                         }
                     });
+            assertThat(metric(admin, "strait_splice_fallbacks_total{route=\"default\"}"))
+                    .as("directions that kept copying, counted")
+                    .isPositive();
             for (Socket s : sessions) {
                 s.close();
             }
@@ -132,6 +148,22 @@ class DescriptorExhaustionIT {
     private static Bytes.Digest readExactly(Socket socket, int n) throws IOException {
         byte[] data = Bytes.readExactly(socket.getInputStream(), n);
         return Bytes.digestOf(data);
+    }
+
+    private static long metric(int adminPort, String series) throws IOException, InterruptedException {
+        HttpResponse<String> response = HttpClient.newHttpClient()
+                .send(
+                        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + adminPort + "/metrics"))
+                                .timeout(Duration.ofSeconds(10))
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString());
+        return response.body()
+                .lines()
+                .filter(line -> line.startsWith(series + " "))
+                .mapToLong(line ->
+                        Long.parseLong(line.substring(series.length() + 1).strip()))
+                .findFirst()
+                .orElseThrow(() -> new AssertionError(series + " not in /metrics:\n" + response.body()));
     }
 
     private static long openDescriptors(long pid) throws IOException {
