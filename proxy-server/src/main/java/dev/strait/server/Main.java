@@ -17,6 +17,7 @@ import java.util.Optional;
 import java.util.Properties;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 import picocli.CommandLine;
@@ -148,19 +149,29 @@ public final class Main implements Callable<Integer> {
             return CommandLine.ExitCode.OK;
         }
         CompletableFuture<ProxyServer> running = new CompletableFuture<>();
+        // Installed before the listeners bind, so an early SIGHUP never falls to the JVM's default (exit). One that
+        // arrives while start is still running (the listening lines are out already) waits for it on the handler's
+        // own thread instead of being dropped; if start fails, the process exits and it never runs. Without --config
+        // there is nothing to reload, but SIGHUP must still not stop the proxy.
         if (config != null) {
-            // Installed before the listeners bind, so an early SIGHUP never falls to the JVM's default (exit). One
-            // that arrives while start is still running (the listening lines are out already) waits for it on the
-            // handler's own thread instead of being dropped; if start fails, the process exits and it never runs.
             Signals.onHangup(() -> reload(running.join(), "SIGHUP"));
+        } else {
+            Signals.onHangup(() -> log.info("SIGHUP: nothing to reload (no --config)"));
         }
         ProxyServer server = ProxyServer.start(proxyConfig);
         running.complete(server);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> stop(server), "strait-shutdown"));
-        if (config != null) {
-            if (watch) {
-                ConfigWatcher.start(config, () -> reload(server, "file changed"));
+        AtomicBoolean stopRequested = new AtomicBoolean();
+        Signals.onTerminate(() -> {
+            if (stopRequested.compareAndSet(false, true)) {
+                stop(server); // graceful: drain up to shutdownTimeout
+            } else {
+                log.info("second stop signal: closing every connection now");
+                server.closeAllConnections();
             }
+        });
+        if (watch) {
+            ConfigWatcher.start(config, () -> reload(server, "file changed"));
         }
         server.awaitTermination();
         return CommandLine.ExitCode.OK;
@@ -178,6 +189,9 @@ public final class Main implements Callable<Integer> {
         boolean oneRoute = listen != null || backends != null;
         if (config != null && oneRoute) {
             throw new ConfigException("--config", "use either --config or --listen/--backend, not both");
+        }
+        if (watch && config == null) {
+            throw new ConfigException("--watch", "needs --config FILE to watch");
         }
         ProxyConfig base;
         if (config != null) {

@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.strait.server.support.Bytes;
+import dev.strait.server.support.Clients;
 import dev.strait.server.support.LoopbackBackend;
 import dev.strait.server.support.StraitJar;
 import java.net.InetAddress;
@@ -72,6 +73,49 @@ class JarLifecycleIT {
                     .isZero();
             assertThat(strait.stdout()).doesNotContain("LEAK:");
             assertThat(strait.stderr()).as("stderr").isEmpty();
+        }
+    }
+
+    @Test
+    void aSecondSigtermDuringTheDrainClosesEveryConnectionAndExitsZero() throws Exception {
+        try (LoopbackBackend backend = LoopbackBackend.echo();
+                StraitJar strait = StraitJar.start(
+                        "lifecycle-fast-stop", "--listen", "127.0.0.1:0", "--backend", backend.address());
+                Socket client = connect(strait.awaitListening(1))) {
+            assertThat(echo(client, "hello")).isEqualTo("hello");
+
+            strait.signal("TERM");
+            strait.awaitStdout(Pattern.compile("draining 1 connection\\(s\\)"));
+            strait.signal("TERM");
+
+            assertThat(strait.exited(Duration.ofSeconds(10)))
+                    .as("a second SIGTERM ends the drain (shutdownTimeout is 30s) at once:%n%s", strait)
+                    .isTrue();
+            assertThat(strait.process().exitValue()).isZero();
+            assertThat(strait.stdout()).contains("second stop signal").doesNotContain("LEAK:");
+            assertThat(Clients.ending(client.getInputStream()))
+                    .as("the live client is closed with a FIN")
+                    .isEqualTo(Clients.Ending.FIN);
+        }
+    }
+
+    @Test
+    void sighupWithoutAConfigFileIsLoggedAndTheProxyRunsOn() throws Exception {
+        try (LoopbackBackend backend = LoopbackBackend.echo();
+                StraitJar strait =
+                        StraitJar.start("lifecycle-hup", "--listen", "127.0.0.1:0", "--backend", backend.address())) {
+            int port = strait.awaitListening(1);
+
+            strait.signal("HUP");
+            strait.awaitLine(Pattern.compile("SIGHUP: nothing to reload \\(no --config\\)"));
+
+            assertThat(strait.process().isAlive())
+                    .as("SIGHUP does not stop it:%n%s", strait)
+                    .isTrue();
+            try (Socket client = connect(port)) {
+                assertThat(echo(client, "still here")).isEqualTo("still here");
+            }
+            strait.terminateAndAssertCleanExit();
         }
     }
 

@@ -64,6 +64,14 @@ class MainTest {
     }
 
     @Test
+    void rejectsWatchWithoutAConfigFile() {
+        Result r = run("--watch", "--listen", "127.0.0.1:0", "--backend", "127.0.0.1:5432");
+
+        assertThat(r.code).isEqualTo(2);
+        assertThat(r.errLine()).contains("--watch").contains("--config");
+    }
+
+    @Test
     void rejectsBackendWithoutListen() {
         Result r = run("--backend", "127.0.0.1:5432");
 
