@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.strait.balance.Backend;
+import dev.strait.balance.CheckResult;
 import dev.strait.server.connection.ProxiedConnection;
 import dev.strait.server.listen.Listeners;
 import dev.strait.server.route.RouteMetrics;
@@ -31,6 +32,9 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.function.Predicate;
+import java.util.function.ToLongBiFunction;
 import java.util.function.ToLongFunction;
 
 /**
@@ -40,7 +44,8 @@ import java.util.function.ToLongFunction;
  *   <li>{@code GET /live}: 200 while the process runs (a liveness probe).
  *   <li>{@code GET /ready}: 200 while listeners accept, 503 once draining (a readiness probe).
  *   <li>{@code GET /connections}: every live connection as JSON (route, both addresses, state, age, bytes).
- *   <li>{@code GET /backends}: every route's backends with health, weight and live connections, as JSON.
+ *   <li>{@code GET /backends}: every route's backends with health, check state ({@code unchecked}, {@code up},
+ *       {@code down}), the last probe's result, weight and live connections, as JSON.
  *   <li>{@code GET /metrics}: per-route counters in the Prometheus text format.
  * </ul>
  */
@@ -109,11 +114,22 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         ObjectNode root = JSON.createObjectNode();
         server.routeMetrics().keySet().forEach(route -> {
             ArrayNode list = root.putArray(route);
+            boolean checked = server.activelyChecked(route);
             server.backends(route).forEach(b -> {
                 ObjectNode n = list.addObject();
                 n.put("name", b.name());
                 n.put("address", address(b.address()));
                 n.put("healthy", b.healthy());
+                n.put("check", checked ? (b.healthy() ? "up" : "down") : "unchecked");
+                Optional<CheckResult> last = checked ? b.lastCheck() : Optional.empty();
+                if (last.isPresent()) {
+                    ObjectNode result = n.putObject("lastCheck");
+                    result.put("result", last.get().up() ? "up" : "down");
+                    result.put("reason", last.get().reason());
+                    result.put("at", last.get().at().toString());
+                } else {
+                    n.putNull("lastCheck");
+                }
                 n.put("backup", b.backup());
                 n.put("weight", b.weight());
                 n.put("activeConnections", b.activeConnections());
@@ -184,16 +200,25 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
                 RouteMetrics::spliceFallbacksTotal);
         backendFamily(
                 out,
-                "strait_backend_up",
-                "1 if the backend may take new connections (healthy), else 0.",
+                "strait_backend_checked",
+                "1 if the backend has active health checks, else 0 (and then no strait_backend_up).",
                 routes,
-                b -> b.healthy() ? 1 : 0);
+                route -> true,
+                (route, b) -> server.activelyChecked(route) ? 1 : 0);
+        backendFamily(
+                out,
+                "strait_backend_up",
+                "1 if the backend may take new connections (healthy), else 0; only for actively checked backends.",
+                routes,
+                server::activelyChecked,
+                (route, b) -> b.healthy() ? 1 : 0);
         backendFamily(
                 out,
                 "strait_backend_connections_active",
                 "Live connections per backend.",
                 routes,
-                Backend::activeConnections);
+                route -> true,
+                (route, b) -> b.activeConnections());
         out.append("# HELP strait_up 1 while the proxy accepts connections, 0 while draining.\n")
                 .append("# TYPE strait_up gauge\n")
                 .append("strait_up ")
@@ -209,17 +234,19 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             String name,
             String help,
             Map<String, RouteMetrics> routes,
-            ToLongFunction<Backend> value) {
+            Predicate<String> included,
+            ToLongBiFunction<String, Backend> value) {
         out.append("# HELP ").append(name).append(' ').append(help).append('\n');
         out.append("# TYPE ").append(name).append(" gauge\n");
-        routes.keySet().forEach(route -> server.backends(route).forEach(b -> out.append(name)
-                .append("{route=\"")
-                .append(route)
-                .append("\",backend=\"")
-                .append(b.name())
-                .append("\"} ")
-                .append(value.applyAsLong(b))
-                .append('\n')));
+        routes.keySet().stream().filter(included).forEach(route -> server.backends(route)
+                .forEach(b -> out.append(name)
+                        .append("{route=\"")
+                        .append(route)
+                        .append("\",backend=\"")
+                        .append(b.name())
+                        .append("\"} ")
+                        .append(value.applyAsLong(route, b))
+                        .append('\n')));
     }
 
     private static void family(
