@@ -42,7 +42,7 @@ final class ProbeHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void handlerRemoved(ChannelHandlerContext ctx) {
-        reply.release();
+        releaseReply();
     }
 
     @Override
@@ -98,15 +98,23 @@ final class ProbeHandler extends ChannelInboundHandlerAdapter {
         }
         judged = true;
         result.trySuccess(verdict.get());
+        ByteBuf farewell = reset || backendClosed ? null : dialog.farewell(reply, ctx.alloc());
+        releaseReply(); // the rest is drained unread
         if (reset || backendClosed) {
             ctx.close();
             return;
         }
-        ByteBuf farewell = dialog.farewell(reply, ctx.alloc());
         if (farewell == null) {
             shutdownOutput(ctx);
         } else {
             ctx.writeAndFlush(farewell).addListener(f -> shutdownOutput(ctx));
+        }
+    }
+
+    private void releaseReply() {
+        if (reply != null) {
+            reply.release();
+            reply = null;
         }
     }
 
