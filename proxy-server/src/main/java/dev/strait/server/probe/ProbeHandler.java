@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import dev.strait.config.HealthCheck;
 import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -27,6 +28,7 @@ final class ProbeHandler extends ChannelInboundHandlerAdapter {
     private final Promise<Verdict> result;
     private final boolean reset;
     private ByteBuf reply;
+    private ChannelFuture requestSent;
     private boolean judged;
 
     ProbeHandler(ProbeDialog dialog, Promise<Verdict> result, boolean reset) {
@@ -48,9 +50,8 @@ final class ProbeHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
         ByteBuf request = dialog.request(ctx.alloc());
-        if (request != null) {
-            ctx.writeAndFlush(request).addListener(ChannelFutureListener.FIRE_EXCEPTION_ON_FAILURE);
-        }
+        requestSent = request == null ? ctx.newSucceededFuture() : ctx.writeAndFlush(request);
+        requestSent.addListener(ChannelFutureListener.FIRE_EXCEPTION_ON_FAILURE);
         judge(ctx, false);
         ctx.fireChannelActive();
     }
@@ -104,11 +105,9 @@ final class ProbeHandler extends ChannelInboundHandlerAdapter {
             ctx.close();
             return;
         }
-        if (farewell == null) {
-            shutdownOutput(ctx);
-        } else {
-            ctx.writeAndFlush(farewell).addListener(f -> shutdownOutput(ctx));
-        }
+        // A FIN discards writes still queued, so it waits for the last one (writes complete in order).
+        ChannelFuture lastWrite = farewell == null ? requestSent : ctx.writeAndFlush(farewell);
+        lastWrite.addListener(f -> shutdownOutput(ctx));
     }
 
     private void releaseReply() {
