@@ -3,11 +3,12 @@ package dev.strait.balance;
 import static java.util.Objects.requireNonNull;
 
 import java.net.InetSocketAddress;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * One backend address as the balancer sees it: where it is, its weight and connection cap, whether it is a backup,
- * whether it is healthy now, and how many proxied connections it holds.
+ * whether it is healthy now (and what the last active probe saw), and how many proxied connections it holds.
  *
  * <p>Thread-safe: the connection count and health are updated from any event loop and the health checker.
  *
@@ -22,6 +23,7 @@ public final class Backend {
     private final AtomicInteger active = new AtomicInteger();
     private volatile boolean healthy = true;
     private volatile long coolOffEndsNanos = System.nanoTime();
+    private volatile CheckResult lastCheck;
 
     /**
      * @param name how logs name it: the configured {@code host:port}, plus the resolved IP when a name resolved
@@ -73,6 +75,16 @@ public final class Backend {
         boolean was = healthy;
         healthy = value;
         return was != value;
+    }
+
+    /** The last active probe's result, or empty before the first one ends (or without active checks). */
+    public Optional<CheckResult> lastCheck() {
+        return Optional.ofNullable(lastCheck);
+    }
+
+    /** Records an active probe's result; health itself changes only through {@link #setHealthy}. */
+    public void recordCheck(CheckResult result) {
+        lastCheck = requireNonNull(result, "result");
     }
 
     /** Takes the backend out until {@code nanos} (a {@link System#nanoTime()} value), for passive health. */

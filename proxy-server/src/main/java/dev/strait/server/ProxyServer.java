@@ -129,6 +129,11 @@ public final class ProxyServer implements ProxyView {
         return routes.runtime(routeName).pool().current();
     }
 
+    @Override
+    public boolean activelyChecked(String routeName) {
+        return routes.runtime(routeName).route().healthCheck().isPresent();
+    }
+
     /** The admin endpoint's address, if it runs. */
     public Optional<InetSocketAddress> adminAddress() {
         AdminServer a = admin;

@@ -6,20 +6,30 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.strait.config.AccessList;
+import dev.strait.config.BackendSpec;
+import dev.strait.config.BalanceAlgorithm;
+import dev.strait.config.HealthCheck;
 import dev.strait.config.HostAndPort;
+import dev.strait.config.Limits;
+import dev.strait.config.PassiveCheck;
 import dev.strait.config.ProxyConfig;
 import dev.strait.config.Route;
+import dev.strait.config.Timeouts;
 import dev.strait.config.TransportKind;
+import dev.strait.config.WaterMark;
 import dev.strait.server.support.LoopbackBackend;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.ExecutorService;
@@ -135,6 +145,71 @@ class AdminIT {
         await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(metrics())
                 .contains("strait_connections_active{route=\"web\"} 0\n")
                 .contains("strait_connections_accepted_total{route=\"web\"} 2\n"));
+    }
+
+    @Test
+    void reportsABackendWithoutActiveChecksAsUncheckedNotAsUp() throws Exception {
+        JsonNode web = JSON.readTree(get("/backends").body()).path("web").get(0);
+        assertThat(web.path("healthy").asBoolean())
+                .as("healthy: may take connections")
+                .isTrue();
+        assertThat(web.path("check").asText()).isEqualTo("unchecked");
+        assertThat(web.path("lastCheck").isNull()).as("lastCheck of %s", web).isTrue();
+        assertThat(metrics())
+                .contains("strait_backend_checked{route=\"web\",backend=\"127.0.0.1:" + backend.port() + "\"} 0\n")
+                .doesNotContain("strait_backend_up{route=\"web\"");
+    }
+
+    @Test
+    void reportsTheLastCheckOfCheckedBackendsWithItsResultReasonAndTime() throws Exception {
+        int closedPort;
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            closedPort = s.getLocalPort();
+        }
+        Route checked = new Route(
+                "checked",
+                new HostAndPort("127.0.0.1", 0),
+                List.of(
+                        BackendSpec.of(new HostAndPort("127.0.0.1", backend.port())),
+                        BackendSpec.of(new HostAndPort("127.0.0.1", closedPort))),
+                BalanceAlgorithm.ROUND_ROBIN,
+                Optional.of(new HealthCheck(
+                        Duration.ofMillis(100),
+                        Duration.ofMillis(100),
+                        1,
+                        1,
+                        Optional.empty(),
+                        Optional.empty(),
+                        false)),
+                PassiveCheck.DISABLED,
+                Route.DEFAULT_RETRIES,
+                Timeouts.DEFAULTS,
+                WaterMark.DEFAULT,
+                Limits.NONE,
+                AccessList.OPEN);
+        server.shutdown(Duration.ZERO);
+        Instant before = Instant.now();
+        server = ProxyServer.start(ProxyConfig.of(List.of(checked))
+                .with(TransportKind.AUTO, Optional.of(new HostAndPort("127.0.0.1", 0))));
+
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+            JsonNode list = JSON.readTree(get("/backends").body()).path("checked");
+            assertThat(list.get(0).path("check").asText()).isEqualTo("up");
+            assertThat(list.get(1).path("check").asText()).isEqualTo("down");
+        });
+        JsonNode list = JSON.readTree(get("/backends").body()).path("checked");
+        JsonNode up = list.get(0).path("lastCheck");
+        assertThat(up.path("result").asText()).isEqualTo("up");
+        assertThat(up.path("reason").asText()).isEqualTo("connected");
+        assertThat(Instant.parse(up.path("at").asText())).isAfterOrEqualTo(before);
+        JsonNode down = list.get(1).path("lastCheck");
+        assertThat(down.path("result").asText()).isEqualTo("down");
+        assertThat(down.path("reason").asText()).containsIgnoringCase("refused");
+        assertThat(list.get(1).path("healthy").asBoolean()).isFalse();
+        assertThat(metrics())
+                .contains("strait_backend_checked{route=\"checked\",backend=\"127.0.0.1:" + backend.port() + "\"} 1\n")
+                .contains("strait_backend_up{route=\"checked\",backend=\"127.0.0.1:" + backend.port() + "\"} 1\n")
+                .contains("strait_backend_up{route=\"checked\",backend=\"127.0.0.1:" + closedPort + "\"} 0\n");
     }
 
     @Test

@@ -170,6 +170,28 @@ class MainTest {
     }
 
     @Test
+    void reportsAnHttpCheckBesideSendOnOneLineNamingTheKeyAndValue() throws IOException {
+        Path file = write(
+                "strait.yaml",
+                """
+                routes:
+                  - listen: 127.0.0.1:15432
+                    backends:
+                      - 127.0.0.1:5432
+                    healthCheck:
+                      port: 8008
+                      http: { path: /primary }
+                      send: "PING\\r\\n"
+                """);
+
+        Result r = run("--check-config", "--config", file.toString());
+
+        assertThat(r.code).isEqualTo(2);
+        assertThat(r.errLine()).contains("routes[0].healthCheck.send", "\"PING\\r\\n\"", "healthCheck.http");
+        assertThat(r.out).isEmpty();
+    }
+
+    @Test
     void reportsAnUnknownKeyWithItsPath() throws IOException {
         Path file = write(
                 "strait.yaml",

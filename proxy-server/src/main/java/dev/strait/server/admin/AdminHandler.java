@@ -6,10 +6,9 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.strait.balance.Backend;
+import dev.strait.balance.CheckResult;
 import dev.strait.server.connection.ProxiedConnection;
 import dev.strait.server.listen.Listeners;
-import dev.strait.server.route.RouteMetrics;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
@@ -30,8 +29,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
-import java.util.Map;
-import java.util.function.ToLongFunction;
+import java.util.Optional;
 
 /**
  * Answers the admin endpoint's requests.
@@ -40,7 +38,8 @@ import java.util.function.ToLongFunction;
  *   <li>{@code GET /live}: 200 while the process runs (a liveness probe).
  *   <li>{@code GET /ready}: 200 while listeners accept, 503 once draining (a readiness probe).
  *   <li>{@code GET /connections}: every live connection as JSON (route, both addresses, state, age, bytes).
- *   <li>{@code GET /backends}: every route's backends with health, weight and live connections, as JSON.
+ *   <li>{@code GET /backends}: every route's backends with health, check state ({@code unchecked}, {@code up},
+ *       {@code down}), the last probe's result, weight and live connections, as JSON.
  *   <li>{@code GET /metrics}: per-route counters in the Prometheus text format.
  * </ul>
  */
@@ -109,11 +108,22 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         ObjectNode root = JSON.createObjectNode();
         server.routeMetrics().keySet().forEach(route -> {
             ArrayNode list = root.putArray(route);
+            boolean checked = server.activelyChecked(route);
             server.backends(route).forEach(b -> {
                 ObjectNode n = list.addObject();
                 n.put("name", b.name());
                 n.put("address", address(b.address()));
                 n.put("healthy", b.healthy());
+                n.put("check", checked ? (b.healthy() ? "up" : "down") : "unchecked");
+                Optional<CheckResult> last = checked ? b.lastCheck() : Optional.empty();
+                if (last.isPresent()) {
+                    ObjectNode result = n.putObject("lastCheck");
+                    result.put("result", last.get().up() ? "up" : "down");
+                    result.put("reason", last.get().reason());
+                    result.put("at", last.get().at().toString());
+                } else {
+                    n.putNull("lastCheck");
+                }
                 n.put("backup", b.backup());
                 n.put("weight", b.weight());
                 n.put("activeConnections", b.activeConnections());
@@ -123,120 +133,9 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     }
 
     private FullHttpResponse metrics() {
-        Map<String, RouteMetrics> routes = server.routeMetrics();
-        StringBuilder out = new StringBuilder();
-        family(out, "strait_connections_active", "Open client connections.", "gauge", routes, RouteMetrics::active);
-        family(
-                out,
-                "strait_connections_accepted_total",
-                "Client connections accepted.",
-                "counter",
-                routes,
-                RouteMetrics::acceptedTotal);
-        family(
-                out,
-                "strait_backend_connect_failures_total",
-                "Backend connection attempts that failed.",
-                "counter",
-                routes,
-                RouteMetrics::backendConnectFailuresTotal);
-        family(
-                out,
-                "strait_no_backend_total",
-                "Clients closed because no backend accepted.",
-                "counter",
-                routes,
-                RouteMetrics::noBackendTotal);
-        family(
-                out,
-                "strait_bytes_from_client_total",
-                "Bytes relayed client to backend by closed connections.",
-                "counter",
-                routes,
-                RouteMetrics::bytesFromClientTotal);
-        family(
-                out,
-                "strait_bytes_from_backend_total",
-                "Bytes relayed backend to client by closed connections.",
-                "counter",
-                routes,
-                RouteMetrics::bytesFromBackendTotal);
-        family(
-                out,
-                "strait_denied_total",
-                "Clients closed by the route's allow/deny lists.",
-                "counter",
-                routes,
-                RouteMetrics::deniedTotal);
-        family(
-                out,
-                "strait_refused_total",
-                "Clients closed by a connection or accept-rate limit.",
-                "counter",
-                routes,
-                RouteMetrics::refusedTotal);
-        family(
-                out,
-                "strait_splice_fallbacks_total",
-                "Directions that kept copying because no pipe could be had for splice (descriptors ran out).",
-                "counter",
-                routes,
-                RouteMetrics::spliceFallbacksTotal);
-        backendFamily(
-                out,
-                "strait_backend_up",
-                "1 if the backend may take new connections (healthy), else 0.",
-                routes,
-                b -> b.healthy() ? 1 : 0);
-        backendFamily(
-                out,
-                "strait_backend_connections_active",
-                "Live connections per backend.",
-                routes,
-                Backend::activeConnections);
-        out.append("# HELP strait_up 1 while the proxy accepts connections, 0 while draining.\n")
-                .append("# TYPE strait_up gauge\n")
-                .append("strait_up ")
-                .append(server.isAccepting() ? 1 : 0)
-                .append('\n');
-        FullHttpResponse response = text(HttpResponseStatus.OK, out.toString());
+        FullHttpResponse response = text(HttpResponseStatus.OK, PrometheusText.render(server));
         response.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
         return response;
-    }
-
-    private void backendFamily(
-            StringBuilder out,
-            String name,
-            String help,
-            Map<String, RouteMetrics> routes,
-            ToLongFunction<Backend> value) {
-        out.append("# HELP ").append(name).append(' ').append(help).append('\n');
-        out.append("# TYPE ").append(name).append(" gauge\n");
-        routes.keySet().forEach(route -> server.backends(route).forEach(b -> out.append(name)
-                .append("{route=\"")
-                .append(route)
-                .append("\",backend=\"")
-                .append(b.name())
-                .append("\"} ")
-                .append(value.applyAsLong(b))
-                .append('\n')));
-    }
-
-    private static void family(
-            StringBuilder out,
-            String name,
-            String help,
-            String type,
-            Map<String, RouteMetrics> routes,
-            ToLongFunction<RouteMetrics> value) {
-        out.append("# HELP ").append(name).append(' ').append(help).append('\n');
-        out.append("# TYPE ").append(name).append(' ').append(type).append('\n');
-        routes.forEach((route, m) -> out.append(name)
-                .append("{route=\"")
-                .append(route)
-                .append("\"} ")
-                .append(value.applyAsLong(m))
-                .append('\n'));
     }
 
     private static String address(SocketAddress address) {

@@ -25,6 +25,14 @@ public interface ProxyView {
      */
     List<Backend> backends(String routeName);
 
+    /**
+     * Whether a route's backends have active health checks; without them a backend's health says only that no
+     * passive check has taken it out.
+     *
+     * @throws IllegalArgumentException if no route has that name
+     */
+    boolean activelyChecked(String routeName);
+
     /** A snapshot of the live connections. */
     List<ProxiedConnection> liveConnections();
 

@@ -9,8 +9,10 @@ import dev.strait.config.ConfigException;
 import dev.strait.config.ConfigKey;
 import dev.strait.config.HealthCheck;
 import dev.strait.config.HostAndPort;
+import dev.strait.config.HttpCheck;
 import dev.strait.config.Limits;
 import dev.strait.config.PassiveCheck;
+import dev.strait.config.PostgresLogin;
 import dev.strait.config.Route;
 import dev.strait.config.Timeouts;
 import dev.strait.config.WaterMark;
@@ -24,6 +26,8 @@ final class RouteParser {
     private static final Set<String> ROUTE_FIELDS = ConfigKey.fieldsUnder("", Route.KEYS);
     private static final Set<String> BACKEND_FIELDS = ConfigKey.fieldsUnder("backends[]", Route.KEYS);
     private static final Set<String> HEALTH_FIELDS = ConfigKey.fieldsUnder("healthCheck", Route.KEYS);
+    private static final Set<String> HTTP_FIELDS = ConfigKey.fieldsUnder("healthCheck.http", Route.KEYS);
+    private static final Set<String> POSTGRES_FIELDS = ConfigKey.fieldsUnder("healthCheck.postgres", Route.KEYS);
     private static final Set<String> PASSIVE_FIELDS = ConfigKey.fieldsUnder("passiveCheck", Route.KEYS);
     private static final Set<String> TIMEOUT_FIELDS = ConfigKey.fieldsUnder("timeouts", Route.KEYS);
     private static final Set<String> WATER_MARK_FIELDS = ConfigKey.fieldsUnder("writeBufferWaterMark", Route.KEYS);
@@ -116,6 +120,8 @@ final class RouteParser {
     }
 
     private HealthCheck healthCheck(String key, JsonNode node) {
+        JsonNode http = YamlValues.block(node, key + ".http", "http", HTTP_FIELDS);
+        JsonNode postgres = YamlValues.block(node, key + ".postgres", "postgres", POSTGRES_FIELDS);
         try {
             return new HealthCheck(
                     values.value(node, key, HealthCheck.INTERVAL),
@@ -124,10 +130,30 @@ final class RouteParser {
                     values.value(node, key, HealthCheck.FALL),
                     values.optional(node, key, HealthCheck.SEND).map(RouteParser::unescape),
                     values.optional(node, key, HealthCheck.EXPECT).map(RouteParser::unescape),
-                    values.value(node, key, HealthCheck.CLOSE_ON_DOWN));
+                    values.value(node, key, HealthCheck.CLOSE_ON_DOWN),
+                    values.optional(node, key, HealthCheck.PORT),
+                    values.value(node, key, HealthCheck.TYPE),
+                    http == null ? Optional.empty() : Optional.of(httpCheck(key + ".http", http)),
+                    values.optional(node, key, HealthCheck.EXPECT_CONTAINS).map(RouteParser::unescape),
+                    postgresLogin(key + ".postgres", postgres),
+                    values.value(node, key, HealthCheck.CLOSE_WITH_RESET));
         } catch (ConfigException e) {
             throw e.key().startsWith(key) ? e : e.under(key.substring(0, key.lastIndexOf('.')));
         }
+    }
+
+    private HttpCheck httpCheck(String key, JsonNode node) {
+        return new HttpCheck(
+                values.value(node, key, HttpCheck.PATH),
+                values.value(node, key, HttpCheck.EXPECT_STATUS),
+                values.optional(node, key, HttpCheck.HOST));
+    }
+
+    /** The probe's login; the database defaults to the user, as psql's does. */
+    private PostgresLogin postgresLogin(String key, JsonNode node) {
+        String user = values.value(node, key, PostgresLogin.USER);
+        return new PostgresLogin(
+                user, values.optional(node, key, PostgresLogin.DATABASE).orElse(user));
     }
 
     /** Expands \\r, \\n, \\t and \\\\ in health-check payloads written in single-quoted or plain YAML. */

@@ -5,7 +5,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.strait.config.BackendSpec;
 import dev.strait.config.ConfigException;
+import dev.strait.config.HealthCheck;
+import dev.strait.config.HealthCheckType;
 import dev.strait.config.HostAndPort;
+import dev.strait.config.HttpCheck;
+import dev.strait.config.PostgresLogin;
 import dev.strait.config.ProxyConfig;
 import dev.strait.config.Route;
 import dev.strait.config.SpliceMode;
@@ -13,6 +17,7 @@ import dev.strait.config.TransportKind;
 import dev.strait.config.WaterMark;
 import java.time.Duration;
 import java.util.Map;
+import java.util.Optional;
 import org.assertj.core.api.AbstractThrowableAssert;
 import org.junit.jupiter.api.Test;
 
@@ -310,6 +315,114 @@ class ConfigLoaderTest {
         assertThatThrownBy(() -> parse("routes:\n  - listen: [a\n"))
                 .isInstanceOf(ConfigException.class)
                 .satisfies(e -> assertThat(e.getMessage()).doesNotContain("\n"));
+    }
+
+    @Test
+    void readsAnHttpCheckOnItsOwnPortAsPatroniIsChecked() {
+        HealthCheck check = healthCheckOf(
+                """
+                port: 8008
+                http: { path: /primary, expectStatus: 200, host: patroni.internal }
+                """);
+        assertThat(check.port()).contains(8008);
+        assertThat(check.http()).contains(new HttpCheck("/primary", 200, Optional.of("patroni.internal")));
+        assertThat(check.type()).isEqualTo(HealthCheckType.TCP);
+        assertThat(check.closeWithReset())
+                .as("probes close with a FIN by default")
+                .isFalse();
+    }
+
+    @Test
+    void readsAnExpectContainsCheckAsRedisPrimariesAreChecked() {
+        HealthCheck check = healthCheckOf(
+                """
+                send: 'INFO replication\\r\\n'
+                expectContains: "role:master"
+                """);
+        assertThat(check.send()).contains("INFO replication\r\n");
+        assertThat(check.expectContains()).contains("role:master");
+        assertThat(check.http()).isEmpty();
+    }
+
+    @Test
+    void readsAPostgresCheckWhoseDatabaseDefaultsToTheUser() {
+        HealthCheck check = healthCheckOf(
+                """
+                type: postgres
+                postgres: { user: monitor }
+                closeWithReset: true
+                """);
+        assertThat(check.type()).isEqualTo(HealthCheckType.POSTGRES);
+        assertThat(check.postgres()).isEqualTo(new PostgresLogin("monitor", "monitor"));
+        assertThat(check.closeWithReset()).isTrue();
+        assertThat(healthCheckOf("type: postgres\n").postgres())
+                .as("the default login")
+                .isEqualTo(new PostgresLogin("strait", "strait"));
+    }
+
+    @Test
+    void rejectsAPortOutsideOneTo65535NamingTheKeyAndValue() {
+        assertConfigError(withHealthCheck("port: 0"), "routes[0].healthCheck.port")
+                .hasMessageContaining("\"0\"");
+        assertConfigError(withHealthCheck("port: 65536"), "routes[0].healthCheck.port")
+                .hasMessageContaining("\"65536\"");
+    }
+
+    @Test
+    void rejectsAnExpectedStatusOutside100To599() {
+        assertConfigError(withHealthCheck("http: { expectStatus: 99 }"), "routes[0].healthCheck.http.expectStatus")
+                .hasMessageContaining("\"99\"");
+        assertConfigError(withHealthCheck("http: { expectStatus: 600 }"), "routes[0].healthCheck.http.expectStatus")
+                .hasMessageContaining("\"600\"");
+    }
+
+    @Test
+    void rejectsAnHttpPathThatCouldSplitTheRequest() {
+        assertConfigError(withHealthCheck("http: { path: '/a b' }"), "routes[0].healthCheck.http.path")
+                .hasMessageContaining("\"/a b\"");
+        assertConfigError(withHealthCheck("http: { path: primary }"), "routes[0].healthCheck.http.path");
+    }
+
+    @Test
+    void rejectsSendOrExpectBesideAnHttpCheck() {
+        assertConfigError(withHealthCheck("http: { path: /primary }\n    send: PING"), "routes[0].healthCheck.send")
+                .hasMessageContaining("\"PING\"")
+                .hasMessageContaining("healthCheck.http");
+        assertConfigError(
+                        withHealthCheck("http: { path: /primary }\n    expectContains: ok"),
+                        "routes[0].healthCheck.expectContains")
+                .hasMessageContaining("\"ok\"");
+    }
+
+    @Test
+    void rejectsSendOrExpectOrHttpBesideAPostgresCheck() {
+        assertConfigError(withHealthCheck("type: postgres\n    expect: R"), "routes[0].healthCheck.expect")
+                .hasMessageContaining("\"R\"")
+                .hasMessageContaining("postgres");
+        assertConfigError(withHealthCheck("type: postgres\n    http: {}"), "routes[0].healthCheck.type")
+                .hasMessageContaining("\"postgres\"");
+        assertConfigError(withHealthCheck("type: mysql"), "routes[0].healthCheck.type")
+                .hasMessageContaining("\"mysql\"");
+    }
+
+    @Test
+    void rejectsUnknownKeysInTheHttpAndPostgresBlocks() {
+        assertConfigError(withHealthCheck("http: { status: 200 }"), "routes[0].healthCheck.http.status");
+        assertConfigError(withHealthCheck("postgres: { password: x }"), "routes[0].healthCheck.postgres.password");
+    }
+
+    /** One route whose {@code healthCheck} block holds {@code lines} (indented four spaces after the first). */
+    private static String withHealthCheck(String lines) {
+        return ONE_ROUTE + "    healthCheck:\n      " + lines.replace("\n    ", "\n      ") + "\n";
+    }
+
+    private static HealthCheck healthCheckOf(String block) {
+        String indented = block.strip().replace("\n", "\n      ");
+        return parse(ONE_ROUTE + "    healthCheck:\n      " + indented + "\n")
+                .routes()
+                .get(0)
+                .healthCheck()
+                .orElseThrow();
     }
 
     private static ProxyConfig parse(String yaml) {

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import dev.strait.config.ConfigKey;
 import dev.strait.config.HealthCheck;
 import dev.strait.config.HostAndPort;
+import dev.strait.config.HttpCheck;
 import dev.strait.config.PassiveCheck;
 import dev.strait.config.ProxyConfig;
 import dev.strait.config.Route;
@@ -62,7 +63,7 @@ class ConfigReferenceTest {
                         expected.listen(),
                         expected.backends(),
                         expected.balance(),
-                        Optional.of(HealthCheck.DEFAULTS),
+                        Optional.of(healthCheckWithDefaultHttp()),
                         new PassiveCheck(PassiveCheck.FAILURES.defaultValue(), PassiveCheck.COOL_OFF.defaultValue()),
                         expected.retries(),
                         expected.timeouts(),
@@ -80,6 +81,25 @@ class ConfigReferenceTest {
         assertThat(defaultOf("`least-connections`")).isEqualTo("least-connections");
         assertThat(defaultOf("required")).isEqualTo("required");
         assertThat(defaultOf("`2s` / `1s`")).as("two defaults in one row").isNull();
+    }
+
+    /** The defaults, with the {@code http} block given (as the test writes every block) and so on. */
+    private static HealthCheck healthCheckWithDefaultHttp() {
+        HealthCheck d = HealthCheck.DEFAULTS;
+        return new HealthCheck(
+                d.interval(),
+                d.timeout(),
+                d.rise(),
+                d.fall(),
+                d.send(),
+                d.expect(),
+                d.closeOnDown(),
+                d.port(),
+                d.type(),
+                Optional.of(HttpCheck.DEFAULTS),
+                d.expectContains(),
+                d.postgres(),
+                d.closeWithReset());
     }
 
     private static void assertDocumented(Map<String, String> documented, List<ConfigKey<?>> keys) {

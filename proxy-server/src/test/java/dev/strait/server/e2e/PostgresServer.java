@@ -38,6 +38,12 @@ final class PostgresServer implements AutoCloseable {
     }
 
     static PostgresServer start(Path dir, Path log) throws IOException, InterruptedException {
+        return start(dir, log, List.of());
+    }
+
+    /** As {@link #start(Path, Path)}, with more {@code name=value} settings, such as {@code log_connections=on}. */
+    static PostgresServer start(Path dir, Path log, List<String> extraSettings)
+            throws IOException, InterruptedException {
         if (Fixtures.runningAsRoot()) {
             Command.runOk(TOOL_TIMEOUT, List.of("chown", "-R", "postgres:postgres", dir.toString()));
         }
@@ -63,6 +69,7 @@ final class PostgresServer implements AutoCloseable {
         int port = Fixtures.freePort();
         List<String> options = new ArrayList<>(List.of("-D", data.toString(), "--port=" + port));
         SETTINGS.forEach(setting -> options.add("--" + setting));
+        extraSettings.forEach(setting -> options.add("--" + setting));
         Daemon postmaster = Daemon.start(
                 "postgres",
                 asPostgres(Binaries.postgres("postgres"), options.toArray(String[]::new)),
@@ -75,6 +82,11 @@ final class PostgresServer implements AutoCloseable {
 
     int port() {
         return port;
+    }
+
+    /** Everything the server has logged so far. */
+    String logText() {
+        return postmaster.logText();
     }
 
     /** A JDBC URL for user postgres on {@code 127.0.0.1:port}, with the given extra parameters. */

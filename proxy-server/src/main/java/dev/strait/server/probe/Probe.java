@@ -1,0 +1,88 @@
+package dev.strait.server.probe;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.strait.config.HealthCheck;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.ConnectTimeoutException;
+import io.netty.channel.EventLoop;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.Promise;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.net.InetSocketAddress;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Probes backends for one health check: connects to a backend's address on the check's port, runs the check's dialog,
+ * and reports a {@link Verdict} within the check's timeout, never a failed future. The timeout also bounds the
+ * orderly close that follows the verdict: the channel is closed when it runs out, whatever the state.
+ *
+ * <p>Thread model: probe channels live on the given event loop, which is also where the returned futures complete.
+ */
+public final class Probe {
+    private final HealthCheck check;
+    private final EventLoop loop;
+    private final Bootstrap bootstrap;
+
+    /** Probes from {@code loop} with channels of {@code channelType}. */
+    public Probe(HealthCheck check, EventLoop loop, Class<? extends Channel> channelType) {
+        this.check = requireNonNull(check, "check");
+        this.loop = requireNonNull(loop, "loop");
+        Bootstrap b = new Bootstrap()
+                .group(loop)
+                .channel(channelType)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int)
+                        check.timeout().toMillis());
+        if (check.closeWithReset()) {
+            b.option(ChannelOption.SO_LINGER, 0);
+        }
+        this.bootstrap = b;
+    }
+
+    /** Where a backend whose traffic goes to {@code traffic} is probed: the same address, on the check's port. */
+    public InetSocketAddress target(InetSocketAddress traffic) {
+        int port = check.portFor(traffic.getPort());
+        if (port == traffic.getPort()) {
+            return traffic;
+        }
+        return traffic.isUnresolved()
+                ? InetSocketAddress.createUnresolved(traffic.getHostString(), port)
+                : new InetSocketAddress(traffic.getAddress(), port);
+    }
+
+    /** Probes the backend at {@code traffic}; the future always succeeds, with an up or a down verdict. */
+    public Future<Verdict> run(InetSocketAddress traffic) {
+        InetSocketAddress target = target(traffic);
+        Promise<Verdict> result = loop.newPromise();
+        ProbeHandler handler = new ProbeHandler(ProbeDialog.of(check, target), result, check.closeWithReset());
+        ChannelFuture connect = bootstrap.clone().handler(handler).connect(target);
+        Channel channel = connect.channel();
+        long timeoutMillis = check.timeout().toMillis();
+        ScheduledFuture<?> deadline = loop.schedule(
+                () -> {
+                    result.trySuccess(Verdict.down("no verdict within " + timeoutMillis + "ms"));
+                    channel.close();
+                },
+                timeoutMillis,
+                TimeUnit.MILLISECONDS);
+        channel.closeFuture().addListener(f -> deadline.cancel(false));
+        connect.addListener((ChannelFuture f) -> {
+            if (!f.isSuccess()) {
+                result.trySuccess(Verdict.down(describe(f.cause())));
+            }
+        });
+        return result;
+    }
+
+    /** A failure as one short line: {@code connect timed out}, or the exception's message. */
+    static String describe(Throwable cause) {
+        if (cause instanceof ConnectTimeoutException) {
+            return "connect timed out";
+        }
+        String message = cause.getMessage();
+        return message == null ? cause.getClass().getSimpleName() : message.replace("\n", " ");
+    }
+}
