@@ -18,6 +18,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketException;
@@ -92,6 +93,49 @@ class TimeoutsIT {
                     .isBetween(SHORT.toMillis() - EARLY_SLACK_MILLIS, LATEST_MILLIS);
             await().atMost(Duration.ofSeconds(5))
                     .until(() -> proxy.server().connections().size() == 0);
+        }
+    }
+
+    /**
+     * Both peers write 16 KiB and neither reads, with small receive buffers and water marks, so bytes are stuck in
+     * Strait's write buffers both ways: the idle timeout still closes both sides, and what was stuck is released.
+     */
+    @ParameterizedTest
+    @MethodSource("transports")
+    void closesBothSidesAtTheIdleTimeoutWhileBytesAreStuckBothWays(TransportKind transport) throws Exception {
+        CompletableFuture<Socket> backendSocket = new CompletableFuture<>();
+        byte[] chunk = new byte[16 * 1024];
+        try (LoopbackBackend backend = LoopbackBackend.start(socket -> {
+                    socket.getOutputStream().write(chunk);
+                    backendSocket.complete(socket); // and never reads
+                });
+                RunningProxy proxy = RunningProxy.start(
+                        transport,
+                        timeouts(SHORT, Duration.ZERO, Duration.ZERO, Duration.ZERO),
+                        new WaterMark(1024, 2048),
+                        backend.address())) {
+            Socket client = new Socket();
+            client.setReceiveBufferSize(4096);
+            client.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), proxy.port()), 5000);
+            try (client;
+                    Socket atBackend = backendSocket.get(10, TimeUnit.SECONDS)) {
+                client.getOutputStream().write(chunk); // and never reads
+                long quietSince = System.nanoTime();
+
+                await().atMost(Duration.ofMillis(LATEST_MILLIS))
+                        .until(() -> proxy.server().connections().size() == 0);
+                assertThat(millisSince(quietSince))
+                        .as("idle 300ms closes the stuck connection within [250ms, 3s]")
+                        .isBetween(SHORT.toMillis() - EARLY_SLACK_MILLIS, LATEST_MILLIS);
+                client.setSoTimeout(5000);
+                atBackend.setSoTimeout(5000);
+                assertThat(Clients.ending(client.getInputStream()))
+                        .as("the client's side ends")
+                        .isNotEqualTo(Clients.Ending.OPEN);
+                assertThat(Clients.ending(atBackend.getInputStream()))
+                        .as("the backend's side ends too, though it never took what was stuck towards it")
+                        .isNotEqualTo(Clients.Ending.OPEN);
+            }
         }
     }
 
