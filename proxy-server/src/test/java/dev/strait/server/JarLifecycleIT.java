@@ -10,6 +10,7 @@ import dev.strait.server.support.Bytes;
 import dev.strait.server.support.Clients;
 import dev.strait.server.support.LoopbackBackend;
 import dev.strait.server.support.StraitJar;
+import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
@@ -18,10 +19,12 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.HexFormat;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
@@ -116,6 +119,74 @@ class JarLifecycleIT {
                 assertThat(echo(client, "still here")).isEqualTo("still here");
             }
             strait.terminateAndAssertCleanExit();
+        }
+    }
+
+    /**
+     * 50 MiB pushed towards a backend that stopped reading, so writes are pending when SIGTERM comes: the drain
+     * deadline ({@code shutdownTimeout: 2s}) still ends the process, with exit 0, no leak and nothing on stderr.
+     */
+    @Test
+    void sigtermWithAFlushPendingToAStalledBackendExitsAtTheDrainDeadline() throws Exception {
+        CompletableFuture<Void> backendAccepted = new CompletableFuture<>();
+        try (LoopbackBackend stalled = LoopbackBackend.start(socket -> backendAccepted.complete(null))) {
+            Path config = dir.resolve("stalled.yaml");
+            Files.writeString(
+                    config,
+                    """
+                    shutdownTimeout: 2s
+                    routes:
+                      - name: stalled
+                        listen: 127.0.0.1:0
+                        backends: ["%s"]
+                    """
+                            .formatted(stalled.address()));
+            try (StraitJar strait = StraitJar.start("lifecycle-stalled-flush", "--config", config.toString());
+                    Socket client = connect(strait.awaitListening(1))) {
+                AtomicLong written = new AtomicLong();
+                Future<?> pushing = pool.submit(() -> {
+                    byte[] chunk = new byte[64 * 1024];
+                    try {
+                        for (int i = 0; i < 50 * 16; i++) {
+                            client.getOutputStream().write(chunk);
+                            written.addAndGet(chunk.length);
+                        }
+                    } catch (IOException closedByTheDrain) {
+                        // expected: the proxy closes the client at the deadline
+                    }
+                    return null;
+                });
+                backendAccepted.get(10, TimeUnit.SECONDS);
+                long[] seen = {-1, System.nanoTime()};
+                await("the client's writes block: every buffer on the way to the stalled backend is full")
+                        .atMost(Duration.ofSeconds(30))
+                        .pollInterval(Duration.ofMillis(50))
+                        .until(() -> {
+                            long now = written.get();
+                            if (now != seen[0]) {
+                                seen[0] = now;
+                                seen[1] = System.nanoTime();
+                                return false;
+                            }
+                            return now > 0 && System.nanoTime() - seen[1] > TimeUnit.MILLISECONDS.toNanos(500);
+                        });
+                assertThat(pushing.isDone())
+                        .as("50 MiB do not fit in the buffers")
+                        .isFalse();
+
+                long signalled = System.nanoTime();
+                strait.signal("TERM");
+                assertThat(strait.exited(Duration.ofSeconds(12)))
+                        .as("exits at the 2s drain deadline (plus closing), not when the flush completes:%n%s", strait)
+                        .isTrue();
+                assertThat(Duration.ofNanos(System.nanoTime() - signalled))
+                        .as("SIGTERM to exit")
+                        .isGreaterThanOrEqualTo(Duration.ofMillis(1900));
+                assertThat(strait.process().exitValue()).isZero();
+                assertThat(strait.stdout()).doesNotContain("LEAK:").doesNotContain("Exception");
+                assertThat(strait.stderr()).as("stderr").isEmpty();
+                pushing.get(30, TimeUnit.SECONDS);
+            }
         }
     }
 
