@@ -14,6 +14,7 @@ import dev.strait.server.connection.ConnectionRegistry;
 import dev.strait.server.connection.FrontendInitializer;
 import dev.strait.server.listen.ListenException;
 import dev.strait.server.listen.Listeners;
+import dev.strait.server.route.AcceptErrorHandler;
 import dev.strait.server.route.AdmissionGate;
 import dev.strait.server.route.RouteMetrics;
 import dev.strait.server.route.RouteRuntime;
@@ -81,6 +82,7 @@ final class RouteFactory {
                 .channel(transport.serverChannel())
                 .option(ChannelOption.SO_BACKLOG, cfg.backlog())
                 .option(ChannelOption.SO_REUSEADDR, true)
+                .handler(new AcceptErrorHandler(listener::runtime))
                 .childOption(ChannelOption.AUTO_READ, false)
                 // TCP_NODELAY: Netty's socket configs switch it on in their constructor (every transport, on any
                 // platform but Android); setting it again here cost a second setsockopt per socket.

@@ -109,6 +109,18 @@ class DescriptorExhaustionIT {
                             assertThat(Clients.echo(fresh, "again")).isEqualTo("again");
                         }
                     });
+            for (int i = 0; i < 20; i++) { // spread over every listener: no event loop was lost to the exhaustion
+                try (Socket fresh = Clients.connect(port)) {
+                    assertThat(Clients.echo(fresh, "fresh " + i)).isEqualTo("fresh " + i);
+                }
+            }
+            assertThat(metric(admin, "strait_accept_errors_total{route=\"default\"}"))
+                    .as("failed accepts while descriptors were short, counted")
+                    .isPositive();
+            assertThat(strait.stdout())
+                    .as("a failed accept is one warning line, not a stack trace per attempt")
+                    .contains("cannot accept new connections")
+                    .doesNotContain("reached at the tail of the pipeline");
             assertThat(metric(admin, "strait_splice_fallbacks_total{route=\"default\"}"))
                     .as("directions that kept copying, counted")
                     .isPositive();

@@ -77,6 +77,13 @@ final class PrometheusText {
                 "counter",
                 routes,
                 RouteMetrics::spliceFallbacksTotal);
+        family(
+                out,
+                "strait_accept_errors_total",
+                "Failed accepts on the route's listeners (descriptors ran out, typically); each pauses that listener 1s.",
+                "counter",
+                routes,
+                RouteMetrics::acceptErrorsTotal);
         backendFamily(
                 server,
                 out,

@@ -17,6 +17,9 @@ public final class RouteMetrics {
     private final LongAdder bytesFromClient = new LongAdder();
     private final LongAdder bytesFromBackend = new LongAdder();
     private final LongAdder spliceFallbacks = new LongAdder();
+    private final LongAdder acceptErrors = new LongAdder();
+    private final RateLimitedWarning acceptErrorWarning =
+            new RateLimitedWarning(LogManager.getLogger(RouteMetrics.class), Duration.ofSeconds(10));
     private final RateLimitedWarning spliceFallbackWarning =
             new RateLimitedWarning(LogManager.getLogger(RouteMetrics.class), Duration.ofSeconds(10));
 
@@ -56,6 +59,21 @@ public final class RouteMetrics {
         spliceFallbacks.increment();
         spliceFallbackWarning.warn(
                 "route " + route + ": no pipe for splice (" + cause.getMessage() + "); the connection keeps copying");
+    }
+
+    /**
+     * A listener of this route failed to accept (descriptors ran out, typically) and pauses: counted, and warned about
+     * at most once per 10s.
+     */
+    public void acceptFailed(String route, Throwable cause, long pauseMillis) {
+        acceptErrors.increment();
+        acceptErrorWarning.warn("route " + route + ": cannot accept new connections (" + cause.getMessage()
+                + "); pausing that listener for " + pauseMillis + "ms, clients wait in the backlog");
+    }
+
+    /** Failed accepts on this route's listeners. */
+    public long acceptErrorsTotal() {
+        return acceptErrors.sum();
     }
 
     /** Directions that kept copying because no pipe could be had for splice. */
