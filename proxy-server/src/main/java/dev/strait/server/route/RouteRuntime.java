@@ -9,7 +9,7 @@ import io.netty.bootstrap.Bootstrap;
 
 /**
  * What a route's new connections use: its config, its live backends and balancer, the backend bootstrap template
- * (cloned onto each client's event loop), its admission gate, its counters, and the read size that switches a
+ * (cloned onto each client's event loop), its admission gate, its counters, the clients waiting for a slot or a backend, and the read size that switches a
  * direction to splice(2) (0: never). A reload swaps in a new one; live
  * connections keep the one they started with.
  */
@@ -20,6 +20,7 @@ public record RouteRuntime(
         Bootstrap backendBootstrap,
         AdmissionGate gate,
         RouteMetrics metrics,
+        WaitList waiters,
         int spliceAfter) {
     public RouteRuntime {
         requireNonNull(route, "route");
@@ -28,6 +29,7 @@ public record RouteRuntime(
         requireNonNull(backendBootstrap, "backendBootstrap");
         requireNonNull(gate, "gate");
         requireNonNull(metrics, "metrics");
+        requireNonNull(waiters, "waiters");
         if (spliceAfter < 0) {
             throw new IllegalArgumentException("spliceAfter must not be negative: " + spliceAfter);
         }
