@@ -157,6 +157,7 @@ final class RouteFactory {
                 gate,
                 previous == null ? new RouteMetrics() : previous.metrics(),
                 waiters,
+                List.of(), // no stage can be turned on yet: PROXY header, SNI/PostgreSQL peek and TLS will add theirs
                 cfg.splice().spliceAfter());
     }
 

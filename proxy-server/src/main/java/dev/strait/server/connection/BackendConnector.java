@@ -18,8 +18,8 @@ import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 
 /**
- * Gets one client a backend: waits for an admission slot if the gate said so, then connects, retries, and waits
- * again if it must, all under one deadline counted from accept ({@code timeouts.queue}; 0: no wait).
+ * Gets one client a backend: waits for an admission slot if the gate said so, lets the route's pre-relay stages run,
+ * then connects, retries, and waits again if it must, all under one deadline counted from accept ({@code timeouts.queue}; 0: no wait).
  *
  * <p>The route's balancer picks a backend; if the connect fails, another is tried, up to {@code retries} more, each
  * within {@code timeouts.connect} — safe because not one client byte has been forwarded yet. When nothing can be
@@ -66,8 +66,22 @@ final class BackendConnector {
         if (connection.state() instanceof ConnectionState.Waiting) {
             askForSlot();
         } else {
-            connectNext();
+            admitted();
         }
+    }
+
+    /** Admitted: the route's stages run first (the last one's hand-over calls {@link #connect}), else connect now. */
+    private void admitted() {
+        if (route.stages().isEmpty()) {
+            connectNext();
+        } else {
+            handler.runStages();
+        }
+    }
+
+    /** The last pre-relay stage handed over: connect. */
+    void connect() {
+        connectNext();
     }
 
     /** Asks the gate again, having joined the wait list first so that a slot released meanwhile is not missed. */
@@ -81,7 +95,7 @@ final class BackendConnector {
         waiter.stop();
         if (verdict.outcome() == AdmissionGate.Outcome.ADMITTED) {
             connection.admit();
-            connectNext();
+            admitted();
         } else {
             connection.refuse(verdict);
         }

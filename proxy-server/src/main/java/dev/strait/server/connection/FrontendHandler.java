@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import dev.strait.relay.RelayHandler;
 import dev.strait.server.lifecycle.CloseCause;
 import dev.strait.server.lifecycle.HeldInput;
+import dev.strait.server.lifecycle.PreRelayStage;
 import dev.strait.server.route.RouteRuntime;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
@@ -72,6 +73,11 @@ public final class FrontendHandler extends ChannelInboundHandlerAdapter {
         }
     }
 
+    /** Gives the first pre-relay stage its turn; the last one's hand-over comes back here as the same event. */
+    void runStages() {
+        ctx.pipeline().fireUserEventTriggered(PreRelayStage.START);
+    }
+
     /** The backend accepted: the relay takes this handler's place and gets the held bytes and FIN first. */
     void relay(Channel connected) {
         Channel frontend = ctx.channel();
@@ -130,6 +136,8 @@ public final class FrontendHandler extends ChannelInboundHandlerAdapter {
             if (unserved) {
                 ctx.close();
             }
+        } else if (evt == PreRelayStage.START) {
+            connector.connect(); // the last stage handed over; what it held is held here now
         } else if (evt != ChannelInputShutdownReadComplete.INSTANCE) {
             ctx.fireUserEventTriggered(evt);
         }

@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import dev.strait.config.Timeouts;
 import dev.strait.relay.IdleTimeoutHandler;
 import dev.strait.relay.SpliceReader;
+import dev.strait.server.lifecycle.PreRelayStage;
 import dev.strait.server.route.AdmissionGate;
 import dev.strait.server.route.RouteRuntime;
 import io.netty.channel.Channel;
@@ -19,7 +20,8 @@ import java.util.function.Supplier;
  *   <li>admission: a denied client, one over a limit in refuse mode, or one that may not wait ({@code timeouts.queue}
  *       0) is closed here, before any backend is contacted and with no pipeline;
  *   <li>{@code idle}: the idle timeout, only when {@code timeouts.idle} is above 0;
- *   <li>pre-relay stages, each present only when its route turns it on (none exist yet);
+ *   <li>pre-relay stages ({@link PreRelayStage}), in the route's order, each present only when the route turns it
+ *       on (none can be turned on yet);
  *   <li>{@code frontend}: the {@link FrontendHandler} that waits for a slot or a backend if it must, connects the
  *       backend and becomes the {@code relay}.
  * </ol>
@@ -72,6 +74,10 @@ public final class FrontendInitializer extends ChannelInitializer<Channel> {
                             "idle",
                             new IdleTimeoutHandler(
                                     timeouts.idle(), connection::bytesSpliced, connection::idleTimedOut));
+        }
+        for (PreRelayStage.Factory factory : runtime.stages()) {
+            PreRelayStage stage = factory.create(connection);
+            ch.pipeline().addLast(stage.name(), stage);
         }
         ch.pipeline().addLast("frontend", new FrontendHandler(runtime, connection, dialer, deadline));
     }

@@ -12,6 +12,7 @@ import dev.strait.server.lifecycle.ConnectionState.Connecting;
 import dev.strait.server.lifecycle.ConnectionState.Relaying;
 import dev.strait.server.lifecycle.ConnectionState.Staging;
 import dev.strait.server.lifecycle.ConnectionState.Waiting;
+import dev.strait.server.lifecycle.StageHost;
 import dev.strait.server.route.AdmissionGate;
 import dev.strait.server.route.RouteRuntime;
 import io.netty.channel.Channel;
@@ -19,6 +20,7 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
@@ -40,7 +42,7 @@ import org.apache.logging.log4j.Logger;
  * <p>Thread model: transitions, notes and the close path run on the client's event loop (the backend channel shares
  * it); the state is volatile so that the admin endpoint may read it from any thread.
  */
-public final class ProxiedConnection implements ConnectionView, ChannelFutureListener, RelayListener {
+public final class ProxiedConnection implements ConnectionView, StageHost, ChannelFutureListener, RelayListener {
     private static final Logger log = LogManager.getLogger(ProxiedConnection.class);
     private static final Accepted ACCEPTED = new Accepted();
     private static final Admitted ADMITTED = new Admitted();
@@ -101,9 +103,11 @@ public final class ProxiedConnection implements ConnectionView, ChannelFutureLis
         }
     }
 
-    /** Admitted or Staging -> Staging: a pre-relay stage starts reading the client. */
-    void staging(String stage) {
+    /** Admitted or Staging -> Staging: a pre-relay stage starts reading the client, under its own deadline. */
+    @Override
+    public void staging(String stage, Duration deadline, CloseCause onDeadline) {
         move(new Staging(stage), Admitted.class, Staging.class);
+        waiter().sleep(deadline.toNanos(), () -> close(onDeadline));
     }
 
     /** Admitted, Staging or Waiting(backend) -> Connecting: attempt {@code attempt} to {@code backend} (counted). */
@@ -131,6 +135,7 @@ public final class ProxiedConnection implements ConnectionView, ChannelFutureLis
     }
 
     /** Notes why the connection is ending and closes the client (its backend follows); from any thread. */
+    @Override
     public void close(CloseCause why) {
         if (!frontend.eventLoop().inEventLoop()) {
             frontend.eventLoop().execute(() -> close(why));
@@ -164,6 +169,9 @@ public final class ProxiedConnection implements ConnectionView, ChannelFutureLis
         ConnectionState now = state;
         for (Class<?> legal : from) {
             if (legal.isInstance(now)) {
+                if (now instanceof Staging) {
+                    waiter.stop(); // the stage's deadline
+                }
                 Backend held = now.backend();
                 if (held != null) {
                     released(held); // an attempt that ended without a relay

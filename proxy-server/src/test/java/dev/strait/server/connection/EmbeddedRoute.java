@@ -13,6 +13,7 @@ import dev.strait.config.Timeouts;
 import dev.strait.config.WaterMark;
 import dev.strait.relay.RelayHandler;
 import dev.strait.server.backend.BackendPool;
+import dev.strait.server.lifecycle.PreRelayStage;
 import dev.strait.server.route.AdmissionGate;
 import dev.strait.server.route.RouteMetrics;
 import dev.strait.server.route.RouteRuntime;
@@ -45,6 +46,11 @@ final class EmbeddedRoute {
     record Dial(Backend target, EmbeddedChannel channel, ChannelPromise promise) {}
 
     EmbeddedRoute(Route route) {
+        this(route, List.of());
+    }
+
+    /** With these pre-relay stages, in order. */
+    EmbeddedRoute(Route route, List<PreRelayStage.Factory> stages) {
         BackendPool pool = new BackendPool(
                 route.name(),
                 route.backends(),
@@ -56,7 +62,15 @@ final class EmbeddedRoute {
         AdmissionGate gate =
                 new AdmissionGate(route.access(), route.limits(), new AtomicInteger(), 0, waiters::wakeAll, null);
         runtime = new RouteRuntime(
-                route, pool, Balancers.create(route.balance()), new Bootstrap(), gate, new RouteMetrics(), waiters, 0);
+                route,
+                pool,
+                Balancers.create(route.balance()),
+                new Bootstrap(),
+                gate,
+                new RouteMetrics(),
+                waiters,
+                stages,
+                0);
     }
 
     /** Route {@code test} over {@code backends} round-robin backends (10.0.0.1:1, 10.0.0.2:1, ...). */
