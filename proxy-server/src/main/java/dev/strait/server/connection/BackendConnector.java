@@ -19,7 +19,8 @@ import org.apache.logging.log4j.Logger;
 
 /**
  * Gets one client a backend: waits for an admission slot if the gate said so, lets the route's pre-relay stages run,
- * then connects, retries, and waits again if it must, all under one deadline counted from accept ({@code timeouts.queue}; 0: no wait).
+ * then connects, retries, and waits again if it must, all under one deadline counted from accept
+ * ({@code timeouts.queue}; 0: no wait).
  *
  * <p>The route's balancer picks a backend; if the connect fails, another is tried, up to {@code retries} more, each
  * within {@code timeouts.connect} — safe because not one client byte has been forwarded yet. When nothing can be

@@ -11,9 +11,9 @@ import java.util.List;
 
 /**
  * What a route's new connections use: its config, its live backends and balancer, the backend bootstrap template
- * (cloned onto each client's event loop), its admission gate, its counters, the clients waiting for a slot or a backend, the pre-relay stages it turns on (in order; none on a plain route), and the read size that switches a
- * direction to splice(2) (0: never). A reload swaps in a new one; live
- * connections keep the one they started with.
+ * (cloned onto each client's event loop), its admission gate, its counters, the clients waiting for a slot or a
+ * backend, the pre-relay stages it turns on (in order; none on a plain route), and the read size that switches a
+ * direction to splice(2) (0: never). A reload swaps in a new one; live connections keep the one they started with.
  */
 public record RouteRuntime(
         Route route,
