@@ -42,7 +42,7 @@ final class BackendConnector {
     private final long deadlineNanos;
     private final FrontendHandler handler;
     private final Channel frontend;
-    private final Set<Backend> tried = new HashSet<>(4);
+    private Set<Backend> tried = Set.of(); // a HashSet from the first failure: none on the fast path
     private StringJoiner failures;
     private Throwable lastFailure;
     private int attempts;
@@ -64,7 +64,7 @@ final class BackendConnector {
 
     /** Starts: asks for a slot if the client waits for one, else connects. */
     void start() {
-        if (connection.state() instanceof ConnectionState.Waiting) {
+        if (connection.state() instanceof ConnectionState.WaitingForSlot) {
             askForSlot();
         } else {
             admitted();
@@ -115,7 +115,7 @@ final class BackendConnector {
             return;
         }
         if (!target.tryConnectionStarted()) {
-            tried.add(target); // it reached its cap since the pick: try another, without spending a retry
+            skip(target); // it reached its cap since the pick: try another, without spending a retry
             connectNext();
             return;
         }
@@ -144,7 +144,7 @@ final class BackendConnector {
         connection.attemptFailed();
         route.metrics().backendConnectFailed();
         route.pool().connectFailed(target, f.cause());
-        tried.add(target);
+        skip(target);
         lastFailure = f.cause();
         if (failures == null) {
             failures = new StringJoiner("; ");
@@ -180,7 +180,7 @@ final class BackendConnector {
             giveUp();
             return;
         }
-        tried.clear();
+        tried = Set.of();
         attempts = 0;
         lastFailure = null;
         connectNext();
@@ -200,6 +200,13 @@ final class BackendConnector {
                                 ? CloseCause.CONNECT_TIMEOUT
                                 : CloseCause.CONNECT_REFUSED);
         handler.closeUnserved();
+    }
+
+    private void skip(Backend backend) {
+        if (!(tried instanceof HashSet)) {
+            tried = new HashSet<>(4);
+        }
+        tried.add(backend);
     }
 
     private long now() {

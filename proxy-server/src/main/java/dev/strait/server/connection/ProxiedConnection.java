@@ -11,7 +11,8 @@ import dev.strait.server.lifecycle.ConnectionState.Closed;
 import dev.strait.server.lifecycle.ConnectionState.Connecting;
 import dev.strait.server.lifecycle.ConnectionState.Relaying;
 import dev.strait.server.lifecycle.ConnectionState.Staging;
-import dev.strait.server.lifecycle.ConnectionState.Waiting;
+import dev.strait.server.lifecycle.ConnectionState.WaitingForBackend;
+import dev.strait.server.lifecycle.ConnectionState.WaitingForSlot;
 import dev.strait.server.lifecycle.StageHost;
 import dev.strait.server.route.AdmissionGate;
 import dev.strait.server.route.RouteRuntime;
@@ -64,8 +65,11 @@ public final class ProxiedConnection implements ConnectionView, StageHost, Chann
         frontend.closeFuture().addListener(this);
     }
 
-    /** Accepted -> Closed: the gate denied or refused the client, or it could not wait; counted and closed. */
+    /** Accepted or WaitingForSlot -> Closed: the gate denied or refused the client, or it could not wait. */
     void refuse(AdmissionGate.Verdict verdict) {
+        if (!(state instanceof Accepted || state instanceof WaitingForSlot)) {
+            throw illegal("refused");
+        }
         boolean denied = verdict.outcome() == AdmissionGate.Outcome.DENIED;
         if (denied) {
             route.metrics().denied();
@@ -76,19 +80,16 @@ public final class ProxiedConnection implements ConnectionView, StageHost, Chann
         close(denied ? CloseCause.DENIED : CloseCause.LIMIT);
     }
 
-    /** Accepted -> Waiting(slot): a limit is reached in queue mode; the client waits unread. */
+    /** Accepted -> WaitingForSlot: a limit is reached in queue mode; the client waits unread. */
     void waitForSlot(long deadlineNanos) {
-        move(new Waiting(false, deadlineNanos), Accepted.class);
+        move(new WaitingForSlot(deadlineNanos), Accepted.class);
         registered();
     }
 
-    /** Accepted or Waiting(slot) -> Admitted: the gate counts this client now. */
+    /** Accepted or WaitingForSlot -> Admitted: the gate counts this client now. */
     void admit() {
-        if (state instanceof Waiting w && w.admitted()) {
-            throw illegal("admit");
-        }
-        boolean waited = state instanceof Waiting;
-        move(ADMITTED, Accepted.class, Waiting.class);
+        boolean waited = state instanceof WaitingForSlot;
+        move(ADMITTED, Accepted.class, WaitingForSlot.class);
         route.metrics().accepted();
         if (!waited) {
             registered();
@@ -110,20 +111,14 @@ public final class ProxiedConnection implements ConnectionView, StageHost, Chann
         waiter().sleep(deadline.toNanos(), () -> close(onDeadline));
     }
 
-    /** Admitted, Staging or Waiting(backend) -> Connecting: attempt {@code attempt} to {@code backend} (counted). */
+    /** Admitted, Staging or WaitingForBackend -> Connecting: attempt {@code attempt} to {@code backend} (counted). */
     void connecting(Backend backend, int attempt, Channel attemptChannel) {
-        if (state instanceof Waiting w && !w.admitted()) {
-            throw illegal("connecting");
-        }
-        move(new Connecting(backend, attempt, attemptChannel), Admitted.class, Staging.class, Waiting.class);
+        move(new Connecting(backend, attempt, attemptChannel), Admitted.class, Staging.class, WaitingForBackend.class);
     }
 
-    /** Admitted, Staging or Waiting(backend) -> Waiting(backend): no backend to try now. */
+    /** Admitted, Staging or WaitingForBackend -> WaitingForBackend: no backend to try now. */
     void waitForBackend(long deadlineNanos) {
-        if (state instanceof Waiting w && !w.admitted()) {
-            throw illegal("waiting");
-        }
-        move(new Waiting(true, deadlineNanos), Admitted.class, Staging.class, Waiting.class);
+        move(new WaitingForBackend(deadlineNanos), Admitted.class, Staging.class, WaitingForBackend.class);
     }
 
     /** Connecting -> Relaying: the backend accepted and both directions are handed to the relay. */

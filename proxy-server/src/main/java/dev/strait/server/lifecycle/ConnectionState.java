@@ -12,13 +12,13 @@ import java.net.SocketAddress;
  * read off the state: {@link #holdsSlot()} (the admission gate's count) and {@link #backend()} (the backend's count).
  *
  * <pre>
- * Accepted         -> Waiting(slot) | Admitted | Closed      (the admission gate's verdict)
- * Waiting(slot)    -> Admitted                               (a slot, before the deadline)
- * Admitted         -> Staging | Connecting | Waiting(backend)
- * Staging          -> Staging | Connecting | Waiting(backend) (each stage hands over to the next, then the connector)
- * Connecting       -> Relaying | Admitted                    (the backend accepted, or the attempt failed)
- * Waiting(backend) -> Connecting | Waiting(backend)          (woken by an event or the retry pause)
- * any              -> Closed(cause)                          (the one close path)
+ * Accepted          -> WaitingForSlot | Admitted | Closed       (the admission gate's verdict)
+ * WaitingForSlot    -> Admitted                                (a slot, before the deadline)
+ * Admitted          -> Staging | Connecting | WaitingForBackend
+ * Staging           -> Staging | Connecting | WaitingForBackend (each stage hands over to the next, then the connector)
+ * Connecting        -> Relaying | Admitted                     (the backend accepted, or the attempt failed)
+ * WaitingForBackend -> Connecting | WaitingForBackend          (woken by an event or the retry pause)
+ * any               -> Closed(cause)                           (the one close path)
  * </pre>
  *
  * <p>Immutable; the owner swaps one for the next on the connection's event loop.
@@ -71,18 +71,26 @@ public sealed interface ConnectionState {
     }
 
     /**
-     * Waiting, unread, until {@code deadlineNanos} (the event loop's ticker): for an admission slot (not yet admitted)
-     * or for a backend (admitted). One wait, one deadline, counted from accept.
+     * Waiting, unread and not yet admitted, for an admission slot until {@code deadlineNanos} (the event loop's
+     * ticker): the one deadline of the connection's wait, counted from accept.
      */
-    record Waiting(boolean admitted, long deadlineNanos) implements ConnectionState {
+    record WaitingForSlot(long deadlineNanos) implements ConnectionState {
         @Override
         public String name() {
-            return admitted ? "waiting" : "waiting-for-slot";
+            return "waiting-for-slot";
         }
 
         @Override
         public boolean holdsSlot() {
-            return admitted;
+            return false;
+        }
+    }
+
+    /** Admitted and waiting, unread, for a backend until {@code deadlineNanos}: the same deadline, counted from accept. */
+    record WaitingForBackend(long deadlineNanos) implements ConnectionState {
+        @Override
+        public String name() {
+            return "waiting";
         }
     }
 

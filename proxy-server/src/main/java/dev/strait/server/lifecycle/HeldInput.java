@@ -12,11 +12,14 @@ import java.util.ArrayDeque;
  * <p>Not thread-safe: used on the client's event loop only.
  */
 public final class HeldInput {
-    private final ArrayDeque<Object> messages = new ArrayDeque<>(2);
+    private ArrayDeque<Object> messages; // made by the first message: most clients send none before their relay
     private boolean finished;
 
     /** Holds {@code msg}; it is released by {@link #release()} unless handed over first. */
     public void hold(Object msg) {
+        if (messages == null) {
+            messages = new ArrayDeque<>(2);
+        }
         messages.add(msg);
     }
 
@@ -29,16 +32,12 @@ public final class HeldInput {
         return finished;
     }
 
-    public boolean isEmpty() {
-        return messages.isEmpty() && !finished;
-    }
-
     /**
      * Fires what is held into {@code next} (a pipeline, or a handler's context to reach the handlers after it): the
      * messages and one read-complete, then the FIN if it came. Nothing stays held.
      */
     public void replay(ChannelInboundInvoker next) {
-        if (!messages.isEmpty()) {
+        if (messages != null && !messages.isEmpty()) {
             for (Object msg; (msg = messages.poll()) != null; ) {
                 next.fireChannelRead(msg);
             }
@@ -51,6 +50,9 @@ public final class HeldInput {
 
     /** Releases every held message (the client is closing, or its bytes are dropped). */
     public void release() {
+        if (messages == null) {
+            return;
+        }
         for (Object msg; (msg = messages.poll()) != null; ) {
             ReferenceCountUtil.release(msg);
         }

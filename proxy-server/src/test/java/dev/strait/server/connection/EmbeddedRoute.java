@@ -92,6 +92,25 @@ final class EmbeddedRoute {
                 access);
     }
 
+    /** {@code route} with every backend capped at {@code maxConnections}. */
+    static Route capped(Route route, int maxConnections) {
+        List<BackendSpec> specs = route.backends().stream()
+                .map(b -> new BackendSpec(b.address(), b.weight(), maxConnections, b.backup()))
+                .toList();
+        return new Route(
+                route.name(),
+                route.listen(),
+                specs,
+                route.balance(),
+                route.healthCheck(),
+                route.passiveCheck(),
+                route.retries(),
+                route.timeouts(),
+                route.writeBufferWaterMark(),
+                route.limits(),
+                route.access());
+    }
+
     static Timeouts timeouts(Duration queue, Duration idle, Duration maxLifetime) {
         return new Timeouts(Timeouts.DEFAULT_CONNECT, idle, Duration.ZERO, Duration.ZERO, queue, maxLifetime);
     }

@@ -109,7 +109,8 @@ class FrontendLifecycleTest {
                 route(1, 0, timeouts(Duration.ofSeconds(10), Duration.ZERO, Duration.ZERO), Limits.NONE, open()));
         route.backend(0).setHealthy(false);
         EmbeddedChannel client = route.accept();
-        assertThat(route.connectionOf(client).state()).isEqualTo(new ConnectionState.Waiting(true, deadline(client)));
+        assertThat(route.connectionOf(client).state())
+                .isEqualTo(new ConnectionState.WaitingForBackend(deadline(client)));
         advance(client, Duration.ofSeconds(5));
         assertThat(route.dials).as("no connect while the only backend is down").isEmpty();
 
@@ -119,6 +120,27 @@ class FrontendLifecycleTest {
         assertThat(route.dials).hasSize(1);
         assertThat(route.waiters.size()).isZero();
         client.finishAndReleaseAll();
+    }
+
+    @Test
+    void waitsForABackendAtItsCapAndIsWokenWhenItsCountGoesDown() {
+        route = new EmbeddedRoute(EmbeddedRoute.capped(
+                route(1, 0, timeouts(Duration.ofSeconds(10), Duration.ZERO, Duration.ZERO), Limits.NONE, open()), 1));
+        EmbeddedChannel first = route.accept();
+        route.lastDial().promise().setSuccess();
+        EmbeddedChannel second = route.accept();
+        assertThat(route.connectionOf(second).state().name()).isEqualTo("waiting");
+        advance(second, Duration.ofSeconds(5));
+        assertThat(route.dials)
+                .as("no connect, no retry, while the only backend is full")
+                .hasSize(1);
+
+        first.finishAndReleaseAll(); // the backend's count goes down
+        second.runPendingTasks();
+
+        assertThat(route.dials).hasSize(2);
+        assertThat(route.connectionOf(second).state()).isInstanceOf(ConnectionState.Connecting.class);
+        second.finishAndReleaseAll();
     }
 
     @Test
@@ -230,7 +252,7 @@ class FrontendLifecycleTest {
     }
 
     private long deadline(EmbeddedChannel client) {
-        return ((ConnectionState.Waiting) route.connectionOf(client).state()).deadlineNanos();
+        return ((ConnectionState.WaitingForBackend) route.connectionOf(client).state()).deadlineNanos();
     }
 
     static ByteBuf ascii(String text) {
