@@ -3,6 +3,7 @@ package dev.strait.server.connection;
 import dev.strait.server.route.WaitList;
 import io.netty.channel.EventLoop;
 import io.netty.util.concurrent.ScheduledFuture;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -19,7 +20,7 @@ final class Waiter implements Runnable {
     private final WaitList list;
     private Runnable onWake;
     private ScheduledFuture<?> timer;
-    private boolean waiting;
+    private boolean listed;
 
     Waiter(EventLoop loop, WaitList list) {
         this.loop = loop;
@@ -28,35 +29,29 @@ final class Waiter implements Runnable {
 
     /**
      * Waits until an event or {@code timeoutNanos} pass, then runs {@code onWake} once on the event loop; the caller
-     * tells a deadline from an event by the clock. Joins the wait list first, so an event that happens while the
-     * caller checks once more is not missed.
+     * tells a deadline from an event by the clock, and treats a wake-up as a reason to look again, never as a
+     * promise. Joins the wait list first, so an event that happens while the caller checks once more is not missed.
      */
     void await(long timeoutNanos, Runnable onWake) {
-        stop();
-        this.onWake = onWake;
-        waiting = true;
+        sleep(Math.max(0, timeoutNanos), onWake);
+        listed = true;
         list.add(this);
-        timer = loop.schedule(this::wake, Math.max(0, timeoutNanos), TimeUnit.NANOSECONDS);
     }
 
     /** Runs {@code then} after {@code nanos} unless stopped first; no event wakes it. */
     void sleep(long nanos, Runnable then) {
         stop();
         onWake = then;
-        waiting = true;
-        timer = loop.schedule(this::wake, nanos, TimeUnit.NANOSECONDS);
+        timer = loop.schedule(this::timedOut, nanos, TimeUnit.NANOSECONDS);
     }
 
-    /** Whether a wait is on. */
-    boolean waiting() {
-        return waiting;
-    }
-
-    /** Ends the wait, if any, without running its callback. */
+    /** Ends the wait or sleep, if any, without running its callback. */
     void stop() {
-        if (waiting) {
-            waiting = false;
+        if (listed) {
+            listed = false;
             list.remove(this);
+        }
+        if (timer != null) {
             timer.cancel(false);
             timer = null;
         }
@@ -64,14 +59,28 @@ final class Waiter implements Runnable {
 
     @Override
     public void run() {
-        loop.execute(this::wake);
+        try {
+            loop.execute(this::woken);
+        } catch (RejectedExecutionException shuttingDown) {
+            // The client's event loop is stopping, and the client with it: nothing to wake.
+        }
     }
 
-    private void wake() {
-        if (waiting) {
-            Runnable then = onWake;
-            stop();
-            then.run();
+    /** An event: only a wait on the list takes it (a wake-up queued before a sleep began must not end the sleep). */
+    private void woken() {
+        if (listed) {
+            fire();
         }
+    }
+
+    private void timedOut() {
+        timer = null;
+        fire();
+    }
+
+    private void fire() {
+        Runnable then = onWake;
+        stop();
+        then.run();
     }
 }

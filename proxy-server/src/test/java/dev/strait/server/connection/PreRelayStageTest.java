@@ -120,6 +120,21 @@ class PreRelayStageTest {
     }
 
     @Test
+    void aWakeUpLeftFromTheSlotWaitDoesNotEndTheStageThatFollows() {
+        route = withStage(new Limits(1, OnLimit.QUEUE, 0, 0));
+        EmbeddedChannel first = route.accept();
+        EmbeddedChannel second = route.accept();
+
+        first.finishAndReleaseAll(); // a slot: wakes the second client
+        route.waiters.wakeAll(); // and another event, queued behind it
+        second.runPendingTasks();
+
+        assertThat(second.isOpen()).isTrue();
+        assertThat(route.connectionOf(second).state()).isEqualTo(new ConnectionState.Staging("first-line"));
+        second.finishAndReleaseAll();
+    }
+
+    @Test
     void aPlainRouteHasNoStageAndNoExtraHandler() {
         route = new EmbeddedRoute(
                 route(1, 0, timeouts(Duration.ZERO, Duration.ZERO, Duration.ZERO), Limits.NONE, AccessList.OPEN));
