@@ -8,6 +8,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.strait.config.AccessList;
 import dev.strait.config.Limits;
+import dev.strait.relay.RelayListener;
 import dev.strait.server.lifecycle.CloseCause;
 import dev.strait.server.lifecycle.ConnectionState;
 import io.netty.channel.embedded.EmbeddedChannel;
@@ -112,10 +113,28 @@ class CloseCauseTest {
     @Test
     void aResetAfterAFinReplacesTheWeakCause() {
         relaying(Duration.ZERO, Duration.ZERO);
-        connection.ended("frontend", dev.strait.relay.RelayListener.End.FIN);
-        connection.ended("backend", dev.strait.relay.RelayListener.End.RESET);
+        connection.ended("frontend", RelayListener.End.FIN);
+        connection.ended("backend", RelayListener.End.RESET);
         backend.close();
         assertClosedOnceWith(CloseCause.BACKEND_RESET);
+    }
+
+    @Test
+    void aClientFinTimeoutAfterTheClientsFinEndsItWithClientFinTimeout() {
+        relaying(Duration.ZERO, Duration.ZERO);
+        connection.ended("frontend", RelayListener.End.FIN);
+        connection.ended("frontend", RelayListener.End.FIN_TIMEOUT);
+        client.close();
+        assertClosedOnceWith(CloseCause.CLIENT_FIN_TIMEOUT);
+    }
+
+    @Test
+    void aServerFinTimeoutAfterTheBackendClosedEndsItWithServerFinTimeout() {
+        relaying(Duration.ZERO, Duration.ZERO);
+        connection.ended("backend", RelayListener.End.CLOSED);
+        connection.ended("backend", RelayListener.End.FIN_TIMEOUT);
+        client.close();
+        assertClosedOnceWith(CloseCause.SERVER_FIN_TIMEOUT);
     }
 
     @Test
