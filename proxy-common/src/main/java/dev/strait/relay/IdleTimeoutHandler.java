@@ -25,6 +25,7 @@ public final class IdleTimeoutHandler extends IdleStateHandler {
 
     private final Duration timeout;
     private final LongSupplier splicedBytes;
+    private final Runnable closing;
     private long splicedAtLastCheck;
 
     /** For a connection that never splices. */
@@ -37,9 +38,19 @@ public final class IdleTimeoutHandler extends IdleStateHandler {
      * @param splicedBytes bytes the connection has moved by splice(2) so far, in either direction
      */
     public IdleTimeoutHandler(Duration timeout, LongSupplier splicedBytes) {
+        this(timeout, splicedBytes, () -> {});
+    }
+
+    /**
+     * @param timeout how long the connection may stay silent
+     * @param splicedBytes bytes the connection has moved by splice(2) so far, in either direction
+     * @param closing told just before an idle connection is closed, on its event loop
+     */
+    public IdleTimeoutHandler(Duration timeout, LongSupplier splicedBytes, Runnable closing) {
         super(0, 0, timeout.toNanos(), TimeUnit.NANOSECONDS);
         this.timeout = timeout;
         this.splicedBytes = requireNonNull(splicedBytes, "splicedBytes");
+        this.closing = requireNonNull(closing, "closing");
     }
 
     @Override
@@ -50,6 +61,7 @@ public final class IdleTimeoutHandler extends IdleStateHandler {
             return;
         }
         log.info("frontend {} idle for {}ms; closing", ctx.channel(), timeout.toMillis());
+        closing.run();
         ctx.close();
     }
 }

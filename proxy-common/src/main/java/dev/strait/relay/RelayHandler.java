@@ -39,6 +39,9 @@ import org.apache.logging.log4j.Logger;
  * backpressure work as when copying: they reach this handler in order after every spliced byte. When no pipe can be
  * had (descriptors ran out), the direction keeps copying and {@code pipeUnavailable} is told.
  *
+ * <p>Ends: a {@link RelayListener} is told how this side ended (FIN, close, reset, error, fin timeout) before the
+ * relay acts on it, so the connection's owner can record why the pair closed.
+ *
  * <p>Thread model: both channels are registered on the same event loop, so the fields need no synchronisation;
  * {@link #bytesRelayed()} and {@link #bytesSpliced()} may be read from any thread.
  */
@@ -49,6 +52,7 @@ public final class RelayHandler extends ChannelDuplexHandler {
     private final String side;
     private final Duration finTimeout;
     private final Consumer<IOException> pipeUnavailable;
+    private final RelayListener listener;
     private int spliceAfter;
     private volatile long bytesCopied;
     /** Set once this direction splices. */
@@ -95,6 +99,27 @@ public final class RelayHandler extends ChannelDuplexHandler {
      */
     public RelayHandler(
             Channel peer, String side, Duration finTimeout, int spliceAfter, Consumer<IOException> pipeUnavailable) {
+        this(peer, side, finTimeout, spliceAfter, pipeUnavailable, RelayListener.NONE);
+    }
+
+    /**
+     * @param peer the channel that receives what this handler's channel reads
+     * @param side what this handler's channel is, for logs and {@code listener}: {@code frontend} or {@code backend}
+     * @param finTimeout how long the pair may stay half-closed after this side's FIN before both are closed; 0
+     *     disables it
+     * @param spliceAfter splice this direction once a single read brings at least this many bytes (epoll on both
+     *     sides and a {@link SpliceReader} on this channel required); 0 never splices
+     * @param pipeUnavailable told when this direction wanted to splice but could get no pipe, and keeps copying
+     * @param listener told how this side ended (FIN, close, reset, error, fin timeout) before the relay acts on it
+     */
+    public RelayHandler(
+            Channel peer,
+            String side,
+            Duration finTimeout,
+            int spliceAfter,
+            Consumer<IOException> pipeUnavailable,
+            RelayListener listener) {
+        this.listener = requireNonNull(listener, "listener");
         this.peer = requireNonNull(peer, "peer");
         this.pipeUnavailable = requireNonNull(pipeUnavailable, "pipeUnavailable");
         this.side = requireNonNull(side, "side");
@@ -183,6 +208,7 @@ public final class RelayHandler extends ChannelDuplexHandler {
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
         if (evt instanceof ChannelInputShutdownEvent) {
+            listener.ended(side, RelayListener.End.FIN);
             propagateInputShutdown(ctx.channel()); // every byte before the FIN was read or spliced already
             limitHalfClosedTime(ctx.channel());
         } else if (evt != ChannelInputShutdownReadComplete.INSTANCE) {
@@ -230,6 +256,7 @@ public final class RelayHandler extends ChannelDuplexHandler {
                 .schedule(
                         () -> {
                             if (target.isOpen()) {
+                                listener.ended(side, RelayListener.End.FIN_TIMEOUT);
                                 log.info("{} {} for {}ms; closing the pair", target, state, finTimeout.toMillis());
                                 target.close();
                                 peer.close();
@@ -242,6 +269,7 @@ public final class RelayHandler extends ChannelDuplexHandler {
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
+        listener.ended(side, RelayListener.End.CLOSED);
         Channels.closeOnFlush(peer);
         // A peer that never takes what was relayed to it would hold the connection open forever: bound it.
         closeAfterFinTimeout(peer, "still flushing after the " + side + " closed");
@@ -251,8 +279,10 @@ public final class RelayHandler extends ChannelDuplexHandler {
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         if (cause instanceof IOException || cause.getCause() instanceof IOException) {
+            listener.ended(side, RelayListener.End.RESET);
             log.debug("{} {} failed: {}; closing {} {}", side, ctx.channel(), cause.toString(), peerSide(), peer);
         } else {
+            listener.ended(side, RelayListener.End.ERROR);
             log.warn("{} {} failed; closing {} {}", side, ctx.channel(), peerSide(), peer, cause);
         }
         ctx.close();

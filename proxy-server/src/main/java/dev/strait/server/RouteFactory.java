@@ -18,6 +18,7 @@ import dev.strait.server.route.AcceptErrorHandler;
 import dev.strait.server.route.AdmissionGate;
 import dev.strait.server.route.RouteMetrics;
 import dev.strait.server.route.RouteRuntime;
+import dev.strait.server.route.WaitList;
 import dev.strait.transport.Transport;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
@@ -128,12 +129,20 @@ final class RouteFactory {
         EventLoop loop = workers.next();
         Map<String, Backend> carried =
                 previous == null ? Map.of() : previous.pool().byName();
-        BackendPool pool =
-                new BackendPool(route.name(), route.backends(), route.passiveCheck(), dnsSettings(cfg), loop, carried);
+        // Carried over a reload: clients still waiting on the old runtime are woken by the new one's events too.
+        WaitList waiters = previous == null ? new WaitList() : previous.waiters();
+        BackendPool pool = new BackendPool(
+                route.name(),
+                route.backends(),
+                route.passiveCheck(),
+                dnsSettings(cfg),
+                loop,
+                carried,
+                waiters::wakeAll);
         if (route.healthCheck().isEmpty()) {
             // Nothing would bring back a backend that an earlier config's health check took down; a passive
             // cool-off still running ends on its own timer.
-            pool.current().stream().filter(b -> !b.coolingOff()).forEach(b -> b.setHealthy(true));
+            pool.current().stream().filter(b -> !b.coolingOff()).forEach(pool::markHealthy);
         }
         AdmissionGate gate = new AdmissionGate(
                 route.access(),
@@ -149,6 +158,8 @@ final class RouteFactory {
                 backendBootstrap(route),
                 gate,
                 previous == null ? new RouteMetrics() : previous.metrics(),
+                waiters,
+                List.of(), // no stage can be turned on yet: PROXY header, SNI/PostgreSQL peek and TLS will add theirs
                 cfg.splice().spliceAfter());
     }
 

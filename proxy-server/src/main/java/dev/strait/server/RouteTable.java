@@ -105,9 +105,15 @@ final class RouteTable {
         routes.values().forEach(RouteTable::stop);
     }
 
-    /** Lets listeners paused by a limit accept again where there is room. */
+    /**
+     * A slot was released (or an accept-rate pause ended): lets paused listeners accept again where there is room, and
+     * wakes every route's waiting clients, since the server-wide limit is shared.
+     */
     void resumePaused() {
-        routes.values().forEach(l -> l.runtime().gate().resumeIfRoom());
+        routes.values().forEach(l -> {
+            l.runtime().gate().resumeIfRoom();
+            l.runtime().waiters().wakeAll();
+        });
     }
 
     /** The address a route's listener is bound to. */

@@ -4,7 +4,8 @@
  * {@code ReloadPlan} worked out from the old and new config, and drains on shutdown.
  *
  * <p>Data flow: accept ({@code connection.FrontendInitializer}, admitted by {@code route.AdmissionGate}) -> connect
- * backend ({@code connection.FrontendHandler}) -> relay ({@code dev.strait.relay.RelayHandler}) -> close. Every other
- * server package sits below this one and none imports it.
+ * backend ({@code connection.BackendConnector}, waiting if it must) -> relay ({@code dev.strait.relay.RelayHandler})
+ * -> close, each connection owned by one {@code connection.ProxiedConnection} (see {@code docs/architecture.md}).
+ * Every other server package sits below this one and none imports it.
  */
 package dev.strait.server;

@@ -44,6 +44,18 @@ class LimitsIT {
     private static final int BULK = 4 * 1024 * 1024;
     private static final ExecutorService pool = Executors.newCachedThreadPool();
 
+    /**
+     * {@code timeouts.queue} 10s: a client accepted just before the listener's pause took effect (another event loop's
+     * listener may accept one more) waits that long for a slot; with 0 it would be refused.
+     */
+    private static final Timeouts QUEUE = new Timeouts(
+            Timeouts.DEFAULT_CONNECT,
+            Duration.ZERO,
+            Duration.ZERO,
+            Duration.ZERO,
+            Duration.ofSeconds(10),
+            Duration.ZERO);
+
     static Stream<TransportKind> transports() {
         return Transports.available();
     }
@@ -76,7 +88,7 @@ class LimitsIT {
                 assertThat(backend.acceptedCount()).as("backend connections").isEqualTo(3);
                 // The client accepted past the limit waits unread: listed, but not relaying.
                 assertThat(proxy.server().connections().snapshot().stream()
-                                .filter(c -> c.state().equals("relaying"))
+                                .filter(c -> c.state().name().equals("relaying"))
                                 .count())
                         .isEqualTo(3);
                 assertEachRelaysBulkByteExact(live);
@@ -90,8 +102,8 @@ class LimitsIT {
     @MethodSource("transports")
     void queuesTheFourthClientOfARouteLimitedToThreeUntilASlotFrees(TransportKind transport) throws Exception {
         try (LoopbackBackend backend = LoopbackBackend.echo();
-                RunningProxy proxy =
-                        RunningProxy.start(transport, route("test", backend, new Limits(3, OnLimit.QUEUE, 0, 0)))) {
+                RunningProxy proxy = RunningProxy.start(
+                        transport, route("test", backend, new Limits(3, OnLimit.QUEUE, 0, 0), QUEUE))) {
             List<Socket> live = new ArrayList<>();
             try {
                 for (int i = 0; i < 3; i++) {
@@ -112,7 +124,7 @@ class LimitsIT {
                         .isEqualTo(3);
                 // The client accepted past the limit waits unread: listed, but not relaying.
                 assertThat(proxy.server().connections().snapshot().stream()
-                                .filter(c -> c.state().equals("relaying"))
+                                .filter(c -> c.state().name().equals("relaying"))
                                 .count())
                         .isEqualTo(3);
 
@@ -255,7 +267,11 @@ class LimitsIT {
 
     /** A route named {@code name} on 127.0.0.1, port 0, to one backend, with these limits. */
     private static Route route(String name, LoopbackBackend backend, Limits limits) {
-        Route r = RunningProxy.route(Timeouts.DEFAULTS, WaterMark.DEFAULT, backend.address());
+        return route(name, backend, limits, Timeouts.DEFAULTS);
+    }
+
+    private static Route route(String name, LoopbackBackend backend, Limits limits, Timeouts timeouts) {
+        Route r = RunningProxy.route(timeouts, WaterMark.DEFAULT, backend.address());
         return new Route(
                 name,
                 r.listen(),

@@ -16,7 +16,6 @@ import dev.strait.config.Route;
 import dev.strait.config.Timeouts;
 import dev.strait.config.TransportKind;
 import dev.strait.config.WaterMark;
-import dev.strait.server.connection.ProxiedConnection;
 import dev.strait.server.route.RouteMetrics;
 import dev.strait.server.support.AcceptQueue;
 import dev.strait.server.support.Bytes;
@@ -151,7 +150,15 @@ class ReviewRegressionIT {
                                 0,
                                 backend.address(),
                                 PassiveCheck.DISABLED,
-                                Timeouts.DEFAULTS,
+                                // A client accepted before the listener's pause waits up to timeouts.queue (0:
+                                // refused).
+                                new Timeouts(
+                                        Timeouts.DEFAULT_CONNECT,
+                                        Duration.ZERO,
+                                        Duration.ZERO,
+                                        Duration.ZERO,
+                                        Duration.ofSeconds(10),
+                                        Duration.ZERO),
                                 new Limits(0, OnLimit.QUEUE, 0, 1)));
                 Socket first = proxy.connect()) {
             assertEchoes(first, "takes the only token of this second");
@@ -381,7 +388,7 @@ class ReviewRegressionIT {
                         assertThat(proxy.server().connections().snapshot())
                                 .as("the client's connection while the backend connect is in flight")
                                 .singleElement()
-                                .extracting(ProxiedConnection::state)
+                                .extracting(c -> c.state().name())
                                 .isEqualTo("connecting");
                         departure.leave(client);
                     }

@@ -95,7 +95,7 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             n.put("client", address(c.client()));
             n.put("listener", address(c.listener()));
             n.put("backend", address(c.backend()));
-            n.put("state", c.state());
+            n.put("state", c.state().name());
             n.put("startedAt", c.started().toString());
             n.put("ageSeconds", Duration.between(c.started(), now).toMillis() / 1000.0);
             n.put("bytesFromClient", c.bytesFromClient());

@@ -37,6 +37,7 @@ public final class BackendPool implements AutoCloseable {
     private final List<BackendSpec> specs;
     private final PassiveCheck passive;
     private final EventLoop loop;
+    private final Runnable onAvailable;
     private final List<List<Backend>> bySpec = new ArrayList<>();
     private final List<NameWatch> watches = new ArrayList<>();
     private final Map<Backend, AtomicInteger> failures = new ConcurrentHashMap<>();
@@ -46,6 +47,9 @@ public final class BackendPool implements AutoCloseable {
     /**
      * Builds the pool and resolves host names once (waiting up to the DNS query timeout), reusing {@code previous}
      * backends of the same name so that counts and health survive a reload.
+     *
+     * @param onAvailable run, from any thread, when a backend may have become available: it came back up, or the
+     *     names resolved anew
      */
     public BackendPool(
             String route,
@@ -53,7 +57,9 @@ public final class BackendPool implements AutoCloseable {
             PassiveCheck passive,
             DnsSettings dns,
             EventLoop loop,
-            Map<String, Backend> previous) {
+            Map<String, Backend> previous,
+            Runnable onAvailable) {
+        this.onAvailable = requireNonNull(onAvailable, "onAvailable");
         this.route = requireNonNull(route, "route");
         this.specs = List.copyOf(specs);
         this.passive = requireNonNull(passive, "passive");
@@ -104,7 +110,7 @@ public final class BackendPool implements AutoCloseable {
                     () -> {
                         failures.remove(backend);
                         // Not guarded by this pool being open: a reload carries the same Backend into the next pool.
-                        if (backend.setHealthy(true)) {
+                        if (markHealthy(backend)) {
                             log.info("route {}: backend {} is back after its passive cool-off", route, backend);
                         }
                     },
@@ -120,10 +126,20 @@ public final class BackendPool implements AutoCloseable {
         }
     }
 
+    /** Marks a backend up; when that changed its health, clients waiting for a backend are told. */
+    public boolean markHealthy(Backend backend) {
+        boolean changed = backend.setHealthy(true);
+        if (changed) {
+            onAvailable.run();
+        }
+        return changed;
+    }
+
     /** Called on the pool's loop by a name watch with the backends its name now resolves to. */
     void replace(int specIndex, List<Backend> backends) {
         bySpec.set(specIndex, List.copyOf(backends));
         rebuild();
+        onAvailable.run();
     }
 
     private void rebuild() {

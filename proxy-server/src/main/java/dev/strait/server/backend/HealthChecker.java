@@ -78,7 +78,7 @@ public final class HealthChecker implements AutoCloseable {
         if (verdict.up()) {
             streak[0]++;
             streak[1] = 0;
-            if (!backend.healthy() && streak[0] >= check.rise() && backend.setHealthy(true)) {
+            if (!backend.healthy() && streak[0] >= check.rise() && pool.markHealthy(backend)) {
                 log.info("route {}: backend {} is UP after {} good checks", route, backend, streak[0]);
             }
         } else {

@@ -1,6 +1,9 @@
 package dev.strait.server.connection;
 
+import static java.util.Objects.requireNonNull;
+
 import dev.strait.balance.Backend;
+import dev.strait.server.lifecycle.CloseCause;
 import io.netty.channel.Channel;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.ChannelGroupFuture;
@@ -8,25 +11,39 @@ import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
 
 /**
- * Every live frontend channel and what is known of its connection. A channel leaves the registry when it closes.
+ * Every live connection that was admitted or is waiting for a slot. A connection leaves it in its close path.
  *
  * <p>Thread-safe: channels are added from their event loops; the admin endpoint and shutdown read from other threads.
  */
 public final class ConnectionRegistry {
     private final ChannelGroup frontends = new DefaultChannelGroup("frontends", GlobalEventExecutor.INSTANCE);
-    private final Map<Channel, ProxiedConnection> connections = new ConcurrentHashMap<>();
+    private final Set<ProxiedConnection> connections = ConcurrentHashMap.newKeySet();
+    private final Consumer<ProxiedConnection> closed;
 
-    /** Registers a newly accepted frontend channel; it is forgotten when it closes. */
-    ProxiedConnection register(String route, Channel frontend) {
-        ProxiedConnection connection = new ProxiedConnection(route, frontend);
-        connections.put(frontend, connection);
-        frontend.closeFuture().addListener(f -> connections.remove(frontend));
+    public ConnectionRegistry() {
+        this(c -> {});
+    }
+
+    /** @param closed told of every connection once it has closed, its cause recorded (where an access log plugs in) */
+    public ConnectionRegistry(Consumer<ProxiedConnection> closed) {
+        this.closed = requireNonNull(closed, "closed");
+    }
+
+    /** Registers an admitted or waiting connection; its close path {@link #remove}s it. */
+    void register(ProxiedConnection connection, Channel frontend) {
+        connections.add(connection);
         frontends.add(frontend);
-        return connection;
+    }
+
+    /** Called by a connection's close path, whether or not it was registered. */
+    void remove(ProxiedConnection connection) {
+        connections.remove(connection);
+        closed.accept(connection);
     }
 
     /** How many connections are open. */
@@ -36,7 +53,7 @@ public final class ConnectionRegistry {
 
     /** A snapshot of the live connections. */
     public List<ProxiedConnection> snapshot() {
-        return new ArrayList<>(connections.values());
+        return new ArrayList<>(connections);
     }
 
     /** Completes when every connection open now has closed. */
@@ -44,20 +61,21 @@ public final class ConnectionRegistry {
         return frontends.newCloseFuture();
     }
 
-    /** Closes every connection relaying to {@code backend}; returns how many. */
+    /** Closes every connection to {@code backend}, which its health check took down; returns how many. */
     public int closeConnectionsTo(Backend backend) {
         int closed = 0;
-        for (ProxiedConnection c : connections.values()) {
+        for (ProxiedConnection c : connections) {
             if (c.backendTarget() == backend) {
-                c.close();
+                c.close(CloseCause.BACKEND_DOWN);
                 closed++;
             }
         }
         return closed;
     }
 
-    /** Closes every connection now (their backends follow). */
+    /** Closes every connection now, for a shutdown (their backends follow). */
     public ChannelGroupFuture closeAll() {
+        connections.forEach(c -> c.close(CloseCause.SHUTDOWN)); // notes the cause before the close below lands
         return frontends.close();
     }
 }

@@ -5,140 +5,82 @@ import static java.util.Objects.requireNonNull;
 import dev.strait.config.Timeouts;
 import dev.strait.relay.IdleTimeoutHandler;
 import dev.strait.relay.SpliceReader;
+import dev.strait.server.lifecycle.PreRelayStage;
 import dev.strait.server.route.AdmissionGate;
 import dev.strait.server.route.RouteRuntime;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelInitializer;
-import io.netty.util.concurrent.ScheduledFuture;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.util.concurrent.TimeUnit;
+import java.util.List;
 import java.util.function.Supplier;
-import org.apache.logging.log4j.LogManager;
-import org.apache.logging.log4j.Logger;
 
 /**
- * The frontend pipeline recipe. Admission first: a denied or refused client is closed before any backend is
- * contacted. An admitted client, or one told to wait (queue mode, a limit reached), gets its pipeline — an optional
- * idle timeout and lifetime cap, then the {@link FrontendHandler} that holds early client bytes, connects the backend
- * once admitted and becomes the relay — and is registered for draining and the admin endpoint. A waiting client asks
- * again every {@value #WAIT_TICK_MILLIS}ms, for up to {@code timeouts.queue} when that is set.
+ * The frontend pipeline recipe. Each accepted client gets a {@link ProxiedConnection} that owns it, then:
  *
- * <p>The route's runtime is read per connection, so a reload applies to new connections only.
+ * <ol>
+ *   <li>admission: a denied client, one over a limit in refuse mode, or one that may not wait ({@code timeouts.queue}
+ *       0) is closed here, before any backend is contacted and with no pipeline;
+ *   <li>{@code idle}: the idle timeout, only when {@code timeouts.idle} is above 0;
+ *   <li>pre-relay stages ({@link PreRelayStage}), in the route's order, each present only when the route turns it
+ *       on (none can be turned on yet);
+ *   <li>{@code frontend}: the {@link FrontendHandler} that waits for a slot or a backend if it must, connects the
+ *       backend and becomes the {@code relay}.
+ * </ol>
+ *
+ * <p>A plain route's pipeline is therefore {@code frontend}, then {@code relay}: nothing per connection beyond it. The
+ * route's runtime is read per connection, so a reload applies to new connections only.
  */
 @ChannelHandler.Sharable
 public final class FrontendInitializer extends ChannelInitializer<Channel> {
-    static final long WAIT_TICK_MILLIS = 50;
-    private static final Logger log = LogManager.getLogger(FrontendInitializer.class);
-
     private final Supplier<RouteRuntime> route;
     private final ConnectionRegistry registry;
+    private final BackendDialer dialer;
 
     public FrontendInitializer(Supplier<RouteRuntime> route, ConnectionRegistry registry) {
+        this(route, registry, BackendDialer.BOOTSTRAP);
+    }
+
+    FrontendInitializer(Supplier<RouteRuntime> route, ConnectionRegistry registry, BackendDialer dialer) {
         this.route = requireNonNull(route, "route");
         this.registry = requireNonNull(registry, "registry");
+        this.dialer = requireNonNull(dialer, "dialer");
     }
 
     @Override
     protected void initChannel(Channel ch) {
         RouteRuntime runtime = route.get();
-        InetAddress client = ((InetSocketAddress) ch.remoteAddress()).getAddress();
-        AdmissionGate.Verdict verdict = runtime.gate().admit(client);
-        if (verdict.outcome() == AdmissionGate.Outcome.DENIED || verdict.outcome() == AdmissionGate.Outcome.REFUSED) {
-            refuse(ch, runtime, verdict);
+        Timeouts timeouts = runtime.route().timeouts();
+        ProxiedConnection connection = new ProxiedConnection(runtime, ch, registry);
+        AdmissionGate.Verdict verdict = runtime.gate().admit(connection.clientAddress());
+        boolean admitted = verdict.outcome() == AdmissionGate.Outcome.ADMITTED;
+        if (!admitted
+                && (verdict.outcome() != AdmissionGate.Outcome.WAIT
+                        || timeouts.queue().isZero())) {
+            connection.refuse(verdict);
             return;
         }
-        ProxiedConnection connection = registry.register(runtime.name(), ch);
+        // One deadline for the whole wait, for a slot and then for a backend, counted from now.
+        long deadline = ch.eventLoop().ticker().nanoTime() + timeouts.queue().toNanos();
+        if (admitted) {
+            connection.admit();
+        } else {
+            connection.waitForSlot(deadline);
+        }
         if (runtime.spliceAfter() > 0) {
             SpliceReader.install(ch); // a no-op unless the transport is epoll
         }
-        FrontendHandler frontend = new FrontendHandler(runtime, connection);
-        Timeouts timeouts = runtime.route().timeouts();
         if (!timeouts.idle().isZero()) {
-            ch.pipeline().addLast("idle", new IdleTimeoutHandler(timeouts.idle(), connection::bytesSpliced));
+            ch.pipeline()
+                    .addLast(
+                            "idle",
+                            new IdleTimeoutHandler(
+                                    timeouts.idle(), connection::bytesSpliced, connection::idleTimedOut));
         }
-        if (!timeouts.maxLifetime().isZero()) {
-            cutAfter(ch, timeouts);
+        List<PreRelayStage.Factory> stages = runtime.stages();
+        for (int i = 0; i < stages.size(); i++) { // indexed: no iterator on the plain route's fast path
+            PreRelayStage stage = stages.get(i).create(connection);
+            ch.pipeline().addLast(stage.name(), stage);
         }
-        ch.pipeline().addLast("frontend", frontend);
-        if (verdict.outcome() == AdmissionGate.Outcome.ADMITTED) {
-            admitted(ch, runtime, client, frontend, connection);
-        } else {
-            // 0: wait as long as it takes (the listener is paused, so few clients get here).
-            long deadline = timeouts.queue().isZero()
-                    ? 0
-                    : System.nanoTime() + timeouts.queue().toNanos();
-            waitForSlot(ch, runtime, client, frontend, connection, deadline);
-        }
-    }
-
-    private void waitForSlot(
-            Channel ch,
-            RouteRuntime runtime,
-            InetAddress client,
-            FrontendHandler frontend,
-            ProxiedConnection connection,
-            long deadline) {
-        ch.eventLoop()
-                .schedule(
-                        () -> {
-                            if (!ch.isActive()) {
-                                return; // the waiting client left
-                            }
-                            AdmissionGate.Verdict verdict = runtime.gate().admit(client);
-                            switch (verdict.outcome()) {
-                                case ADMITTED -> admitted(ch, runtime, client, frontend, connection);
-                                case WAIT -> {
-                                    if (deadline != 0 && System.nanoTime() - deadline >= 0) {
-                                        refuse(ch, runtime, verdict);
-                                    } else {
-                                        waitForSlot(ch, runtime, client, frontend, connection, deadline);
-                                    }
-                                }
-                                default -> refuse(ch, runtime, verdict);
-                            }
-                        },
-                        WAIT_TICK_MILLIS,
-                        TimeUnit.MILLISECONDS);
-    }
-
-    private static void admitted(
-            Channel ch,
-            RouteRuntime runtime,
-            InetAddress client,
-            FrontendHandler frontend,
-            ProxiedConnection connection) {
-        runtime.metrics().accepted();
-        ch.closeFuture().addListener(f -> {
-            runtime.metrics().closed(connection.bytesFromClient(), connection.bytesFromBackend());
-            runtime.gate().release(client);
-        });
-        frontend.admit();
-    }
-
-    private static void refuse(Channel ch, RouteRuntime runtime, AdmissionGate.Verdict verdict) {
-        if (verdict.outcome() == AdmissionGate.Outcome.DENIED) {
-            runtime.metrics().denied();
-        } else {
-            runtime.metrics().refused();
-        }
-        log.debug("frontend {} -> route {}: refused ({})", ch.remoteAddress(), runtime.name(), verdict.reason());
-        ch.close();
-    }
-
-    private static void cutAfter(Channel ch, Timeouts timeouts) {
-        ScheduledFuture<?> cut = ch.eventLoop()
-                .schedule(
-                        () -> {
-                            log.info(
-                                    "frontend {} reached maxLifetime {}ms; closing",
-                                    ch,
-                                    timeouts.maxLifetime().toMillis());
-                            ch.close();
-                        },
-                        timeouts.maxLifetime().toNanos(),
-                        TimeUnit.NANOSECONDS);
-        ch.closeFuture().addListener(f -> cut.cancel(false));
+        ch.pipeline().addLast("frontend", new FrontendHandler(runtime, connection, dialer, deadline));
     }
 }

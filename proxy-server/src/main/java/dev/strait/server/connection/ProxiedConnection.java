@@ -2,94 +2,273 @@ package dev.strait.server.connection;
 
 import dev.strait.balance.Backend;
 import dev.strait.relay.RelayHandler;
+import dev.strait.relay.RelayListener;
+import dev.strait.server.lifecycle.CloseCause;
+import dev.strait.server.lifecycle.ConnectionState;
+import dev.strait.server.lifecycle.ConnectionState.Accepted;
+import dev.strait.server.lifecycle.ConnectionState.Admitted;
+import dev.strait.server.lifecycle.ConnectionState.Closed;
+import dev.strait.server.lifecycle.ConnectionState.Connecting;
+import dev.strait.server.lifecycle.ConnectionState.Relaying;
+import dev.strait.server.lifecycle.ConnectionState.Staging;
+import dev.strait.server.lifecycle.ConnectionState.WaitingForBackend;
+import dev.strait.server.lifecycle.ConnectionState.WaitingForSlot;
+import dev.strait.server.lifecycle.StageHost;
+import dev.strait.server.route.AdmissionGate;
+import dev.strait.server.route.RouteRuntime;
 import io.netty.channel.Channel;
-import java.net.SocketAddress;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.time.Duration;
 import java.time.Instant;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
 
 /**
- * What the admin endpoint and the logs know of one live connection: its route, both addresses, when it started and
- * how many bytes went each way.
+ * The owner of one client connection, from accept to close: its {@link ConnectionState}, the transitions between
+ * states (each legal from named states only, else an {@link IllegalStateException}), its close cause, and the one
+ * close path.
  *
- * <p>Written only on the connection's event loop; read from any thread (fields are volatile).
+ * <p>Close path: it runs once, when the client channel closes, whoever closed it. It records the state as
+ * {@link Closed} with one {@link CloseCause}, then releases what the state it leaves held: the attempt in progress,
+ * the backend's count, the admission slot with the route's counters, the registry entry and every timer; and logs
+ * one debug line with both addresses and the cause. A cause is noted by whoever sees why the connection ends (a
+ * timer, the connector, the relay through {@link RelayListener}); weak causes (a side's FIN or close) give way to a
+ * later strong one, and between strong ones the first wins.
+ *
+ * <p>Thread model: transitions, notes and the close path run on the client's event loop (the backend channel shares
+ * it); the state is volatile so that the admin endpoint may read it from any thread.
  */
-public final class ProxiedConnection {
-    private final String route;
-    private final Channel frontend;
-    private final Instant started = Instant.now();
-    private volatile Channel backend;
-    private volatile Backend backendRef;
-    private volatile RelayHandler fromClient;
-    private volatile RelayHandler fromBackend;
+public final class ProxiedConnection implements ConnectionView, StageHost, ChannelFutureListener, RelayListener {
+    private static final Logger log = LogManager.getLogger(ProxiedConnection.class);
+    private static final Accepted ACCEPTED = new Accepted();
+    private static final Admitted ADMITTED = new Admitted();
 
-    ProxiedConnection(String route, Channel frontend) {
+    private final RouteRuntime route;
+    private final Channel frontend;
+    private final ConnectionRegistry registry;
+    private final Instant started = Instant.now();
+    private volatile ConnectionState state = ACCEPTED;
+    private CloseCause cause;
+    private String detail;
+    private Future<?> lifetime;
+    private Waiter waiter;
+
+    ProxiedConnection(RouteRuntime route, Channel frontend, ConnectionRegistry registry) {
         this.route = route;
         this.frontend = frontend;
+        this.registry = registry;
+        frontend.closeFuture().addListener(this);
     }
 
-    void relaying(Channel backend, Backend backendRef, RelayHandler fromClient, RelayHandler fromBackend) {
-        this.backend = backend;
-        this.backendRef = backendRef;
-        this.fromClient = fromClient;
-        this.fromBackend = fromBackend;
+    /** Accepted or WaitingForSlot -> Closed: the gate denied or refused the client, or it could not wait. */
+    void refuse(AdmissionGate.Verdict verdict) {
+        if (!(state instanceof Accepted || state instanceof WaitingForSlot)) {
+            throw illegal("refused");
+        }
+        boolean denied = verdict.outcome() == AdmissionGate.Outcome.DENIED;
+        if (denied) {
+            route.metrics().denied();
+        } else {
+            route.metrics().refused();
+        }
+        detail = verdict.reason();
+        close(denied ? CloseCause.DENIED : CloseCause.LIMIT);
     }
 
-    public String id() {
-        return frontend.id().asShortText();
+    /** Accepted -> WaitingForSlot: a limit is reached in queue mode; the client waits unread. */
+    void waitForSlot(long deadlineNanos) {
+        move(new WaitingForSlot(deadlineNanos), Accepted.class);
+        registered();
     }
 
-    public String route() {
-        return route;
+    /** Accepted or WaitingForSlot -> Admitted: the gate counts this client now. */
+    void admit() {
+        boolean waited = state instanceof WaitingForSlot;
+        move(ADMITTED, Accepted.class, WaitingForSlot.class);
+        route.metrics().accepted();
+        if (!waited) {
+            registered();
+        }
     }
 
-    public SocketAddress client() {
-        return frontend.remoteAddress();
+    private void registered() {
+        registry.register(this, frontend);
+        long maxLifetime = route.route().timeouts().maxLifetime().toNanos();
+        if (maxLifetime > 0) {
+            lifetime = frontend.eventLoop().schedule(this::lifetimeReached, maxLifetime, TimeUnit.NANOSECONDS);
+        }
     }
 
-    public SocketAddress listener() {
-        return frontend.localAddress();
+    /** Admitted or Staging -> Staging: a pre-relay stage starts reading the client, under its own deadline. */
+    @Override
+    public void staging(String stage, Duration deadline, CloseCause onDeadline) {
+        move(new Staging(stage), Admitted.class, Staging.class);
+        waiter().sleep(deadline.toNanos(), () -> close(onDeadline));
     }
 
-    /** The backend's address once connected, else null. */
-    public SocketAddress backend() {
-        Channel b = backend;
-        return b == null ? null : b.remoteAddress();
+    /** Admitted, Staging or WaitingForBackend -> Connecting: attempt {@code attempt} to {@code backend} (counted). */
+    void connecting(Backend backend, int attempt, Channel attemptChannel) {
+        move(new Connecting(backend, attempt, attemptChannel), Admitted.class, Staging.class, WaitingForBackend.class);
     }
 
-    /** The balancer's backend once connected, else null. */
-    public Backend backendTarget() {
-        return backendRef;
+    /** Admitted, Staging or WaitingForBackend -> WaitingForBackend: no backend to try now. */
+    void waitForBackend(long deadlineNanos) {
+        move(new WaitingForBackend(deadlineNanos), Admitted.class, Staging.class, WaitingForBackend.class);
     }
 
-    /** Closes this connection (its backend follows). */
-    public void close() {
+    /** Connecting -> Relaying: the backend accepted and both directions are handed to the relay. */
+    void relaying(RelayHandler fromClient, RelayHandler fromBackend) {
+        if (!(state instanceof Connecting c)) {
+            throw illegal("relaying");
+        }
+        state = new Relaying(c.backend(), c.channel(), fromClient, fromBackend);
+    }
+
+    /** Notes why the connection is ending and closes the client (its backend follows); from any thread. */
+    @Override
+    public void close(CloseCause why) {
+        if (!frontend.eventLoop().inEventLoop()) {
+            frontend.eventLoop().execute(() -> close(why));
+            return;
+        }
+        note(why);
         frontend.close();
     }
 
+    /** Notes why the connection is ending, for when it closes; see the class javadoc for which cause wins. */
+    void note(CloseCause why) {
+        if (!(state instanceof Closed) && (cause == null || (cause.weak() && !why.weak()))) {
+            cause = why;
+        }
+    }
+
+    /** Connecting -> Admitted: the attempt failed; its backend is released. */
+    void attemptFailed() {
+        move(ADMITTED, Connecting.class);
+    }
+
+    /** This connection's one wait (for a slot or a backend), made on first use and stopped by the close path. */
+    Waiter waiter() {
+        if (waiter == null) {
+            waiter = new Waiter(frontend.eventLoop(), route.waiters());
+        }
+        return waiter;
+    }
+
+    private void move(ConnectionState next, Class<?>... from) {
+        ConnectionState now = state;
+        for (Class<?> legal : from) {
+            if (legal.isInstance(now)) {
+                if (now instanceof Staging) {
+                    waiter.stop(); // the stage's deadline
+                }
+                Backend held = now.backend();
+                if (held != null) {
+                    released(held); // an attempt that ended without a relay
+                }
+                state = next;
+                return;
+            }
+        }
+        throw illegal(next.name());
+    }
+
+    private IllegalStateException illegal(String to) {
+        return new IllegalStateException("connection " + id() + ": no transition from " + state.name() + " to " + to);
+    }
+
+    @Override
+    public void ended(String side, End end) {
+        note(CloseCause.of("frontend".equals(side), end));
+    }
+
+    /** The idle timeout is closing the connection. */
+    void idleTimedOut() {
+        note(CloseCause.IDLE_TIMEOUT);
+    }
+
+    private void lifetimeReached() {
+        log.info(
+                "frontend {} reached maxLifetime {}ms; closing",
+                frontend,
+                route.route().timeouts().maxLifetime().toMillis());
+        close(CloseCause.MAX_LIFETIME);
+    }
+
+    /** The close path: the client channel closed. Runs once. */
+    @Override
+    public void operationComplete(ChannelFuture closed) {
+        ConnectionState was = state;
+        if (was instanceof Closed) {
+            return;
+        }
+        CloseCause why = cause == null ? CloseCause.CLIENT_CLOSE : cause;
+        state = new Closed(why, was);
+        if (lifetime != null) {
+            lifetime.cancel(false);
+        }
+        if (waiter != null) {
+            waiter.stop();
+        }
+        if (was instanceof Connecting c) {
+            c.channel().close(); // abandon the attempt: the client left, or gave up
+        }
+        Backend backend = was.backend();
+        if (backend != null) {
+            released(backend);
+        }
+        if (was.holdsSlot()) {
+            route.metrics().closed(was.bytesFromClient(), was.bytesFromBackend());
+            route.gate().release(clientAddress());
+        }
+        registry.remove(this);
+        if (log.isDebugEnabled()) {
+            log.debug(
+                    "frontend {} -> backend {} (route {}) closed in state {}: {}{}",
+                    frontend.remoteAddress(),
+                    was instanceof Relaying ? was.backendAddress() : backend,
+                    route.name(),
+                    was.name(),
+                    why,
+                    detail == null ? "" : " (" + detail + ")");
+        }
+    }
+
+    private void released(Backend backend) {
+        backend.connectionEnded();
+        if (backend.maxConnections() > 0) {
+            route.waiters().wakeAll(); // a capped backend has room again
+        }
+    }
+
+    @Override
+    public Channel frontend() {
+        return frontend;
+    }
+
+    @Override
+    public String route() {
+        return route.name();
+    }
+
+    @Override
     public Instant started() {
         return started;
     }
 
-    /** "connecting" until the backend accepted, then "relaying". */
-    public String state() {
-        return backend == null ? "connecting" : "relaying";
+    @Override
+    public ConnectionState state() {
+        return state;
     }
 
-    /** Bytes the client sent that were relayed to the backend. */
-    public long bytesFromClient() {
-        RelayHandler r = fromClient;
-        return r == null ? 0 : r.bytesRelayed();
-    }
-
-    /** Bytes moved by splice(2) in either direction, which no handler in the pipeline sees. */
-    public long bytesSpliced() {
-        RelayHandler a = fromClient;
-        RelayHandler b = fromBackend;
-        return (a == null ? 0 : a.bytesSpliced()) + (b == null ? 0 : b.bytesSpliced());
-    }
-
-    /** Bytes the backend sent that were relayed to the client. */
-    public long bytesFromBackend() {
-        RelayHandler r = fromBackend;
-        return r == null ? 0 : r.bytesRelayed();
+    InetAddress clientAddress() {
+        return frontend.remoteAddress() instanceof InetSocketAddress a
+                ? a.getAddress()
+                : InetAddress.getLoopbackAddress();
     }
 }

@@ -37,7 +37,8 @@ public final class AdmissionGate {
     /**
      * @param global live connections across all routes, shared by every gate of the server
      * @param globalMax the server-wide limit; 0 means none
-     * @param onRelease called after a connection ends, so paused listeners of other routes can resume
+     * @param onRelease called after a connection ends (and when an accept-rate pause ends), so paused listeners can
+     *     resume and waiting clients ask again
      * @param previous the gate this one replaces on a reload, whose live counts it takes over; or null
      */
     public AdmissionGate(
@@ -66,7 +67,7 @@ public final class AdmissionGate {
     public enum Outcome {
         /** Counted until {@link #release}: proceed. */
         ADMITTED,
-        /** Queue mode and a limit is reached: hold the client unread and ask again later. */
+        /** Queue mode and a limit is reached: hold the client unread and ask again when a slot is released. */
         WAIT,
         /** Not in the allow list, or in the deny list. */
         DENIED,
@@ -161,7 +162,8 @@ public final class AdmissionGate {
             long wait = Math.max(1, millis);
             rateResumeNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(wait);
             setAccepting(false);
-            all.get(0).eventLoop().schedule(this::resumeIfRoom, wait, TimeUnit.MILLISECONDS);
+            // onRelease resumes this listener if there is room, and wakes clients waiting for a slot.
+            all.get(0).eventLoop().schedule(onRelease, wait, TimeUnit.MILLISECONDS);
         }
     }
 

@@ -5,13 +5,15 @@ import static java.util.Objects.requireNonNull;
 import dev.strait.balance.LoadBalancer;
 import dev.strait.config.Route;
 import dev.strait.server.backend.BackendPool;
+import dev.strait.server.lifecycle.PreRelayStage;
 import io.netty.bootstrap.Bootstrap;
+import java.util.List;
 
 /**
  * What a route's new connections use: its config, its live backends and balancer, the backend bootstrap template
- * (cloned onto each client's event loop), its admission gate, its counters, and the read size that switches a
- * direction to splice(2) (0: never). A reload swaps in a new one; live
- * connections keep the one they started with.
+ * (cloned onto each client's event loop), its admission gate, its counters, the clients waiting for a slot or a
+ * backend, the pre-relay stages it turns on (in order; none on a plain route), and the read size that switches a
+ * direction to splice(2) (0: never). A reload swaps in a new one; live connections keep the one they started with.
  */
 public record RouteRuntime(
         Route route,
@@ -20,6 +22,8 @@ public record RouteRuntime(
         Bootstrap backendBootstrap,
         AdmissionGate gate,
         RouteMetrics metrics,
+        WaitList waiters,
+        List<PreRelayStage.Factory> stages,
         int spliceAfter) {
     public RouteRuntime {
         requireNonNull(route, "route");
@@ -28,6 +32,8 @@ public record RouteRuntime(
         requireNonNull(backendBootstrap, "backendBootstrap");
         requireNonNull(gate, "gate");
         requireNonNull(metrics, "metrics");
+        requireNonNull(waiters, "waiters");
+        stages = List.copyOf(stages);
         if (spliceAfter < 0) {
             throw new IllegalArgumentException("spliceAfter must not be negative: " + spliceAfter);
         }

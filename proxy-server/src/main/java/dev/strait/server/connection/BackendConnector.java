@@ -1,0 +1,223 @@
+package dev.strait.server.connection;
+
+import dev.strait.balance.Backend;
+import dev.strait.config.Route;
+import dev.strait.relay.RelayHandler;
+import dev.strait.server.lifecycle.CloseCause;
+import dev.strait.server.lifecycle.ConnectionState;
+import dev.strait.server.route.AdmissionGate;
+import dev.strait.server.route.RouteRuntime;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ConnectTimeoutException;
+import java.util.HashSet;
+import java.util.Set;
+import java.util.StringJoiner;
+import java.util.concurrent.TimeUnit;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
+
+/**
+ * Gets one client a backend: waits for an admission slot if the gate said so, lets the route's pre-relay stages run,
+ * then connects, retries, and waits again if it must, all under one deadline counted from accept
+ * ({@code timeouts.queue}; 0: no wait).
+ *
+ * <p>The route's balancer picks a backend; if the connect fails, another is tried, up to {@code retries} more, each
+ * within {@code timeouts.connect} — safe because not one client byte has been forwarded yet. When nothing can be
+ * tried, the client waits ({@link Waiter}): woken when a slot is released, a backend comes up or a capped backend has
+ * room, or after {@value #RETRY_MILLIS}ms when a backend believed up refused (only a connect can tell that it is
+ * back). At the deadline the client is given up on, with one warning naming every cause, and closed with
+ * {@code no_backend}, {@code connect_refused} or {@code connect_timeout}; a client still waiting for a slot is closed
+ * with {@code limit}.
+ *
+ * <p>Thread model: the client's event loop only; the backend channel is registered on it too.
+ */
+final class BackendConnector {
+    static final long RETRY_MILLIS = 100;
+    private static final Logger log = LogManager.getLogger(BackendConnector.class);
+
+    private final RouteRuntime route;
+    private final ProxiedConnection connection;
+    private final BackendDialer dialer;
+    private final long deadlineNanos;
+    private final FrontendHandler handler;
+    private final Channel frontend;
+    private Set<Backend> tried = Set.of(); // a HashSet from the first failure: none on the fast path
+    private StringJoiner failures;
+    private Throwable lastFailure;
+    private int attempts;
+
+    BackendConnector(
+            RouteRuntime route,
+            ProxiedConnection connection,
+            BackendDialer dialer,
+            long deadlineNanos,
+            FrontendHandler handler,
+            Channel frontend) {
+        this.route = route;
+        this.connection = connection;
+        this.dialer = dialer;
+        this.deadlineNanos = deadlineNanos;
+        this.handler = handler;
+        this.frontend = frontend;
+    }
+
+    /** Starts: asks for a slot if the client waits for one, else connects. */
+    void start() {
+        if (connection.state() instanceof ConnectionState.WaitingForSlot) {
+            askForSlot();
+        } else {
+            admitted();
+        }
+    }
+
+    /** Admitted: the route's stages run first (the last one's hand-over calls {@link #connect}), else connect now. */
+    private void admitted() {
+        if (route.stages().isEmpty()) {
+            connectNext();
+        } else {
+            handler.runStages();
+        }
+    }
+
+    /** The last pre-relay stage handed over: connect. */
+    void connect() {
+        connectNext();
+    }
+
+    /** Asks the gate again, having joined the wait list first so that a slot released meanwhile is not missed. */
+    private void askForSlot() {
+        Waiter waiter = connection.waiter();
+        waiter.await(deadlineNanos - now(), this::askForSlot);
+        AdmissionGate.Verdict verdict = route.gate().admit(connection.clientAddress());
+        if (verdict.outcome() == AdmissionGate.Outcome.WAIT && now() - deadlineNanos < 0) {
+            return; // wait on
+        }
+        waiter.stop();
+        if (verdict.outcome() == AdmissionGate.Outcome.ADMITTED) {
+            connection.admit();
+            admitted();
+        } else {
+            connection.refuse(verdict);
+        }
+    }
+
+    private void connectNext() {
+        if (connection.state() instanceof ConnectionState.Closed) {
+            return;
+        }
+        Route config = route.route();
+        Backend target = attempts > config.retries()
+                ? null
+                : route.balancer().pick(connection.clientAddress(), route.pool().current(), tried);
+        if (target == null) {
+            waitForBackend();
+            return;
+        }
+        if (!target.tryConnectionStarted()) {
+            skip(target); // it reached its cap since the pick: try another, without spending a retry
+            connectNext();
+            return;
+        }
+        attempts++;
+        RelayHandler fromBackend = new RelayHandler(
+                frontend,
+                "backend",
+                config.timeouts().serverFin(),
+                route.spliceAfter(),
+                handler::spliceFallback,
+                connection);
+        ChannelFuture connecting = dialer.dial(route, frontend, target, fromBackend);
+        connection.connecting(target, attempts, connecting.channel());
+        connecting.addListener((ChannelFuture f) -> connected(f, target));
+    }
+
+    private void connected(ChannelFuture f, Backend target) {
+        if (connection.state() instanceof ConnectionState.Closed) {
+            return; // the client left meanwhile: the close path abandoned the attempt and released the backend
+        }
+        if (f.isSuccess()) {
+            route.pool().connectSucceeded(target);
+            handler.relay(f.channel());
+            return;
+        }
+        connection.attemptFailed();
+        route.metrics().backendConnectFailed();
+        route.pool().connectFailed(target, f.cause());
+        skip(target);
+        lastFailure = f.cause();
+        if (failures == null) {
+            failures = new StringJoiner("; ");
+        }
+        failures.add(target + ": " + describe(f.cause()));
+        connectNext();
+    }
+
+    /**
+     * Nothing to try now: wait under the deadline. A backend believed up that refused is retried after a pause; one
+     * down or at its cap is waited for, and the event that makes it available wakes this client.
+     */
+    private void waitForBackend() {
+        long left = deadlineNanos - now();
+        if (left <= 0) {
+            giveUp();
+            return;
+        }
+        connection.waitForBackend(deadlineNanos);
+        Waiter waiter = connection.waiter();
+        waiter.await(left, this::newRound);
+        for (Backend b : route.pool().current()) { // checked after joining the list: no event is missed
+            if (b.available()) {
+                waiter.await(Math.min(left, TimeUnit.MILLISECONDS.toNanos(RETRY_MILLIS)), this::newRound);
+                return;
+            }
+        }
+    }
+
+    /** Woken: every backend may be tried again, with a fresh retry budget, unless the deadline has passed. */
+    private void newRound() {
+        if (now() - deadlineNanos >= 0) {
+            giveUp();
+            return;
+        }
+        tried = Set.of();
+        attempts = 0;
+        lastFailure = null;
+        connectNext();
+    }
+
+    private void giveUp() {
+        route.metrics().noBackend();
+        log.warn(
+                "frontend {} -> route {}: no backend accepted ({}); closing client",
+                frontend.remoteAddress(),
+                route.name(),
+                failures == null ? "no backend available" : failures);
+        connection.note(
+                lastFailure == null
+                        ? CloseCause.NO_BACKEND
+                        : lastFailure instanceof ConnectTimeoutException
+                                ? CloseCause.CONNECT_TIMEOUT
+                                : CloseCause.CONNECT_REFUSED);
+        handler.closeUnserved();
+    }
+
+    private void skip(Backend backend) {
+        if (!(tried instanceof HashSet)) {
+            tried = new HashSet<>(4);
+        }
+        tried.add(backend);
+    }
+
+    private long now() {
+        return frontend.eventLoop().ticker().nanoTime();
+    }
+
+    private static String describe(Throwable cause) {
+        if (cause == null) {
+            return "unknown error";
+        }
+        String message = cause.getMessage();
+        return message == null ? cause.getClass().getSimpleName() : message;
+    }
+}

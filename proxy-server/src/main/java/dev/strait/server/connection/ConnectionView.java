@@ -1,0 +1,60 @@
+package dev.strait.server.connection;
+
+import dev.strait.balance.Backend;
+import dev.strait.server.lifecycle.ConnectionState;
+import io.netty.channel.Channel;
+import java.net.SocketAddress;
+import java.time.Instant;
+
+/**
+ * What the admin endpoint, the health checker and tests read of one connection: its route, both addresses, when it
+ * started, its state and how many bytes went each way. Every method may be called from any thread.
+ */
+public interface ConnectionView {
+    /** The client's channel: for its id and addresses (close the connection through its owner, with a cause). */
+    Channel frontend();
+
+    String route();
+
+    Instant started();
+
+    /** Where the connection is now; {@code /connections} shows its name. */
+    ConnectionState state();
+
+    default String id() {
+        return frontend().id().asShortText();
+    }
+
+    default SocketAddress client() {
+        return frontend().remoteAddress();
+    }
+
+    default SocketAddress listener() {
+        return frontend().localAddress();
+    }
+
+    /** The backend's address once relaying, else null. */
+    default SocketAddress backend() {
+        return state().backendAddress();
+    }
+
+    /** The backend this connection counts against (connecting or relaying), else null. */
+    default Backend backendTarget() {
+        return state().backend();
+    }
+
+    /** Bytes the client sent that were relayed to the backend (still readable once closed). */
+    default long bytesFromClient() {
+        return state().bytesFromClient();
+    }
+
+    /** Bytes the backend sent that were relayed to the client (still readable once closed). */
+    default long bytesFromBackend() {
+        return state().bytesFromBackend();
+    }
+
+    /** Bytes moved by splice(2) in either direction, which no handler in the pipeline sees. */
+    default long bytesSpliced() {
+        return state().bytesSpliced();
+    }
+}

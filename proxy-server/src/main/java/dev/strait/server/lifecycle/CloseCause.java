@@ -1,0 +1,79 @@
+package dev.strait.server.lifecycle;
+
+import dev.strait.relay.RelayListener;
+import java.util.Locale;
+
+/**
+ * Why a client connection ended: exactly one per connection, recorded by its owner and logged (at debug) with both
+ * addresses when it closes. The set is fixed and documented in {@code docs/architecture.md}; a new stage that can
+ * time out adds its own constant here.
+ *
+ * <p>The two {@code _close} causes are weak: a side's FIN or close is noted first, but a reset, a timeout or an
+ * operator's close that follows it, before the connection has closed, is what ended it and replaces the weak cause.
+ * Any other cause is final once noted: when two race, the first wins.
+ */
+public enum CloseCause {
+    /** The client's FIN or close came first, and nothing went wrong after it. */
+    CLIENT_CLOSE,
+    /** The backend's FIN or close came first, and nothing went wrong after it. */
+    BACKEND_CLOSE,
+    /** The client's socket failed with an I/O error (a reset, in practice). */
+    CLIENT_RESET,
+    /** The backend's socket failed with an I/O error (a reset, in practice). */
+    BACKEND_RESET,
+    /** {@code timeouts.idle}: no byte moved either way for that long. */
+    IDLE_TIMEOUT,
+    /** {@code timeouts.clientFin}: the pair stayed half-closed (or flushing) too long after the client's FIN. */
+    CLIENT_FIN_TIMEOUT,
+    /** {@code timeouts.serverFin}: the pair stayed half-closed (or flushing) too long after the backend's FIN. */
+    SERVER_FIN_TIMEOUT,
+    /** {@code timeouts.maxLifetime}: the hard cut. */
+    MAX_LIFETIME,
+    /** The last backend tried refused the connect (or failed it otherwise) and no other was left to try in time. */
+    CONNECT_REFUSED,
+    /** The last backend tried did not answer within {@code timeouts.connect} and none was left to try in time. */
+    CONNECT_TIMEOUT,
+    /** No backend was available (down, or at its cap) until {@code timeouts.queue} ran out. */
+    NO_BACKEND,
+    /** A connection or accept-rate limit was reached, and the client did not get a slot in time. */
+    LIMIT,
+    /** The route's allow/deny lists. */
+    DENIED,
+    /** A pre-relay stage did not finish within its deadline. */
+    STAGE_TIMEOUT,
+    /** The server is draining and the connection outlived the shutdown timeout. */
+    SHUTDOWN,
+    /** The active health check took its backend down with {@code closeOnDown}. */
+    BACKEND_DOWN,
+    /** An operator closed it. */
+    ADMIN_CLOSE,
+    /** Anything else: an unexpected exception, logged at warn where it happened. */
+    ERROR;
+
+    /** The cause a relay's report of how one side ended stands for. */
+    public static CloseCause of(boolean clientSide, RelayListener.End end) {
+        return switch (end) {
+            case FIN, CLOSED -> clientSide ? CLIENT_CLOSE : BACKEND_CLOSE;
+            case RESET -> clientSide ? CLIENT_RESET : BACKEND_RESET;
+            case FIN_TIMEOUT -> clientSide ? CLIENT_FIN_TIMEOUT : SERVER_FIN_TIMEOUT;
+            case ERROR -> ERROR;
+        };
+    }
+
+    private final String label = name().toLowerCase(Locale.ROOT);
+
+    /** The name logs, {@code /connections} and the access log use: {@code client_close}, {@code idle_timeout}. */
+    public String label() {
+        return label;
+    }
+
+    /** Whether a later, stronger cause replaces this one (a side's FIN or close is only where the end began). */
+    public boolean weak() {
+        return this == CLIENT_CLOSE || this == BACKEND_CLOSE;
+    }
+
+    @Override
+    public String toString() {
+        return label;
+    }
+}

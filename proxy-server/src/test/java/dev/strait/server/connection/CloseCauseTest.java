@@ -1,0 +1,188 @@
+package dev.strait.server.connection;
+
+import static dev.strait.server.connection.EmbeddedRoute.advance;
+import static dev.strait.server.connection.EmbeddedRoute.route;
+import static dev.strait.server.connection.EmbeddedRoute.timeouts;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.strait.config.AccessList;
+import dev.strait.config.Limits;
+import dev.strait.relay.RelayListener;
+import dev.strait.server.lifecycle.CloseCause;
+import dev.strait.server.lifecycle.ConnectionState;
+import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import java.io.IOException;
+import java.time.Duration;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** Each close cause a unit test can drive, and the close path running once, releasing everything once. */
+class CloseCauseTest {
+    private static final Duration IDLE = Duration.ofSeconds(30);
+    private EmbeddedRoute route;
+    private EmbeddedChannel client;
+    private EmbeddedChannel backend;
+    private ProxiedConnection connection;
+
+    /** A relaying connection on a route with these timeouts. */
+    private void relaying(Duration idle, Duration maxLifetime) {
+        route = new EmbeddedRoute(
+                route(1, 0, timeouts(Duration.ZERO, idle, maxLifetime), Limits.NONE, AccessList.OPEN));
+        client = route.accept();
+        connection = route.connectionOf(client);
+        route.lastDial().promise().setSuccess();
+        backend = route.lastDial().channel();
+        assertThat(connection.state()).isInstanceOf(ConnectionState.Relaying.class);
+    }
+
+    @AfterEach
+    void finish() {
+        client.finishAndReleaseAll();
+        route.finish();
+    }
+
+    @Test
+    void aBackendResetEndsTheConnectionWithBackendReset() {
+        relaying(Duration.ZERO, Duration.ZERO);
+        backend.pipeline().fireExceptionCaught(new IOException("Connection reset by peer"));
+        assertClosedOnceWith(CloseCause.BACKEND_RESET);
+    }
+
+    @Test
+    void aClientResetEndsTheConnectionWithClientReset() {
+        relaying(Duration.ZERO, Duration.ZERO);
+        client.pipeline().fireExceptionCaught(new IOException("Connection reset by peer"));
+        assertClosedOnceWith(CloseCause.CLIENT_RESET);
+    }
+
+    @Test
+    void aBackendFinFirstEndsTheConnectionWithBackendClose() {
+        relaying(Duration.ZERO, Duration.ZERO);
+        backend.pipeline().fireUserEventTriggered(ChannelInputShutdownEvent.INSTANCE);
+        assertClosedOnceWith(CloseCause.BACKEND_CLOSE);
+    }
+
+    @Test
+    void aClientFinFirstEndsTheConnectionWithClientClose() {
+        relaying(Duration.ZERO, Duration.ZERO);
+        client.pipeline().fireUserEventTriggered(ChannelInputShutdownEvent.INSTANCE);
+        assertClosedOnceWith(CloseCause.CLIENT_CLOSE);
+    }
+
+    @Test
+    void aNonIoFailureEndsTheConnectionWithError() {
+        relaying(Duration.ZERO, Duration.ZERO);
+        backend.pipeline().fireExceptionCaught(new IllegalStateException("a bug"));
+        assertClosedOnceWith(CloseCause.ERROR);
+    }
+
+    @Test
+    void theIdleTimeoutEndsTheConnectionWithIdleTimeout() {
+        relaying(IDLE, Duration.ZERO);
+        advance(client, IDLE);
+        assertClosedOnceWith(CloseCause.IDLE_TIMEOUT);
+    }
+
+    @Test
+    void theLifetimeCapEndsTheConnectionWithMaxLifetime() {
+        relaying(Duration.ZERO, Duration.ofMinutes(1));
+        advance(client, Duration.ofMinutes(1));
+        assertClosedOnceWith(CloseCause.MAX_LIFETIME);
+    }
+
+    @Test
+    void whenIdleTimeoutAndLifetimeFireTogetherTheFirstCauseWinsAndEverythingIsReleasedOnce() {
+        relaying(IDLE, IDLE);
+        advance(client, IDLE);
+        assertThat(((ConnectionState.Closed) connection.state()).cause())
+                .isIn(CloseCause.IDLE_TIMEOUT, CloseCause.MAX_LIFETIME);
+        assertReleasedOnce();
+    }
+
+    @Test
+    void anOperatorCloseRacingAShutdownKeepsTheFirstCause() {
+        relaying(Duration.ZERO, Duration.ZERO);
+        connection.close(CloseCause.ADMIN_CLOSE);
+        route.registry.closeAll();
+        connection.close(CloseCause.SHUTDOWN);
+        assertClosedOnceWith(CloseCause.ADMIN_CLOSE);
+    }
+
+    @Test
+    void aResetAfterAFinReplacesTheWeakCause() {
+        relaying(Duration.ZERO, Duration.ZERO);
+        connection.ended("frontend", RelayListener.End.FIN);
+        connection.ended("backend", RelayListener.End.RESET);
+        backend.close();
+        assertClosedOnceWith(CloseCause.BACKEND_RESET);
+    }
+
+    @Test
+    void aClientFinTimeoutAfterTheClientsFinEndsItWithClientFinTimeout() {
+        relaying(Duration.ZERO, Duration.ZERO);
+        connection.ended("frontend", RelayListener.End.FIN);
+        connection.ended("frontend", RelayListener.End.FIN_TIMEOUT);
+        client.close();
+        assertClosedOnceWith(CloseCause.CLIENT_FIN_TIMEOUT);
+    }
+
+    @Test
+    void aServerFinTimeoutAfterTheBackendClosedEndsItWithServerFinTimeout() {
+        relaying(Duration.ZERO, Duration.ZERO);
+        connection.ended("backend", RelayListener.End.CLOSED);
+        connection.ended("backend", RelayListener.End.FIN_TIMEOUT);
+        client.close();
+        assertClosedOnceWith(CloseCause.SERVER_FIN_TIMEOUT);
+    }
+
+    @Test
+    void theHealthCheckTakingTheBackendDownEndsItWithBackendDown() {
+        relaying(Duration.ZERO, Duration.ZERO);
+        assertThat(route.registry.closeConnectionsTo(route.backend(0))).isOne();
+        assertClosedOnceWith(CloseCause.BACKEND_DOWN);
+    }
+
+    @Test
+    void aShutdownEndsTheConnectionWithShutdown() {
+        relaying(Duration.ZERO, Duration.ZERO);
+        route.registry.closeAll();
+        assertClosedOnceWith(CloseCause.SHUTDOWN);
+    }
+
+    @Test
+    void aClientLeavingWhileConnectingAbandonsTheAttemptAndReleasesTheBackend() {
+        route = new EmbeddedRoute(
+                route(1, 0, timeouts(Duration.ZERO, Duration.ZERO, Duration.ZERO), Limits.NONE, AccessList.OPEN));
+        client = route.accept();
+        connection = route.connectionOf(client);
+        client.close();
+        assertThat(route.lastDial().channel().isOpen()).as("the attempt").isFalse();
+        route.lastDial().promise().setSuccess(); // lands after the close: ignored
+        assertClosedOnceWith(CloseCause.CLIENT_CLOSE);
+    }
+
+    @Test
+    void aTransitionFromAStateThatDoesNotAllowItIsRefused() {
+        relaying(Duration.ZERO, Duration.ZERO);
+        assertThatThrownBy(connection::admit).isInstanceOf(IllegalStateException.class);
+        assertThatThrownBy(() -> connection.waitForBackend(0)).isInstanceOf(IllegalStateException.class);
+    }
+
+    private void assertClosedOnceWith(CloseCause cause) {
+        client.runPendingTasks();
+        assertThat(client.isOpen()).isFalse();
+        assertThat(connection.state()).isInstanceOf(ConnectionState.Closed.class);
+        assertThat(((ConnectionState.Closed) connection.state()).cause()).isEqualTo(cause);
+        assertReleasedOnce();
+    }
+
+    private void assertReleasedOnce() {
+        assertThat(route.closed).as("close path runs").containsExactly(connection);
+        assertThat(route.runtime.metrics().active()).as("route's active count").isZero();
+        assertThat(route.backend(0).activeConnections()).as("backend's count").isZero();
+        assertThat(route.registry.size()).isZero();
+        assertThat(route.registry.snapshot()).isEmpty();
+    }
+}
