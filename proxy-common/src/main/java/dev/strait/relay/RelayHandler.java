@@ -58,48 +58,9 @@ public final class RelayHandler extends ChannelDuplexHandler {
     /** Set once this direction splices. */
     private volatile SpliceReader splicer;
 
-    /**
-     * @param peer the channel that receives what this handler's channel reads
-     * @param side what this handler's channel is, for logs: {@code frontend} or {@code backend}
-     */
+    /** A plain relay: no fin timeout, no splice, nobody told how it ended. */
     public RelayHandler(Channel peer, String side) {
-        this(peer, side, Duration.ZERO);
-    }
-
-    /**
-     * @param peer the channel that receives what this handler's channel reads
-     * @param side what this handler's channel is, for logs: {@code frontend} or {@code backend}
-     * @param finTimeout how long the pair may stay half-closed after this side's FIN before both are closed; 0
-     *     disables it
-     */
-    public RelayHandler(Channel peer, String side, Duration finTimeout) {
-        this(peer, side, finTimeout, 0);
-    }
-
-    /**
-     * @param peer the channel that receives what this handler's channel reads
-     * @param side what this handler's channel is, for logs: {@code frontend} or {@code backend}
-     * @param finTimeout how long the pair may stay half-closed after this side's FIN before both are closed; 0
-     *     disables it
-     * @param spliceAfter splice this direction once a single read brings at least this many bytes (epoll on both
-     *     sides and a {@link SpliceReader} on this channel required); 0 never splices
-     */
-    public RelayHandler(Channel peer, String side, Duration finTimeout, int spliceAfter) {
-        this(peer, side, finTimeout, spliceAfter, noPipe -> {});
-    }
-
-    /**
-     * @param peer the channel that receives what this handler's channel reads
-     * @param side what this handler's channel is, for logs: {@code frontend} or {@code backend}
-     * @param finTimeout how long the pair may stay half-closed after this side's FIN before both are closed; 0
-     *     disables it
-     * @param spliceAfter splice this direction once a single read brings at least this many bytes (epoll on both
-     *     sides and a {@link SpliceReader} on this channel required); 0 never splices
-     * @param pipeUnavailable told when this direction wanted to splice but could get no pipe, and keeps copying
-     */
-    public RelayHandler(
-            Channel peer, String side, Duration finTimeout, int spliceAfter, Consumer<IOException> pipeUnavailable) {
-        this(peer, side, finTimeout, spliceAfter, pipeUnavailable, RelayListener.NONE);
+        this(peer, side, Duration.ZERO, 0, noPipe -> {}, RelayListener.NONE);
     }
 
     /**

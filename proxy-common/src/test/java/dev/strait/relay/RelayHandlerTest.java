@@ -222,7 +222,8 @@ class RelayHandlerTest {
 
     @Test
     void keepsCopyingWhereSpliceIsNotAvailable() {
-        RelayHandler splicing = new RelayHandler(backend, "frontend", java.time.Duration.ZERO, 1);
+        RelayHandler splicing =
+                new RelayHandler(backend, "frontend", java.time.Duration.ZERO, 1, noPipe -> {}, RelayListener.NONE);
         frontend.pipeline().replace(fromClient, "relay", splicing);
 
         frontend.writeInbound(ascii("first"));

@@ -6,7 +6,6 @@ import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.embedded.EmbeddedChannel;
-import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -69,7 +68,7 @@ public class RelayReadBenchmark {
             default -> throw new IllegalArgumentException("allocator: expected default or pooled, not " + allocator);
         };
         backend = new EmbeddedChannel();
-        relay = new RelayHandler(backend, "frontend", Duration.ZERO);
+        relay = new RelayHandler(backend, "frontend");
         frontend = new EmbeddedChannel(relay);
         pipeline = frontend.pipeline();
         operations = 0;
