@@ -11,6 +11,7 @@ import dev.strait.config.Route;
 import dev.strait.server.config.ConfigLoader;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -19,6 +20,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -186,6 +188,41 @@ class DeployManifestsTest {
         assertThat(unit.get("User")).isNotBlank().isNotEqualTo("root");
         assertThat(unit.get("ExecStart")).contains("-jar ").endsWith("--config " + configPath);
         assertThat(unit.get("LimitNOFILE")).isEqualTo("1048576");
+    }
+
+    @Test
+    void systemdUnitReloadsWithSighupAndDoesNotRestartABadConfig() throws IOException {
+        Map<String, String> unit = systemdService(repo.resolve("deploy/systemd/strait.service"));
+        assertThat(unit.get("ExecReload")).isEqualTo("/bin/kill -HUP $MAINPID");
+        assertThat(unit.get("RestartPreventExitStatus")).isEqualTo("2");
+        String start = unit.get("ExecStart");
+        String jarAndConfig = start.substring(start.indexOf("-jar "));
+        assertThat(unit.get("ExecStartPre"))
+                .as("ExecStartPre checks the config ExecStart will run")
+                .contains("--check-config")
+                .contains(jarAndConfig.replace(" --config " + configPath, ""))
+                .contains("--config " + configPath);
+    }
+
+    @Test
+    void systemdAnalyzeVerifiesTheUnitWithoutAWarning() throws Exception {
+        Path analyze = Path.of("/usr/bin/systemd-analyze");
+        assertThat(Files.isExecutable(analyze))
+                .as(
+                        "%s is missing: install the Debian package systemd (.ci/run does)%s; this test never skips",
+                        analyze, "true".equals(System.getenv("CI")) ? " - this is CI, so the CI setup is broken" : "")
+                .isTrue();
+        Process verify = new ProcessBuilder(
+                        analyze.toString(),
+                        "verify",
+                        repo.resolve("deploy/systemd/strait.service").toString())
+                .redirectErrorStream(true)
+                .start();
+        String output = new String(verify.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(verify.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        // Unknown keys and unparsable values are only warnings (exit 0): any output fails the test.
+        assertThat(output).as("systemd-analyze verify output").isEmpty();
+        assertThat(verify.exitValue()).as("systemd-analyze verify exit status").isZero();
     }
 
     @Test
