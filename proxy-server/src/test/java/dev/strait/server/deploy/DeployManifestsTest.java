@@ -1,10 +1,12 @@
 package dev.strait.server.deploy;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.MappingIterator;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import dev.strait.config.ConfigException;
 import dev.strait.config.HostAndPort;
 import dev.strait.config.ProxyConfig;
 import dev.strait.config.Route;
@@ -178,8 +180,7 @@ class DeployManifestsTest {
     void systemdStopTimeoutExceedsEveryShippedShutdownTimeout() throws IOException {
         Map<String, String> unit = systemdService(repo.resolve("deploy/systemd/strait.service"));
         Duration stop = systemdSpan(unit.getOrDefault("TimeoutStopSec", unit.getOrDefault("TimeoutSec", "90s")));
-        ProxyConfig imageDefault = new ConfigLoader(Map.of())
-                .load(repo.resolve("docker/strait.yaml").toAbsolutePath().normalize());
+        ProxyConfig imageDefault = imageDefaultConfig();
         assertThat(stop)
                 .as("TimeoutStopSec")
                 .isGreaterThan(imageDefault.shutdownTimeout())
@@ -227,8 +228,7 @@ class DeployManifestsTest {
 
     @Test
     void imageExposesTheDefaultConfigsPorts() throws IOException {
-        ProxyConfig imageDefault = new ConfigLoader(Map.of())
-                .load(repo.resolve("docker/strait.yaml").toAbsolutePath().normalize());
+        ProxyConfig imageDefault = imageDefaultConfig();
         List<Integer> exposed = new ArrayList<>();
         for (String line : dockerfileLines()) {
             if (line.startsWith("EXPOSE ")) {
@@ -240,6 +240,49 @@ class DeployManifestsTest {
         assertThat(exposed)
                 .contains(imageDefault.routes().get(0).listen().port())
                 .contains(imageDefault.admin().orElseThrow().port());
+    }
+
+    @Test
+    void imageDefaultConfigHasNoDefaultBackend() {
+        assertThatThrownBy(() -> new ConfigLoader(Map.of())
+                        .load(repo.resolve("docker/strait.yaml")
+                                .toAbsolutePath()
+                                .normalize()))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith("routes[0].backends[0]: ")
+                .hasMessageContaining("environment variable STRAIT_BACKEND is not set")
+                .hasMessageNotContaining("\n");
+    }
+
+    @Test
+    void networkPolicyOpensTheProxyPortsAndAdmitsOnlySelectedPeersToTheAdminPort() {
+        List<JsonNode> policies = ofKind("NetworkPolicy").stream()
+                .filter(p -> selects(p.at("/spec/podSelector/matchLabels")))
+                .toList();
+        assertThat(policies)
+                .as("NetworkPolicies selecting the Deployment's pods")
+                .hasSize(1);
+        JsonNode spec = policies.get(0).path("spec");
+        List<String> types = new ArrayList<>();
+        spec.path("policyTypes").forEach(t -> types.add(t.asText()));
+        assertThat(types).as("policyTypes").contains("Ingress");
+
+        List<Integer> openToAll = new ArrayList<>();
+        List<Integer> restricted = new ArrayList<>();
+        for (JsonNode rule : spec.path("ingress")) {
+            assertThat(rule.path("ports").isEmpty())
+                    .as("an ingress rule without ports admits every port: %s", rule)
+                    .isFalse();
+            boolean anyone = rule.path("from").isEmpty();
+            rule.path("ports").forEach(port -> {
+                assertThat(port.path("protocol").asText("TCP")).isEqualTo("TCP");
+                (anyone ? openToAll : restricted).add(containerPort(port.path("port")));
+            });
+        }
+        List<Integer> listenPorts =
+                config.routes().stream().map(route -> route.listen().port()).toList();
+        assertThat(openToAll).as("ports open to any peer").containsExactlyInAnyOrderElementsOf(listenPorts);
+        assertThat(restricted).as("ports open to selected peers only").contains(adminPort());
     }
 
     // ---- reading the manifests
@@ -381,6 +424,22 @@ class DeployManifestsTest {
                 .as("preStop command %s ends in `sleep N`", command)
                 .isTrue();
         return Duration.ofSeconds(Long.parseLong(m.group(1)));
+    }
+
+    /** Whether a label selector's matchLabels select the Deployment's pods. */
+    private static boolean selects(JsonNode matchLabels) {
+        JsonNode labels = deployment.at("/spec/template/metadata/labels");
+        var selector = matchLabels.properties();
+        return !selector.isEmpty()
+                && selector.stream().allMatch(e -> labels.path(e.getKey())
+                        .asText()
+                        .equals(e.getValue().asText()));
+    }
+
+    /** docker/strait.yaml as the image runs it with STRAIT_BACKEND set (it has no default). */
+    private static ProxyConfig imageDefaultConfig() {
+        return new ConfigLoader(Map.of("STRAIT_BACKEND", "db.example:5432"))
+                .load(repo.resolve("docker/strait.yaml").toAbsolutePath().normalize());
     }
 
     private static JsonNode serviceSelectingThePods() {
