@@ -227,6 +227,27 @@ class DeployManifestsTest {
     }
 
     @Test
+    void jvmFlagsComeFromTheCommandLineSoNoPickedUpNoteIsPrinted() throws IOException {
+        Pattern optionsVariable = Pattern.compile("\\b(JDK_JAVA_OPTIONS|JAVA_TOOL_OPTIONS|_JAVA_OPTIONS)=");
+        for (String dockerfile : List.of("docker/Dockerfile", "docker/Dockerfile.multistage")) {
+            List<String> lines = Files.readAllLines(repo.resolve(dockerfile)).stream()
+                    .map(String::trim)
+                    .filter(line -> !line.startsWith("#"))
+                    .toList();
+            assertThat(lines)
+                    .as("%s sets no JVM options variable", dockerfile)
+                    .noneMatch(line -> optionsVariable.matcher(line).find());
+            assertThat(lines)
+                    .as("%s copies the argument file its entrypoint reads", dockerfile)
+                    .contains("COPY docker/jvm.options /opt/strait/jvm.options")
+                    .anyMatch(line -> line.startsWith("ENTRYPOINT [\"java\", \"@/opt/strait/jvm.options\", \"-jar\""));
+        }
+        Map<String, String> unit = systemdService(repo.resolve("deploy/systemd/strait.service"));
+        assertThat(unit.getOrDefault("Environment", "")).doesNotContainPattern(optionsVariable);
+        assertThat(unit.get("ExecStart")).contains("-XX:MaxRAMPercentage=40", "-XX:+ExitOnOutOfMemoryError");
+    }
+
+    @Test
     void imageExposesTheDefaultConfigsPorts() throws IOException {
         ProxyConfig imageDefault = imageDefaultConfig();
         List<Integer> exposed = new ArrayList<>();
