@@ -20,8 +20,10 @@ $(JAR): $(JAR_INPUTS)
 run: $(JAR)
 	java -jar $(JAR) --config $(CONFIG)
 
+# scripts/test-deps: the Debian packages the tests use (installed as root, else the apt-get line and exit 2).
 # -Pbench: the JMH module is compiled and format-checked too (it has no tests).
 test:
+	scripts/test-deps
 	$(MVN) -Pbench verify
 
 bench: $(JAR)
@@ -33,6 +35,7 @@ bench-jmh:
 	java -jar bench/jmh/target/benchmarks.jar $(JMH_ARGS)
 
 image-test: $(JAR)
+	scripts/test-deps image
 	docker/image-test
 
 format:
