@@ -4,33 +4,42 @@ JAR := proxy-server/target/proxy-server.jar
 CONFIG ?= config/strait.yaml
 # JMH options for bench-jmh; add a regex (e.g. RelayRead) to run only the matching benchmarks.
 JMH_ARGS ?= -f 1 -wi 3 -w 1s -i 5 -r 1s
+# What the jar is built from: Maven runs again only when one of these is newer than the jar.
+JAR_INPUTS := pom.xml $(shell find proxy-common proxy-server -path '*/target' -prune -o -type f \
+	\( -name pom.xml -o -path '*/src/main/*' \) -print)
 
 .PHONY: all jar run test bench bench-jmh image-test format clean
 
 all: jar
 
-jar:
-	$(MVN) -DskipTests package
+jar: $(JAR)
 
-run: jar
+$(JAR): $(JAR_INPUTS)
+	$(MVN) -DskipTests -pl proxy-server -am package
+
+run: $(JAR)
 	java -jar $(JAR) --config $(CONFIG)
 
+# scripts/test-deps: the Debian packages the tests use (installed as root, else the apt-get line and exit 2).
+# -Pbench: the JMH module is compiled and format-checked too (it has no tests).
 test:
-	$(MVN) verify
+	scripts/test-deps
+	$(MVN) -Pbench verify
 
-bench: jar
+bench: $(JAR)
 	bench/run
 
-# JMH microbenchmarks of the relay (bench/jmh); never part of `make test`.
+# JMH microbenchmarks of the relay (bench/jmh, the `bench` profile); never part of `make`.
 bench-jmh:
-	$(MVN) -DskipTests -pl bench/jmh -am package
+	$(MVN) -Pbench -DskipTests -pl bench/jmh -am package
 	java -jar bench/jmh/target/benchmarks.jar $(JMH_ARGS)
 
-image-test: jar
+image-test: $(JAR)
+	scripts/test-deps image
 	docker/image-test
 
 format:
-	$(MVN) spotless:apply
+	$(MVN) -Pbench spotless:apply
 
 clean:
-	$(MVN) clean
+	$(MVN) -Pbench clean

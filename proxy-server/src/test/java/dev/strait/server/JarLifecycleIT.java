@@ -247,6 +247,23 @@ class JarLifecycleIT {
         }
     }
 
+    @Test
+    void theImagesDefaultConfigExitsTwoNamingStraitBackendWhenItIsNotSet() throws Exception {
+        Path imageConfig =
+                Path.of("..", "docker", "strait.yaml").toAbsolutePath().normalize();
+        try (StraitJar strait = StraitJar.startWithout(
+                "lifecycle-image-config-no-backend", "STRAIT_BACKEND", "--config", imageConfig.toString())) {
+            assertThat(strait.awaitExit()).as("exit code:%n%s", strait).isEqualTo(2);
+            assertThat(strait.stderrLines())
+                    .as("stderr")
+                    .singleElement()
+                    .asString()
+                    .startsWith("strait: invalid config: routes[0].backends[0]: ")
+                    .contains("environment variable STRAIT_BACKEND is not set");
+            assertThat(strait.stdout()).doesNotContain("listening on");
+        }
+    }
+
     private static void relaysBulkDataByteExact(Socket client, int total) throws Exception {
         Future<String> sent = pool.submit(() -> Bytes.writeRandom(client.getOutputStream(), total, 64 * 1024, 17));
         MessageDigest digest = MessageDigest.getInstance("SHA-256");

@@ -1,16 +1,19 @@
 package dev.strait.server.deploy;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.MappingIterator;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import dev.strait.config.ConfigException;
 import dev.strait.config.HostAndPort;
 import dev.strait.config.ProxyConfig;
 import dev.strait.config.Route;
 import dev.strait.server.config.ConfigLoader;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -19,6 +22,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -176,8 +180,7 @@ class DeployManifestsTest {
     void systemdStopTimeoutExceedsEveryShippedShutdownTimeout() throws IOException {
         Map<String, String> unit = systemdService(repo.resolve("deploy/systemd/strait.service"));
         Duration stop = systemdSpan(unit.getOrDefault("TimeoutStopSec", unit.getOrDefault("TimeoutSec", "90s")));
-        ProxyConfig imageDefault = new ConfigLoader(Map.of())
-                .load(repo.resolve("docker/strait.yaml").toAbsolutePath().normalize());
+        ProxyConfig imageDefault = imageDefaultConfig();
         assertThat(stop)
                 .as("TimeoutStopSec")
                 .isGreaterThan(imageDefault.shutdownTimeout())
@@ -189,9 +192,64 @@ class DeployManifestsTest {
     }
 
     @Test
+    void systemdUnitReloadsWithSighupAndDoesNotRestartABadConfig() throws IOException {
+        Map<String, String> unit = systemdService(repo.resolve("deploy/systemd/strait.service"));
+        assertThat(unit.get("ExecReload")).isEqualTo("/bin/kill -HUP $MAINPID");
+        assertThat(unit.get("RestartPreventExitStatus")).isEqualTo("2");
+        String start = unit.get("ExecStart");
+        String jarAndConfig = start.substring(start.indexOf("-jar "));
+        assertThat(unit.get("ExecStartPre"))
+                .as("ExecStartPre checks the config ExecStart will run")
+                .contains("--check-config")
+                .contains(jarAndConfig.replace(" --config " + configPath, ""))
+                .contains("--config " + configPath);
+    }
+
+    @Test
+    void systemdAnalyzeVerifiesTheUnitWithoutAWarning() throws Exception {
+        Path analyze = Path.of("/usr/bin/systemd-analyze");
+        assertThat(Files.isExecutable(analyze))
+                .as(
+                        "%s is missing: install the Debian package systemd (.ci/run does)%s; this test never skips",
+                        analyze, "true".equals(System.getenv("CI")) ? " - this is CI, so the CI setup is broken" : "")
+                .isTrue();
+        Process verify = new ProcessBuilder(
+                        analyze.toString(),
+                        "verify",
+                        repo.resolve("deploy/systemd/strait.service").toString())
+                .redirectErrorStream(true)
+                .start();
+        String output = new String(verify.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(verify.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        // Unknown keys and unparsable values are only warnings (exit 0): any output fails the test.
+        assertThat(output).as("systemd-analyze verify output").isEmpty();
+        assertThat(verify.exitValue()).as("systemd-analyze verify exit status").isZero();
+    }
+
+    @Test
+    void jvmFlagsComeFromTheCommandLineSoNoPickedUpNoteIsPrinted() throws IOException {
+        Pattern optionsVariable = Pattern.compile("\\b(JDK_JAVA_OPTIONS|JAVA_TOOL_OPTIONS|_JAVA_OPTIONS)=");
+        for (String dockerfile : List.of("docker/Dockerfile", "docker/Dockerfile.multistage")) {
+            List<String> lines = Files.readAllLines(repo.resolve(dockerfile)).stream()
+                    .map(String::trim)
+                    .filter(line -> !line.startsWith("#"))
+                    .toList();
+            assertThat(lines)
+                    .as("%s sets no JVM options variable", dockerfile)
+                    .noneMatch(line -> optionsVariable.matcher(line).find());
+            assertThat(lines)
+                    .as("%s copies the argument file its entrypoint reads", dockerfile)
+                    .contains("COPY docker/jvm.options /opt/strait/jvm.options")
+                    .anyMatch(line -> line.startsWith("ENTRYPOINT [\"java\", \"@/opt/strait/jvm.options\", \"-jar\""));
+        }
+        Map<String, String> unit = systemdService(repo.resolve("deploy/systemd/strait.service"));
+        assertThat(unit.getOrDefault("Environment", "")).doesNotContainPattern(optionsVariable);
+        assertThat(unit.get("ExecStart")).contains("-XX:MaxRAMPercentage=40", "-XX:+ExitOnOutOfMemoryError");
+    }
+
+    @Test
     void imageExposesTheDefaultConfigsPorts() throws IOException {
-        ProxyConfig imageDefault = new ConfigLoader(Map.of())
-                .load(repo.resolve("docker/strait.yaml").toAbsolutePath().normalize());
+        ProxyConfig imageDefault = imageDefaultConfig();
         List<Integer> exposed = new ArrayList<>();
         for (String line : dockerfileLines()) {
             if (line.startsWith("EXPOSE ")) {
@@ -203,6 +261,49 @@ class DeployManifestsTest {
         assertThat(exposed)
                 .contains(imageDefault.routes().get(0).listen().port())
                 .contains(imageDefault.admin().orElseThrow().port());
+    }
+
+    @Test
+    void imageDefaultConfigHasNoDefaultBackend() {
+        assertThatThrownBy(() -> new ConfigLoader(Map.of())
+                        .load(repo.resolve("docker/strait.yaml")
+                                .toAbsolutePath()
+                                .normalize()))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith("routes[0].backends[0]: ")
+                .hasMessageContaining("environment variable STRAIT_BACKEND is not set")
+                .hasMessageNotContaining("\n");
+    }
+
+    @Test
+    void networkPolicyOpensTheProxyPortsAndAdmitsOnlySelectedPeersToTheAdminPort() {
+        List<JsonNode> policies = ofKind("NetworkPolicy").stream()
+                .filter(p -> selects(p.at("/spec/podSelector/matchLabels")))
+                .toList();
+        assertThat(policies)
+                .as("NetworkPolicies selecting the Deployment's pods")
+                .hasSize(1);
+        JsonNode spec = policies.get(0).path("spec");
+        List<String> types = new ArrayList<>();
+        spec.path("policyTypes").forEach(t -> types.add(t.asText()));
+        assertThat(types).as("policyTypes").contains("Ingress");
+
+        List<Integer> openToAll = new ArrayList<>();
+        List<Integer> restricted = new ArrayList<>();
+        for (JsonNode rule : spec.path("ingress")) {
+            assertThat(rule.path("ports").isEmpty())
+                    .as("an ingress rule without ports admits every port: %s", rule)
+                    .isFalse();
+            boolean anyone = rule.path("from").isEmpty();
+            rule.path("ports").forEach(port -> {
+                assertThat(port.path("protocol").asText("TCP")).isEqualTo("TCP");
+                (anyone ? openToAll : restricted).add(containerPort(port.path("port")));
+            });
+        }
+        List<Integer> listenPorts =
+                config.routes().stream().map(route -> route.listen().port()).toList();
+        assertThat(openToAll).as("ports open to any peer").containsExactlyInAnyOrderElementsOf(listenPorts);
+        assertThat(restricted).as("ports open to selected peers only").contains(adminPort());
     }
 
     // ---- reading the manifests
@@ -344,6 +445,22 @@ class DeployManifestsTest {
                 .as("preStop command %s ends in `sleep N`", command)
                 .isTrue();
         return Duration.ofSeconds(Long.parseLong(m.group(1)));
+    }
+
+    /** Whether a label selector's matchLabels select the Deployment's pods. */
+    private static boolean selects(JsonNode matchLabels) {
+        JsonNode labels = deployment.at("/spec/template/metadata/labels");
+        var selector = matchLabels.properties();
+        return !selector.isEmpty()
+                && selector.stream().allMatch(e -> labels.path(e.getKey())
+                        .asText()
+                        .equals(e.getValue().asText()));
+    }
+
+    /** docker/strait.yaml as the image runs it with STRAIT_BACKEND set (it has no default). */
+    private static ProxyConfig imageDefaultConfig() {
+        return new ConfigLoader(Map.of("STRAIT_BACKEND", "db.example:5432"))
+                .load(repo.resolve("docker/strait.yaml").toAbsolutePath().normalize());
     }
 
     private static JsonNode serviceSelectingThePods() {

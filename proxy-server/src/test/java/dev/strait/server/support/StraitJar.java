@@ -48,6 +48,11 @@ public final class StraitJar implements AutoCloseable {
         return start(name, List.of("prlimit", "--nofile=" + maxDescriptors + ":" + maxDescriptors), args);
     }
 
+    /** Starts the jar with {@code variable} removed from the environment it inherits ({@code env -u}). */
+    public static StraitJar startWithout(String name, String variable, String... args) throws IOException {
+        return start(name, List.of("env", "-u", variable), args);
+    }
+
     private static StraitJar start(String name, List<String> wrapper, String... args) throws IOException {
         Path jar = Path.of("target", "proxy-server.jar").toAbsolutePath();
         assertThat(jar)
