@@ -129,8 +129,9 @@ public final class Backend {
         active.incrementAndGet();
     }
 
-    public void connectionEnded() {
-        active.decrementAndGet();
+    /** Counts a connection that ended; returns how many are left. */
+    public int connectionEnded() {
+        return active.decrementAndGet();
     }
 
     @Override

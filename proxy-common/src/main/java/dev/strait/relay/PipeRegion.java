@@ -34,7 +34,14 @@ final class PipeRegion extends AbstractReferenceCounted implements FileRegion {
 
     @Override
     public long transferTo(WritableByteChannel target, long position) throws IOException {
-        int moved = Native.splice(pipe.readEnd(), -1, socket.intValue(), -1, count - transferred);
+        int moved;
+        try {
+            moved = Native.splice(pipe.readEnd(), -1, socket.intValue(), -1, count - transferred);
+        } catch (RuntimeException e) {
+            // e.g. ENOTCONN arrives as NotYetConnectedException: as an I/O error it closes the channel, as Netty
+            // does for a failed write, instead of only shutting its output
+            throw new IOException("splice to " + socket + " failed", e);
+        }
         transferred += moved;
         owner.splicedOut(moved);
         return moved;

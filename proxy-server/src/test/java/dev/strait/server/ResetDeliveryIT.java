@@ -49,15 +49,7 @@ class ResetDeliveryIT {
     @ParameterizedTest(name = "{0}")
     @MethodSource("modes")
     void aBackendResetReachesTheClientAsAFinAfterEveryCountedByte(RelayMode mode) throws Exception {
-        List<String> failures = new ArrayList<>();
-        for (int run = 0; run < RUNS; run++) {
-            long seed = SEED + run;
-            Outcome outcome = backendResets(mode, seed);
-            if (!outcome.deliveredAsCounted()) {
-                failures.add("seed " + seed + ": " + outcome);
-            }
-        }
-        assertThat(failures)
+        assertThat(runsNotDeliveredAsCounted(seed -> backendResets(mode, seed)))
                 .as("runs where the client did not get what Strait counted, then a FIN")
                 .isEmpty();
     }
@@ -65,17 +57,27 @@ class ResetDeliveryIT {
     @ParameterizedTest(name = "{0}")
     @MethodSource("modes")
     void aClientResetReachesTheBackendAsAFinAfterEveryCountedByte(RelayMode mode) throws Exception {
+        assertThat(runsNotDeliveredAsCounted(seed -> clientResets(mode, seed)))
+                .as("runs where the backend did not get what Strait counted, then a FIN")
+                .isEmpty();
+    }
+
+    /** One run of a scenario from its seed. */
+    @FunctionalInterface
+    private interface Scenario {
+        Outcome run(long seed) throws Exception;
+    }
+
+    private static List<String> runsNotDeliveredAsCounted(Scenario scenario) throws Exception {
         List<String> failures = new ArrayList<>();
         for (int run = 0; run < RUNS; run++) {
             long seed = SEED + run;
-            Outcome outcome = clientResets(mode, seed);
+            Outcome outcome = scenario.run(seed);
             if (!outcome.deliveredAsCounted()) {
                 failures.add("seed " + seed + ": " + outcome);
             }
         }
-        assertThat(failures)
-                .as("runs where the backend did not get what Strait counted, then a FIN")
-                .isEmpty();
+        return failures;
     }
 
     /** The backend pushes for a random time, then resets; the client reads 16 KiB at a random, slow pace. */

@@ -129,7 +129,14 @@ final class BackendConnector {
                 connection);
         ChannelFuture connecting = dialer.dial(route, frontend, target, fromBackend);
         connection.connecting(target, attempts, connecting.channel());
-        connecting.addListener((ChannelFuture f) -> connected(f, target));
+        connecting.addListener((ChannelFuture f) -> {
+            if (frontend.eventLoop().inEventLoop()) {
+                connected(f, target);
+            } else {
+                // A channel that could not even be made (socket() failed: EMFILE) reports on Netty's global executor.
+                frontend.eventLoop().execute(() -> connected(f, target));
+            }
+        });
     }
 
     private void connected(ChannelFuture f, Backend target) {

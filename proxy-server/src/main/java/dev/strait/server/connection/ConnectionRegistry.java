@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import dev.strait.balance.Backend;
 import dev.strait.server.lifecycle.CloseCause;
+import dev.strait.server.lifecycle.ConnectionState;
 import io.netty.channel.Channel;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.ChannelGroupFuture;
@@ -61,11 +62,14 @@ public final class ConnectionRegistry {
         return frontends.newCloseFuture();
     }
 
-    /** Closes every connection to {@code backend}, which its health check took down; returns how many. */
+    /**
+     * Closes every relaying connection to {@code backend}, which its health check took down; returns how many. One
+     * still connecting is left to its connector, which tries another backend.
+     */
     public int closeConnectionsTo(Backend backend) {
         int closed = 0;
         for (ProxiedConnection c : connections) {
-            if (c.backendTarget() == backend) {
+            if (c.state() instanceof ConnectionState.Relaying && c.backendTarget() == backend) {
                 c.close(CloseCause.BACKEND_DOWN);
                 closed++;
             }

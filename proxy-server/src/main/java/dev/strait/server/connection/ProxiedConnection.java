@@ -169,7 +169,8 @@ public final class ProxiedConnection implements ConnectionView, StageHost, Chann
                 }
                 Backend held = now.backend();
                 if (held != null) {
-                    released(held); // an attempt that ended without a relay
+                    // An attempt that ended without a relay; no wake-up: the backend just refused or timed out.
+                    held.connectionEnded();
                 }
                 state = next;
                 return;
@@ -219,7 +220,10 @@ public final class ProxiedConnection implements ConnectionView, StageHost, Chann
             c.channel().close(); // abandon the attempt: the client left, or gave up
         }
         Backend backend = was.backend();
-        if (backend != null) {
+        if (was instanceof Relaying relaying) {
+            // The backend's count (and cap) covers its socket until that closes, which may be after the client's.
+            relaying.channel().closeFuture().addListener(backendClosed -> released(backend));
+        } else if (backend != null) {
             released(backend);
         }
         if (was.holdsSlot()) {
@@ -240,9 +244,8 @@ public final class ProxiedConnection implements ConnectionView, StageHost, Chann
     }
 
     private void released(Backend backend) {
-        backend.connectionEnded();
-        if (backend.maxConnections() > 0) {
-            route.waiters().wakeAll(); // a capped backend has room again
+        if (backend.connectionEnded() == backend.maxConnections() - 1) {
+            route.waiters().wakeAll(); // a capped backend went from full to having room
         }
     }
 

@@ -38,17 +38,14 @@ final class ProbeHandler extends ChannelInboundHandlerAdapter {
     }
 
     @Override
-    public void handlerAdded(ChannelHandlerContext ctx) {
-        reply = ctx.alloc().buffer(256, HealthCheck.MAX_REPLY_BYTES);
-    }
-
-    @Override
     public void handlerRemoved(ChannelHandlerContext ctx) {
         releaseReply();
     }
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
+        // Allocated only once connected: a probe whose connect fails (or whose loop stops first) holds no buffer.
+        reply = ctx.alloc().buffer(256, HealthCheck.MAX_REPLY_BYTES);
         ByteBuf request = dialog.request(ctx.alloc());
         requestSent = request == null ? ctx.newSucceededFuture() : ctx.writeAndFlush(request);
         requestSent.addListener(ChannelFutureListener.FIRE_EXCEPTION_ON_FAILURE);
@@ -75,6 +72,7 @@ final class ProbeHandler extends ChannelInboundHandlerAdapter {
         if (!judged) {
             judge(ctx, true);
         }
+        releaseReply();
         ctx.fireChannelInactive();
     }
 

@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -33,6 +34,7 @@ public final class AdmissionGate {
     private final RateLimiter rate;
     private volatile List<Channel> listeners = List.of();
     private volatile long rateResumeNanos = System.nanoTime();
+    private final AtomicBoolean resumeScheduled = new AtomicBoolean();
 
     /**
      * @param global live connections across all routes, shared by every gate of the server
@@ -162,8 +164,20 @@ public final class AdmissionGate {
             long wait = Math.max(1, millis);
             rateResumeNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(wait);
             setAccepting(false);
-            // onRelease resumes this listener if there is room, and wakes clients waiting for a slot.
-            all.get(0).eventLoop().schedule(onRelease, wait, TimeUnit.MILLISECONDS);
+            // One timer per gate at a time: clients woken by it that meet the rate again must not each add another
+            // (that multiplied timers and wake-ups by the number of waiting clients every round). When it fires,
+            // onRelease resumes this listener if there is room and wakes the clients waiting for a slot.
+            if (resumeScheduled.compareAndSet(false, true)) {
+                all.get(0)
+                        .eventLoop()
+                        .schedule(
+                                () -> {
+                                    resumeScheduled.set(false);
+                                    onRelease.run();
+                                },
+                                wait,
+                                TimeUnit.MILLISECONDS);
+            }
         }
     }
 

@@ -71,6 +71,34 @@ class FrontendLifecycleTest {
         assertThat(route.backend(1).activeConnections()).isZero();
     }
 
+    /**
+     * Two clients waiting on a capped backend that refuses: a failed attempt must not wake the other waiter (it would
+     * dial at once, fail, wake the first, and so on at network speed); retries keep the 100 ms pace.
+     */
+    @Test
+    void clientsWaitingOnACappedBackendThatRefusesDoNotWakeEachOtherIntoAConnectStorm() {
+        route = new EmbeddedRoute(EmbeddedRoute.capped(
+                route(1, 0, timeouts(Duration.ofSeconds(10), Duration.ZERO, Duration.ZERO), Limits.NONE, open()), 10));
+        EmbeddedChannel first = route.accept();
+        route.lastDial().promise().setFailure(new ConnectException("Connection refused"));
+        EmbeddedChannel second = route.accept();
+        route.lastDial().promise().setFailure(new ConnectException("Connection refused"));
+        int dialsSoFar = route.dials.size();
+
+        for (int i = 0; i < 100; i++) { // no time passes: only wake-ups the failures themselves cause could dial
+            EmbeddedRoute.Dial last = route.lastDial();
+            if (!last.promise().isDone()) {
+                last.promise().setFailure(new ConnectException("Connection refused"));
+            }
+            first.runPendingTasks();
+            second.runPendingTasks();
+        }
+
+        assertThat(route.dials).as("dials while no time passed").hasSize(dialsSoFar);
+        first.finishAndReleaseAll();
+        second.finishAndReleaseAll();
+    }
+
     @Test
     void givesUpWithConnectRefusedWhenTheRetriesRunOutAndClosesWithAFinAfterDraining() {
         route = new EmbeddedRoute(route(1, 0, timeouts(NO_WAIT, Duration.ZERO, Duration.ZERO), Limits.NONE, open()));
