@@ -89,16 +89,32 @@ public record ProxyConfig(
         }
         // The one place for checks across routes; the keys name the later route of a clashing pair.
         Set<String> names = new HashSet<>();
-        Set<HostAndPort> listens = new HashSet<>();
         for (int i = 0; i < routes.size(); i++) {
             Route route = routes.get(i);
             if (!names.add(route.name())) {
                 throw ConfigException.badValue("routes[" + i + "].name", route.name(), "another route has this name");
             }
-            if (route.listen().port() != 0 && !listens.add(route.listen())) {
-                throw ConfigException.badValue(
-                        "routes[" + i + "].listen", route.listen(), "another route listens on it");
+            for (int j = 0; j < i; j++) {
+                requireNoClash("routes[" + i + "].listen", route.listen(), "routes[" + j + "]", routes.get(j));
             }
+        }
+        if (admin.isPresent()) {
+            for (int i = 0; i < routes.size(); i++) {
+                requireNoClash("admin.listen", admin.get(), "routes[" + i + "]", routes.get(i));
+            }
+        }
+    }
+
+    /** Fails when {@code listen} would take the same port as {@code other}'s listener, which a bind would reject. */
+    private static void requireNoClash(String key, HostAndPort listen, String otherKey, Route other) {
+        if (listen.equals(other.listen()) && listen.port() != 0) {
+            throw ConfigException.badValue(key, listen, otherKey + ".listen is the same address");
+        }
+        if (listen.overlaps(other.listen())) {
+            throw ConfigException.badValue(
+                    key,
+                    listen,
+                    "same port as " + otherKey + ".listen " + other.listen() + " on an overlapping address");
         }
     }
 

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
 class ConfigValuesTest {
@@ -45,6 +46,28 @@ class ConfigValuesTest {
         assertThatThrownBy(() -> ProxyConfig.of(List.of(a, a2)))
                 .hasMessage("routes[1].name: bad value \"a\" (another route has this name)");
         assertThatThrownBy(() -> ProxyConfig.of(List.of(a, b)))
-                .hasMessage("routes[1].listen: bad value \"127.0.0.1:1000\" (another route listens on it)");
+                .hasMessage("routes[1].listen: bad value \"127.0.0.1:1000\" (routes[0].listen is the same address)");
+    }
+
+    @Test
+    void proxyConfigRejectsTheSamePortOnAWildcardAndASpecificAddress() {
+        Route any = Route.of("any", new HostAndPort("0.0.0.0", 5432), List.of(new HostAndPort("10.0.0.1", 5432)));
+        Route local = Route.of("local", new HostAndPort("127.0.0.1", 5432), List.of(new HostAndPort("10.0.0.1", 5432)));
+        Route other = Route.of("other", new HostAndPort("127.0.0.2", 5432), List.of(new HostAndPort("10.0.0.1", 5432)));
+
+        assertThatThrownBy(() -> ProxyConfig.of(List.of(any, local)))
+                .hasMessage("routes[1].listen: bad value \"127.0.0.1:5432\" (same port as routes[0].listen"
+                        + " 0.0.0.0:5432 on an overlapping address)");
+        assertThat(ProxyConfig.of(List.of(local, other)).routes()).hasSize(2);
+    }
+
+    @Test
+    void proxyConfigRejectsAnAdminAddressARouteListensOn() {
+        Route db = Route.of("db", new HostAndPort("127.0.0.1", 5432), List.of(new HostAndPort("10.0.0.1", 5432)));
+
+        assertThatThrownBy(() -> ProxyConfig.of(List.of(db))
+                        .with(TransportKind.AUTO, Optional.of(new HostAndPort("0.0.0.0", 5432))))
+                .hasMessage("admin.listen: bad value \"0.0.0.0:5432\" (same port as routes[0].listen"
+                        + " 127.0.0.1:5432 on an overlapping address)");
     }
 }

@@ -1,5 +1,6 @@
 package dev.strait.server;
 
+import dev.strait.config.BackendSpec;
 import dev.strait.config.ConfigException;
 import dev.strait.config.HostAndPort;
 import dev.strait.config.ProxyConfig;
@@ -9,6 +10,8 @@ import dev.strait.server.config.ConfigLoader;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.nio.charset.Charset;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -93,7 +96,11 @@ public final class Main implements Callable<Integer> {
             description = "Reload --config when the file changes (checked every 2s); SIGHUP always reloads.")
     private boolean watch;
 
-    @Option(names = "--check-config", description = "Validate the config and exit (0 valid, 2 invalid); binds nothing.")
+    @Option(
+            names = "--check-config",
+            description =
+                    "Validate the config and exit (0 valid, 2 invalid, e.g. two listeners on one port); binds nothing."
+                            + " Warns about backend host names that do not resolve here.")
     private boolean checkConfig;
 
     private Main() {}
@@ -142,10 +149,13 @@ public final class Main implements Callable<Integer> {
     public Integer call() throws StartException {
         ProxyConfig proxyConfig = buildConfig();
         if (checkConfig) {
-            spec.commandLine()
-                    .getOut()
-                    .println("config ok: " + proxyConfig.routes().size() + " route(s)");
-            spec.commandLine().getOut().flush();
+            PrintWriter out = spec.commandLine().getOut();
+            // Only a warning: the proxy re-resolves backends while it runs, and DNS here may differ from production.
+            for (String warning : unresolvedBackends(proxyConfig)) {
+                out.println("warning: " + warning);
+            }
+            out.println("config ok: " + proxyConfig.routes().size() + " route(s)");
+            out.flush();
             return CommandLine.ExitCode.OK;
         }
         CompletableFuture<ProxyServer> running = new CompletableFuture<>();
@@ -175,6 +185,24 @@ public final class Main implements Callable<Integer> {
         }
         server.awaitTermination();
         return CommandLine.ExitCode.OK;
+    }
+
+    /** One line per backend host name that does not resolve from here, naming its key. */
+    private static List<String> unresolvedBackends(ProxyConfig proxyConfig) {
+        List<String> warnings = new ArrayList<>();
+        for (int i = 0; i < proxyConfig.routes().size(); i++) {
+            List<BackendSpec> specs = proxyConfig.routes().get(i).backends();
+            for (int j = 0; j < specs.size(); j++) {
+                String host = specs.get(j).address().host();
+                try {
+                    InetAddress.getAllByName(host);
+                } catch (UnknownHostException e) {
+                    warnings.add("routes[" + i + "].backends[" + j + "]: host \"" + host
+                            + "\" does not resolve here; the proxy will keep trying at run time");
+                }
+            }
+        }
+        return warnings;
     }
 
     /** The shutdown hook: drain, flush the logs last, and end with status 0 rather than the signal's 143. */

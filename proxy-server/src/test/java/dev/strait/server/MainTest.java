@@ -150,6 +150,60 @@ class MainTest {
     }
 
     @Test
+    void checkConfigRejectsAnAdminAddressARouteListensOn() throws IOException {
+        Path file = write(
+                "strait.yaml",
+                """
+                admin:
+                  listen: 127.0.0.1:15432
+                routes:
+                  - listen: 127.0.0.1:15432
+                    backends: [127.0.0.1:5432]
+                """);
+
+        Result r = run("--check-config", "--config", file.toString());
+
+        assertThat(r.code).isEqualTo(2);
+        assertThat(r.errLine()).contains("admin.listen", "127.0.0.1:15432", "routes[0].listen");
+    }
+
+    @Test
+    void checkConfigRejectsTheSamePortOnOverlappingAddresses() throws IOException {
+        Path file = write(
+                "strait.yaml",
+                """
+                routes:
+                  - listen: 0.0.0.0:15432
+                    backends: [127.0.0.1:5432]
+                  - listen: 127.0.0.1:15432
+                    backends: [127.0.0.1:5433]
+                """);
+
+        Result r = run("--check-config", "--config", file.toString());
+
+        assertThat(r.code).isEqualTo(2);
+        assertThat(r.errLine()).contains("routes[1].listen", "127.0.0.1:15432", "routes[0].listen 0.0.0.0:15432");
+    }
+
+    @Test
+    void checkConfigWarnsAboutABackendHostThatDoesNotResolveAndStillPasses() throws IOException {
+        Path file = write(
+                "strait.yaml",
+                """
+                routes:
+                  - listen: 127.0.0.1:0
+                    backends: [127.0.0.1:5432, db.strait-check.invalid:5432]
+                """);
+
+        Result r = run("--check-config", "--config", file.toString());
+
+        assertThat(r.code).isZero();
+        assertThat(r.out)
+                .contains("warning: routes[0].backends[1]: host \"db.strait-check.invalid\" does not resolve")
+                .contains("config ok: 1 route(s)");
+    }
+
+    @Test
     void reportsAnInvalidConfigOnOneLineNamingTheKeyAndValue() throws IOException {
         Path file = write(
                 "strait.yaml",
