@@ -18,7 +18,7 @@ class ConfigValuesTest {
         assertThat(ConfigValues.duration("k", "1h")).isEqualTo(Duration.ofHours(1));
         assertThat(ConfigValues.duration("k", "30")).isEqualTo(Duration.ofSeconds(30));
         assertThatThrownBy(() -> ConfigValues.duration("timeouts.connect", "soon"))
-                .hasMessage("timeouts.connect: bad value \"soon\" (expected a duration like 250ms, 5s, 2m, 1h)");
+                .hasMessage("timeouts.connect: bad value \"soon\" (expected a duration like 250ms, 1.5s, 2m30s, 1h)");
     }
 
     @Test
@@ -28,6 +28,41 @@ class ConfigValuesTest {
         assertThat(ConfigValues.size("k", "1MiB")).isEqualTo(1024 * 1024);
         assertThatThrownBy(() -> ConfigValues.size("k", "4GiB")).hasMessageContaining("at most 2GiB");
         assertThatThrownBy(() -> ConfigValues.size("k", "lots")).hasMessageContaining("\"lots\"");
+    }
+
+    @Test
+    void parsesCompoundAndFractionalDurationsAsGoAndHaproxyUsersWriteThem() {
+        assertThat(ConfigValues.duration("k", "1h30m")).isEqualTo(Duration.ofMinutes(90));
+        assertThat(ConfigValues.duration("k", "2m30s")).isEqualTo(Duration.ofSeconds(150));
+        assertThat(ConfigValues.duration("k", "1.5s")).isEqualTo(Duration.ofMillis(1500));
+        assertThat(ConfigValues.duration("k", "500ms")).isEqualTo(Duration.ofMillis(500));
+        assertThat(ConfigValues.duration("k", "1d2h3m4s5ms"))
+                .isEqualTo(Duration.ofDays(1)
+                        .plusHours(2)
+                        .plusMinutes(3)
+                        .plusSeconds(4)
+                        .plusMillis(5));
+        assertThat(ConfigValues.duration("k", "0.25")).isEqualTo(Duration.ofMillis(250));
+        assertThat(ConfigValues.duration("k", "1.5ms")).isEqualTo(Duration.ofNanos(1_500_000));
+    }
+
+    @Test
+    void rejectsHalfWrittenCompoundDurationsNamingTheKeyAndTheValue() {
+        for (String bad : List.of("1h30", "1.s", ".5s", "1h 30m", "5sec", "-1s")) {
+            assertThatThrownBy(() -> ConfigValues.duration("timeouts.idle", bad))
+                    .as(bad)
+                    .hasMessage("timeouts.idle: bad value \"" + bad + "\" (expected a duration like 250ms, 1.5s, 2m30s,"
+                            + " 1h)");
+        }
+    }
+
+    @Test
+    void sizesTakeKbAndKibAsTheSameBinaryUnit() {
+        assertThat(ConfigValues.size("k", "64KiB")).isEqualTo(65536);
+        assertThat(ConfigValues.size("k", "64KB")).isEqualTo(65536);
+        assertThat(ConfigValues.size("k", "64k")).isEqualTo(65536);
+        assertThat(ConfigValues.size("k", "1MB")).isEqualTo(1024 * 1024);
+        assertThat(ConfigValues.size("k", "1m")).isEqualTo(1024 * 1024);
     }
 
     @Test
