@@ -45,6 +45,8 @@ public record ProxyConfig(
             ConfigKey.of("maxConnections", "integer", "0", ConfigValues::integer);
     public static final ConfigKey<HostAndPort> ADMIN_LISTEN =
             ConfigKey.optional("admin.listen", "host:port", HostAndPort::parse);
+    public static final ConfigKey<Void> DEFAULTS =
+            ConfigKey.readByLoader("defaults", "mapping of route keys", ConfigKey.NONE);
     public static final ConfigKey<Void> ROUTES = ConfigKey.readByLoader("routes", "list of routes", ConfigKey.REQUIRED);
 
     /** Every key of the top level, {@code dns} included; each route's keys are {@link Route#KEYS}. */
@@ -57,6 +59,7 @@ public record ProxyConfig(
                             SHUTDOWN_TIMEOUT,
                             MAX_CONNECTIONS,
                             ADMIN_LISTEN,
+                            DEFAULTS,
                             ROUTES),
                     DnsConfig.KEYS)
             .flatMap(List::stream)
