@@ -73,7 +73,9 @@ public final class Main implements Callable<Integer> {
             paramLabel = "HOST:PORT",
             split = ",",
             splitSynopsisLabel = ",",
-            description = "Backends for the --listen route, tried in order.")
+            description = "Backends for the --listen route. Each new connection goes to the backend with the fewest"
+                    + " live connections (equals take turns); a failed connect tries another, up to 2 more. Other"
+                    + " balancing (round-robin, random, source-hash) and health checks need --config.")
     private List<String> backends;
 
     @Option(names = "--config", paramLabel = "FILE", description = "A YAML config file with one or more routes.")
@@ -109,6 +111,31 @@ public final class Main implements Callable<Integer> {
         System.exit(run(args));
     }
 
+    /**
+     * The usage error on one line. For a mistyped option, only the options (not the values after them, which picocli
+     * counts as unmatched too), with the nearest real ones: {@code Unknown option: '--listne' (did you mean
+     * --listen?)}.
+     */
+    private static String usageError(CommandLine.ParameterException e) {
+        if (!(e instanceof CommandLine.UnmatchedArgumentException unmatched)) {
+            return e.getMessage();
+        }
+        List<String> unknown = unmatched.getUnmatched().stream()
+                .filter(arg -> arg.startsWith("-"))
+                .map(arg -> "'" + arg + "'")
+                .toList();
+        if (unknown.isEmpty()) {
+            return e.getMessage();
+        }
+        List<String> nearest = unmatched.getSuggestions().stream()
+                .filter(option -> option.startsWith("--"))
+                .limit(2)
+                .toList();
+        return (unknown.size() == 1 ? "Unknown option: " : "Unknown options: ")
+                + String.join(", ", unknown)
+                + (nearest.isEmpty() ? "" : " (did you mean " + String.join(" or ", nearest) + "?)");
+    }
+
     /** Runs the command line and returns the exit status; blocks while the proxy runs. */
     public static int run(String... args) {
         return run(
@@ -124,7 +151,7 @@ public final class Main implements Callable<Integer> {
         cli.setErr(err);
         cli.setParameterExceptionHandler((e, rest) -> {
             PrintWriter usageErr = e.getCommandLine().getErr();
-            usageErr.println("strait: " + e.getMessage() + " (see --help)");
+            usageErr.println("strait: " + usageError(e) + " (see --help)");
             usageErr.flush();
             return CommandLine.ExitCode.USAGE;
         });

@@ -48,6 +48,24 @@ class MainTest {
     }
 
     @Test
+    void suggestsTheNearestOptionForAMistypedOneOnTheSameLine() {
+        Result r = run("--listne", "127.0.0.1:0", "--backend", "127.0.0.1:5432");
+
+        assertThat(r.code).isEqualTo(2);
+        assertThat(r.errLine()).isEqualTo("strait: Unknown option: '--listne' (did you mean --listen?) (see --help)");
+    }
+
+    @Test
+    void helpSaysHowTheFlagRouteSpreadsConnectionsOverItsBackends() {
+        Result r = run("--help");
+
+        assertThat(r.out.replaceAll("\\s+", " "))
+                .contains("fewest live connections")
+                .contains("a failed connect tries another")
+                .doesNotContain("tried in order");
+    }
+
+    @Test
     void rejectsNoArgumentsAtAll() {
         Result r = run();
 
