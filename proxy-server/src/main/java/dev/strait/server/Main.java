@@ -7,6 +7,7 @@ import dev.strait.config.ProxyConfig;
 import dev.strait.config.Route;
 import dev.strait.config.TransportKind;
 import dev.strait.server.config.ConfigLoader;
+import dev.strait.transport.Transport;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
@@ -197,6 +198,16 @@ public final class Main implements Callable<Integer> {
         }
         ProxyServer server = ProxyServer.start(proxyConfig);
         running.complete(server);
+        log.info(
+                "strait {} started: pid {}, {}, {} worker(s), transport {}, splice {}",
+                Version.describe(),
+                ProcessHandle.current().pid(),
+                config != null ? "config " + config : "--listen " + listen + " --backend " + String.join(",", backends),
+                server.workerThreads(),
+                server.transport().name(),
+                server.transport().equals(Transport.EPOLL)
+                        ? proxyConfig.splice().configName()
+                        : proxyConfig.splice().configName() + " (always copies: splice needs epoll)");
         Runtime.getRuntime().addShutdownHook(new Thread(() -> stop(server), "strait-shutdown"));
         AtomicBoolean stopRequested = new AtomicBoolean();
         Signals.onTerminate(() -> {
@@ -292,17 +303,25 @@ public final class Main implements Callable<Integer> {
         }
     }
 
-    /** Reads the version Maven wrote into the jar. */
+    /** Reads the version, commit and build date Maven wrote into the jar. */
     static final class Version implements CommandLine.IVersionProvider {
         @Override
-        public String[] getVersion() throws IOException {
+        public String[] getVersion() {
+            return new String[] {"strait " + describe()};
+        }
+
+        /** {@code 0.1.0 (commit 8b2303e0aa9e, built 2026-12-01T17:04:07Z)}; "unknown" for what the build lacked. */
+        static String describe() {
             Properties p = new Properties();
             try (InputStream in = Main.class.getResourceAsStream("/strait-version.properties")) {
                 if (in != null) {
                     p.load(in);
                 }
+            } catch (IOException e) {
+                // A jar without its own resource is broken anyway; say "unknown" rather than fail --version.
             }
-            return new String[] {"strait " + p.getProperty("version", "unknown")};
+            return p.getProperty("version", "unknown") + " (commit " + p.getProperty("commit", "unknown") + ", built "
+                    + p.getProperty("built", "unknown") + ")";
         }
     }
 }

@@ -35,7 +35,8 @@ class MainTest {
         Result r = run("--version");
 
         assertThat(r.code).isZero();
-        assertThat(r.out).matches("strait \\S+\\R");
+        assertThat(r.out)
+                .matches("strait \\S+ \\(commit (\\p{XDigit}{12}|unknown), built \\d{4}-\\d\\d-\\d\\dT\\S+Z\\)\\R");
         assertThat(r.err).isEmpty();
     }
 
