@@ -135,6 +135,23 @@ public record ProxyConfig(
                 routes);
     }
 
+    /**
+     * This config with the settings only a restart can change (transport, workers, backlog, admin) taken from the
+     * running one: what a reload actually runs.
+     */
+    public ProxyConfig withRestartOnlyOf(ProxyConfig running) {
+        return new ProxyConfig(
+                running.transport,
+                splice,
+                running.workers,
+                running.backlog,
+                shutdownTimeout,
+                running.admin,
+                dns,
+                maxConnections,
+                routes);
+    }
+
     /** This config with another admin address, transport override applied by the caller. */
     public ProxyConfig with(TransportKind newTransport, Optional<HostAndPort> newAdmin) {
         return new ProxyConfig(

@@ -98,6 +98,9 @@ public final class ProxyServer implements ProxyView {
                 return;
             }
             ReloadPlan plan = ReloadPlan.between(config, next, routes.boundPorts());
+            // The running restart-only values stay the baseline, so that the next reload compares with what runs.
+            ProxyConfig applied = plan.rejected().isEmpty() ? next : next.withRestartOnlyOf(config);
+            routes.apply(plan, applied);
             plan.rejected()
                     .forEach(r -> log.warn(
                             "reload: {} changed from {} to {}; that takes a restart, keeping {}",
@@ -105,8 +108,7 @@ public final class ProxyServer implements ProxyView {
                             r.was(),
                             r.now(),
                             r.was()));
-            routes.apply(plan, next);
-            config = next;
+            config = applied;
         }
         resumePausedListeners();
     }
