@@ -112,12 +112,22 @@ public final class ConfigValues {
         return text;
     }
 
-    /** Formats a duration the way the config writes it. */
+    /** Formats a duration the way the config writes it, largest unit first: {@code 0s}, {@code 250ms}, {@code 1h30m}. */
     public static String format(Duration d) {
         long ms = d.toMillis();
-        if (ms % 1000 != 0) {
-            return ms + "ms";
+        if (ms == 0) {
+            return "0s";
         }
-        return (ms / 1000) + "s";
+        StringBuilder text = new StringBuilder(ms < 0 ? "-" : "");
+        long rest = Math.abs(ms);
+        long[] units = {86_400_000L, 3_600_000L, 60_000L, 1000L, 1L};
+        String[] names = {"d", "h", "m", "s", "ms"};
+        for (int i = 0; i < units.length; i++) {
+            if (rest >= units[i]) {
+                text.append(rest / units[i]).append(names[i]);
+                rest %= units[i];
+            }
+        }
+        return text.toString();
     }
 }

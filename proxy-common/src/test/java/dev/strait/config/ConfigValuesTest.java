@@ -47,6 +47,16 @@ class ConfigValuesTest {
     }
 
     @Test
+    void formatsDurationsTheWayTheConfigWritesThem() {
+        assertThat(ConfigValues.format(Duration.ZERO)).isEqualTo("0s");
+        assertThat(ConfigValues.format(Duration.ofMillis(250))).isEqualTo("250ms");
+        assertThat(ConfigValues.format(Duration.ofMillis(1500))).isEqualTo("1s500ms");
+        assertThat(ConfigValues.format(Duration.ofMinutes(90))).isEqualTo("1h30m");
+        assertThat(ConfigValues.duration("k", ConfigValues.format(Duration.ofSeconds(93_784))))
+                .isEqualTo(Duration.ofSeconds(93_784));
+    }
+
+    @Test
     void rejectsHalfWrittenCompoundDurationsNamingTheKeyAndTheValue() {
         for (String bad : List.of("1h30", "1.s", ".5s", "1h 30m", "5sec", "-1s")) {
             assertThatThrownBy(() -> ConfigValues.duration("timeouts.idle", bad))
