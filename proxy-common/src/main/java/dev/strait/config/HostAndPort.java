@@ -69,6 +69,24 @@ public record HostAndPort(String host, int port) {
         return this;
     }
 
+    /**
+     * Whether two listeners here would fight over one port: the same port (not 0, which the kernel picks anew) on the
+     * same host, or on any host when one of them is a wildcard address ({@code 0.0.0.0}, {@code ::}). Host names are
+     * compared as written.
+     */
+    public boolean overlaps(HostAndPort other) {
+        requireNonNull(other, "other");
+        if (port == 0 || port != other.port) {
+            return false;
+        }
+        return host.equalsIgnoreCase(other.host) || isWildcard() || other.isWildcard();
+    }
+
+    /** Whether the host is the IPv4 or IPv6 any-address, which a listener binds on every interface. */
+    public boolean isWildcard() {
+        return host.equals("0.0.0.0") || host.matches("[0:]*::[0:]*") || host.matches("0(:0){7}");
+    }
+
     @Override
     public String toString() {
         return host.indexOf(':') >= 0 ? "[" + host + "]:" + port : host + ":" + port;

@@ -45,6 +45,8 @@ public record ProxyConfig(
             ConfigKey.of("maxConnections", "integer", "0", ConfigValues::integer);
     public static final ConfigKey<HostAndPort> ADMIN_LISTEN =
             ConfigKey.optional("admin.listen", "host:port", HostAndPort::parse);
+    public static final ConfigKey<Void> DEFAULTS =
+            ConfigKey.readByLoader("defaults", "mapping of route keys", ConfigKey.NONE);
     public static final ConfigKey<Void> ROUTES = ConfigKey.readByLoader("routes", "list of routes", ConfigKey.REQUIRED);
 
     /** Every key of the top level, {@code dns} included; each route's keys are {@link Route#KEYS}. */
@@ -57,6 +59,7 @@ public record ProxyConfig(
                             SHUTDOWN_TIMEOUT,
                             MAX_CONNECTIONS,
                             ADMIN_LISTEN,
+                            DEFAULTS,
                             ROUTES),
                     DnsConfig.KEYS)
             .flatMap(List::stream)
@@ -89,16 +92,32 @@ public record ProxyConfig(
         }
         // The one place for checks across routes; the keys name the later route of a clashing pair.
         Set<String> names = new HashSet<>();
-        Set<HostAndPort> listens = new HashSet<>();
         for (int i = 0; i < routes.size(); i++) {
             Route route = routes.get(i);
             if (!names.add(route.name())) {
                 throw ConfigException.badValue("routes[" + i + "].name", route.name(), "another route has this name");
             }
-            if (route.listen().port() != 0 && !listens.add(route.listen())) {
-                throw ConfigException.badValue(
-                        "routes[" + i + "].listen", route.listen(), "another route listens on it");
+            for (int j = 0; j < i; j++) {
+                requireNoClash("routes[" + i + "].listen", route.listen(), "routes[" + j + "]", routes.get(j));
             }
+        }
+        if (admin.isPresent()) {
+            for (int i = 0; i < routes.size(); i++) {
+                requireNoClash("admin.listen", admin.get(), "routes[" + i + "]", routes.get(i));
+            }
+        }
+    }
+
+    /** Fails when {@code listen} would take the same port as {@code other}'s listener, which a bind would reject. */
+    private static void requireNoClash(String key, HostAndPort listen, String otherKey, Route other) {
+        if (listen.equals(other.listen()) && listen.port() != 0) {
+            throw ConfigException.badValue(key, listen, otherKey + ".listen is the same address");
+        }
+        if (listen.overlaps(other.listen())) {
+            throw ConfigException.badValue(
+                    key,
+                    listen,
+                    "same port as " + otherKey + ".listen " + other.listen() + " on an overlapping address");
         }
     }
 
@@ -113,6 +132,23 @@ public record ProxyConfig(
                 Optional.empty(),
                 DnsConfig.DEFAULTS,
                 MAX_CONNECTIONS.defaultValue(),
+                routes);
+    }
+
+    /**
+     * This config with the settings only a restart can change (transport, workers, backlog, admin) taken from the
+     * running one: what a reload actually runs.
+     */
+    public ProxyConfig withRestartOnlyOf(ProxyConfig running) {
+        return new ProxyConfig(
+                running.transport,
+                splice,
+                running.workers,
+                running.backlog,
+                shutdownTimeout,
+                running.admin,
+                dns,
+                maxConnections,
                 routes);
     }
 

@@ -85,7 +85,10 @@ public record Route(
         }
     }
 
-    /** A route with defaults for everything but its name, listener and backends, tried in order of preference. */
+    /**
+     * A route with defaults for everything but its name, listener and backends: the default balance
+     * (least-connections, equals taking turns) spreads new connections over all the backends.
+     */
     public static Route of(String name, HostAndPort listen, List<HostAndPort> backends) {
         return new Route(
                 name,

@@ -1,14 +1,18 @@
 package dev.strait.server;
 
+import dev.strait.config.BackendSpec;
 import dev.strait.config.ConfigException;
 import dev.strait.config.HostAndPort;
 import dev.strait.config.ProxyConfig;
 import dev.strait.config.Route;
 import dev.strait.config.TransportKind;
 import dev.strait.server.config.ConfigLoader;
+import dev.strait.transport.Transport;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.nio.charset.Charset;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -70,7 +74,9 @@ public final class Main implements Callable<Integer> {
             paramLabel = "HOST:PORT",
             split = ",",
             splitSynopsisLabel = ",",
-            description = "Backends for the --listen route, tried in order.")
+            description = "Backends for the --listen route. Each new connection goes to the backend with the fewest"
+                    + " live connections (equals take turns); a failed connect tries another, up to 2 more. Other"
+                    + " balancing (round-robin, random, source-hash) and health checks need --config.")
     private List<String> backends;
 
     @Option(names = "--config", paramLabel = "FILE", description = "A YAML config file with one or more routes.")
@@ -93,13 +99,42 @@ public final class Main implements Callable<Integer> {
             description = "Reload --config when the file changes (checked every 2s); SIGHUP always reloads.")
     private boolean watch;
 
-    @Option(names = "--check-config", description = "Validate the config and exit (0 valid, 2 invalid); binds nothing.")
+    @Option(
+            names = "--check-config",
+            description =
+                    "Validate the config and exit (0 valid, 2 invalid, e.g. two listeners on one port); binds nothing."
+                            + " Warns about backend host names that do not resolve here.")
     private boolean checkConfig;
 
     private Main() {}
 
     public static void main(String[] args) {
         System.exit(run(args));
+    }
+
+    /**
+     * The usage error on one line. For a mistyped option, only the options (not the values after them, which picocli
+     * counts as unmatched too), with the nearest real ones: {@code Unknown option: '--listne' (did you mean
+     * --listen?)}.
+     */
+    private static String usageError(CommandLine.ParameterException e) {
+        if (!(e instanceof CommandLine.UnmatchedArgumentException unmatched)) {
+            return e.getMessage();
+        }
+        List<String> unknown = unmatched.getUnmatched().stream()
+                .filter(arg -> arg.startsWith("-"))
+                .map(arg -> "'" + arg + "'")
+                .toList();
+        if (unknown.isEmpty()) {
+            return e.getMessage();
+        }
+        List<String> nearest = unmatched.getSuggestions().stream()
+                .filter(option -> option.startsWith("--"))
+                .limit(2)
+                .toList();
+        return (unknown.size() == 1 ? "Unknown option: " : "Unknown options: ")
+                + String.join(", ", unknown)
+                + (nearest.isEmpty() ? "" : " (did you mean " + String.join(" or ", nearest) + "?)");
     }
 
     /** Runs the command line and returns the exit status; blocks while the proxy runs. */
@@ -117,7 +152,7 @@ public final class Main implements Callable<Integer> {
         cli.setErr(err);
         cli.setParameterExceptionHandler((e, rest) -> {
             PrintWriter usageErr = e.getCommandLine().getErr();
-            usageErr.println("strait: " + e.getMessage() + " (see --help)");
+            usageErr.println("strait: " + usageError(e) + " (see --help)");
             usageErr.flush();
             return CommandLine.ExitCode.USAGE;
         });
@@ -142,10 +177,13 @@ public final class Main implements Callable<Integer> {
     public Integer call() throws StartException {
         ProxyConfig proxyConfig = buildConfig();
         if (checkConfig) {
-            spec.commandLine()
-                    .getOut()
-                    .println("config ok: " + proxyConfig.routes().size() + " route(s)");
-            spec.commandLine().getOut().flush();
+            PrintWriter out = spec.commandLine().getOut();
+            // Only a warning: the proxy re-resolves backends while it runs, and DNS here may differ from production.
+            for (String warning : unresolvedBackends(proxyConfig)) {
+                out.println("warning: " + warning);
+            }
+            out.println("config ok: " + proxyConfig.routes().size() + " route(s)");
+            out.flush();
             return CommandLine.ExitCode.OK;
         }
         CompletableFuture<ProxyServer> running = new CompletableFuture<>();
@@ -160,6 +198,16 @@ public final class Main implements Callable<Integer> {
         }
         ProxyServer server = ProxyServer.start(proxyConfig);
         running.complete(server);
+        log.info(
+                "strait {} started: pid {}, {}, {} worker(s), transport {}, splice {}",
+                Version.describe(),
+                ProcessHandle.current().pid(),
+                config != null ? "config " + config : "--listen " + listen + " --backend " + String.join(",", backends),
+                server.workerThreads(),
+                server.transport().name(),
+                server.transport().equals(Transport.EPOLL)
+                        ? proxyConfig.splice().configName()
+                        : proxyConfig.splice().configName() + " (always copies: splice needs epoll)");
         Runtime.getRuntime().addShutdownHook(new Thread(() -> stop(server), "strait-shutdown"));
         AtomicBoolean stopRequested = new AtomicBoolean();
         Signals.onTerminate(() -> {
@@ -175,6 +223,24 @@ public final class Main implements Callable<Integer> {
         }
         server.awaitTermination();
         return CommandLine.ExitCode.OK;
+    }
+
+    /** One line per backend host name that does not resolve from here, naming its key. */
+    private static List<String> unresolvedBackends(ProxyConfig proxyConfig) {
+        List<String> warnings = new ArrayList<>();
+        for (int i = 0; i < proxyConfig.routes().size(); i++) {
+            List<BackendSpec> specs = proxyConfig.routes().get(i).backends();
+            for (int j = 0; j < specs.size(); j++) {
+                String host = specs.get(j).address().host();
+                try {
+                    InetAddress.getAllByName(host);
+                } catch (UnknownHostException e) {
+                    warnings.add("routes[" + i + "].backends[" + j + "]: host \"" + host
+                            + "\" does not resolve here; the proxy will keep trying at run time");
+                }
+            }
+        }
+        return warnings;
     }
 
     /** The shutdown hook: drain, flush the logs last, and end with status 0 rather than the signal's 143. */
@@ -237,17 +303,25 @@ public final class Main implements Callable<Integer> {
         }
     }
 
-    /** Reads the version Maven wrote into the jar. */
+    /** Reads the version, commit and build date Maven wrote into the jar. */
     static final class Version implements CommandLine.IVersionProvider {
         @Override
-        public String[] getVersion() throws IOException {
+        public String[] getVersion() {
+            return new String[] {"strait " + describe()};
+        }
+
+        /** {@code 0.1.0 (commit 8b2303e0aa9e, built 2026-12-01T17:04:07Z)}; "unknown" for what the build lacked. */
+        static String describe() {
             Properties p = new Properties();
             try (InputStream in = Main.class.getResourceAsStream("/strait-version.properties")) {
                 if (in != null) {
                     p.load(in);
                 }
+            } catch (IOException e) {
+                // A jar without its own resource is broken anyway; say "unknown" rather than fail --version.
             }
-            return new String[] {"strait " + p.getProperty("version", "unknown")};
+            return p.getProperty("version", "unknown") + " (commit " + p.getProperty("commit", "unknown") + ", built "
+                    + p.getProperty("built", "unknown") + ")";
         }
     }
 }

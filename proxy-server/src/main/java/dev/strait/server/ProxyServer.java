@@ -38,6 +38,7 @@ public final class ProxyServer implements ProxyView {
     private final Transport transport;
     private final EventLoopGroup boss;
     private final EventLoopGroup workers;
+    private final int workerThreads;
     private final ConnectionRegistry registry = new ConnectionRegistry();
     // Serialises start, reload and shutdown; never taken by event-loop code, which these wait on.
     private final Object lifecycle = new Object();
@@ -51,9 +52,9 @@ public final class ProxyServer implements ProxyView {
     private ProxyServer(ProxyConfig config) {
         this.config = config;
         this.transport = Transport.select(config.transport(), log::warn);
-        int threads = config.workers() == 0 ? Runtime.getRuntime().availableProcessors() : config.workers();
+        this.workerThreads = config.workers() == 0 ? Runtime.getRuntime().availableProcessors() : config.workers();
         this.boss = transport.newEventLoopGroup(1, "strait-boss");
-        this.workers = transport.newEventLoopGroup(threads, "strait-worker");
+        this.workers = transport.newEventLoopGroup(workerThreads, "strait-worker");
         this.routes = new RouteTable(
                 new RouteFactory(transport, boss, workers, registry, globalActive, this::resumePausedListeners));
     }
@@ -97,6 +98,9 @@ public final class ProxyServer implements ProxyView {
                 return;
             }
             ReloadPlan plan = ReloadPlan.between(config, next, routes.boundPorts());
+            // The running restart-only values stay the baseline, so that the next reload compares with what runs.
+            ProxyConfig applied = plan.rejected().isEmpty() ? next : next.withRestartOnlyOf(config);
+            routes.apply(plan, applied);
             plan.rejected()
                     .forEach(r -> log.warn(
                             "reload: {} changed from {} to {}; that takes a restart, keeping {}",
@@ -104,14 +108,18 @@ public final class ProxyServer implements ProxyView {
                             r.was(),
                             r.now(),
                             r.was()));
-            routes.apply(plan, next);
-            config = next;
+            config = applied;
         }
         resumePausedListeners();
     }
 
     public Transport transport() {
         return transport;
+    }
+
+    /** The worker event loop threads running (the config's {@code workers}, or one per core for 0). */
+    public int workerThreads() {
+        return workerThreads;
     }
 
     public ProxyConfig config() {

@@ -6,6 +6,7 @@ import dev.strait.config.HostAndPort;
 import dev.strait.config.ProxyConfig;
 import dev.strait.config.Route;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -27,9 +28,16 @@ import java.util.stream.Stream;
  * @param removed names of routes no longer configured: their listeners stop, their live connections run on
  * @param rejected restart-only settings that changed ({@code transport}, {@code workers}, {@code backlog},
  *     {@code admin}): the running value stays until a restart
+ * @param changes for each updated route, by name, what changed in one line: {@code backends 10.0.0.1:5432,10.0.0.2:5432
+ *     -> 10.0.0.2:5432; timeouts.idle 1h -> 5m}
  */
 record ReloadPlan(
-        List<Route> added, List<Route> rebound, List<Route> updated, List<String> removed, List<RestartOnly> rejected) {
+        List<Route> added,
+        List<Route> rebound,
+        List<Route> updated,
+        List<String> removed,
+        List<RestartOnly> rejected,
+        Map<String, String> changes) {
 
     /** A setting that only a restart can change, with its running value and the one the new config asks for. */
     record RestartOnly(String key, String was, String now) {}
@@ -40,6 +48,7 @@ record ReloadPlan(
         updated = List.copyOf(updated);
         removed = List.copyOf(removed);
         rejected = List.copyOf(rejected);
+        changes = Map.copyOf(changes);
     }
 
     /**
@@ -55,14 +64,17 @@ record ReloadPlan(
         restartOnly(rejected, "workers", current.workers(), next.workers());
         restartOnly(rejected, "backlog", current.backlog(), next.backlog());
         restartOnly(rejected, "admin", current.admin(), next.admin());
-        boolean globalChanged = current.maxConnections() != next.maxConnections()
-                || !current.dns().equals(next.dns());
+        List<String> globalChanges = new ArrayList<>();
+        ConfigDiff.diff("maxConnections", current.maxConnections(), next.maxConnections(), globalChanges);
+        ConfigDiff.diff("dns", current.dns(), next.dns(), globalChanges);
+        boolean globalChanged = !globalChanges.isEmpty();
 
         Map<String, Route> running =
                 current.routes().stream().collect(Collectors.toMap(Route::name, Function.identity()));
         List<Route> added = new ArrayList<>();
         List<Route> rebound = new ArrayList<>();
         List<Route> updated = new ArrayList<>();
+        Map<String, String> changes = new HashMap<>();
         for (Route route : next.routes()) {
             Route was = running.get(route.name());
             if (was == null) {
@@ -71,6 +83,10 @@ record ReloadPlan(
                 rebound.add(route);
             } else if (globalChanged || !was.equals(route)) {
                 updated.add(route);
+                List<String> changed = new ArrayList<>();
+                ConfigDiff.diff("", was, route, changed);
+                changed.addAll(globalChanges);
+                changes.put(route.name(), String.join("; ", changed));
             }
         }
         Set<String> kept = next.routes().stream().map(Route::name).collect(Collectors.toSet());
@@ -78,7 +94,7 @@ record ReloadPlan(
                 .map(Route::name)
                 .filter(name -> !kept.contains(name))
                 .toList();
-        return new ReloadPlan(added, rebound, updated, removed, rejected);
+        return new ReloadPlan(added, rebound, updated, removed, rejected, changes);
     }
 
     /** The routes that need a new listener: added, then rebound. */
@@ -98,7 +114,7 @@ record ReloadPlan(
 
     private static void restartOnly(List<RestartOnly> rejected, String key, Object was, Object now) {
         if (!was.equals(now)) {
-            rejected.add(new RestartOnly(key, String.valueOf(was), String.valueOf(now)));
+            rejected.add(new RestartOnly(key, ConfigDiff.plain(was), ConfigDiff.plain(now)));
         }
     }
 }

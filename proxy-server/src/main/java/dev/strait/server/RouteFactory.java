@@ -116,13 +116,16 @@ final class RouteFactory {
             throw new StartException(e);
         }
         listener.bound(channels);
-        Channel channel = channels.get(0);
+        return listener;
+    }
+
+    /** Logs a listener once it has taken effect (not when a later bind of the same start or reload undoes it). */
+    void logListening(Route route, RouteListener listener) {
         log.info(
                 "listening on {} -> {} (transport {})",
-                Listeners.format(channel.localAddress()),
+                Listeners.format(listener.channel().localAddress()),
                 route.backends().stream().map(b -> b.address().toString()).collect(Collectors.joining(",")),
                 transport.name());
-        return listener;
     }
 
     RouteRuntime newRuntime(Route route, RouteRuntime previous, ProxyConfig cfg) {

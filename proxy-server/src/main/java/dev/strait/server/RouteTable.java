@@ -42,6 +42,7 @@ final class RouteTable {
         } finally {
             routes = Collections.unmodifiableMap(bound);
         }
+        config.routes().forEach(route -> factory.logListening(route, bound.get(route.name())));
     }
 
     /**
@@ -66,6 +67,9 @@ final class RouteTable {
             runtimes.values().forEach(r -> r.pool().close());
             throw e;
         }
+        for (Route route : plan.toBind()) {
+            factory.logListening(route, fresh.get(route.name()));
+        }
         for (Route route : plan.added()) {
             log.info("route {}: added", route.name());
         }
@@ -82,7 +86,10 @@ final class RouteTable {
                     .swap(runtime, factory.healthChecker(runtime))
                     .pool()
                     .close();
-            log.info("route {}: updated; new connections use the new settings", route.name());
+            log.info(
+                    "route {}: updated {}; new connections use the new settings",
+                    route.name(),
+                    plan.changes().get(route.name()));
         }
         for (String name : plan.removed()) {
             stop(old.get(name));

@@ -53,6 +53,9 @@ class JarLifecycleIT {
                     strait.awaitStdout(Pattern.compile("listening on 127\\.0\\.0\\.1:(\\d+) -> 127\\.0\\.0\\.1:"
                             + backend.port() + " \\(transport (epoll|nio|io_uring)\\)"));
             int port = Integer.parseInt(listening.group(1));
+            strait.awaitStdout(Pattern.compile("strait \\S+ \\(commit \\S+, built \\S+\\) started: pid \\d+, --listen"
+                    + " 127\\.0\\.0\\.1:0 --backend 127\\.0\\.0\\.1:" + backend.port()
+                    + ", \\d+ worker\\(s\\), transport (epoll|nio|io_uring), splice auto"));
 
             try (Socket client = connect(port)) {
                 assertThat(echo(client, "hello")).isEqualTo("hello");

@@ -35,7 +35,8 @@ class MainTest {
         Result r = run("--version");
 
         assertThat(r.code).isZero();
-        assertThat(r.out).matches("strait \\S+\\R");
+        assertThat(r.out)
+                .matches("strait \\S+ \\(commit (\\p{XDigit}{12}|unknown), built \\d{4}-\\d\\d-\\d\\dT\\S+Z\\)\\R");
         assertThat(r.err).isEmpty();
     }
 
@@ -45,6 +46,24 @@ class MainTest {
 
         assertThat(r.code).isEqualTo(2);
         assertThat(r.errLine()).contains("--listne");
+    }
+
+    @Test
+    void suggestsTheNearestOptionForAMistypedOneOnTheSameLine() {
+        Result r = run("--listne", "127.0.0.1:0", "--backend", "127.0.0.1:5432");
+
+        assertThat(r.code).isEqualTo(2);
+        assertThat(r.errLine()).isEqualTo("strait: Unknown option: '--listne' (did you mean --listen?) (see --help)");
+    }
+
+    @Test
+    void helpSaysHowTheFlagRouteSpreadsConnectionsOverItsBackends() {
+        Result r = run("--help");
+
+        assertThat(r.out.replaceAll("\\s+", " "))
+                .contains("fewest live connections")
+                .contains("a failed connect tries another")
+                .doesNotContain("tried in order");
     }
 
     @Test
@@ -147,6 +166,60 @@ class MainTest {
         try (ServerSocket stillFree = new ServerSocket()) {
             stillFree.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
         }
+    }
+
+    @Test
+    void checkConfigRejectsAnAdminAddressARouteListensOn() throws IOException {
+        Path file = write(
+                "strait.yaml",
+                """
+                admin:
+                  listen: 127.0.0.1:15432
+                routes:
+                  - listen: 127.0.0.1:15432
+                    backends: [127.0.0.1:5432]
+                """);
+
+        Result r = run("--check-config", "--config", file.toString());
+
+        assertThat(r.code).isEqualTo(2);
+        assertThat(r.errLine()).contains("admin.listen", "127.0.0.1:15432", "routes[0].listen");
+    }
+
+    @Test
+    void checkConfigRejectsTheSamePortOnOverlappingAddresses() throws IOException {
+        Path file = write(
+                "strait.yaml",
+                """
+                routes:
+                  - listen: 0.0.0.0:15432
+                    backends: [127.0.0.1:5432]
+                  - listen: 127.0.0.1:15432
+                    backends: [127.0.0.1:5433]
+                """);
+
+        Result r = run("--check-config", "--config", file.toString());
+
+        assertThat(r.code).isEqualTo(2);
+        assertThat(r.errLine()).contains("routes[1].listen", "127.0.0.1:15432", "routes[0].listen 0.0.0.0:15432");
+    }
+
+    @Test
+    void checkConfigWarnsAboutABackendHostThatDoesNotResolveAndStillPasses() throws IOException {
+        Path file = write(
+                "strait.yaml",
+                """
+                routes:
+                  - listen: 127.0.0.1:0
+                    backends: [127.0.0.1:5432, db.strait-check.invalid:5432]
+                """);
+
+        Result r = run("--check-config", "--config", file.toString());
+
+        assertThat(r.code).isZero();
+        assertThat(r.out)
+                .contains("warning: routes[0].backends[1]: host \"db.strait-check.invalid\" does not resolve")
+                .contains("config ok: 1 route(s)");
     }
 
     @Test

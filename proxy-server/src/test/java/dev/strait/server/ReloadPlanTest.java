@@ -2,6 +2,7 @@ package dev.strait.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.strait.config.BalanceAlgorithm;
 import dev.strait.config.DnsConfig;
 import dev.strait.config.HostAndPort;
 import dev.strait.config.ProxyConfig;
@@ -25,7 +26,7 @@ class ReloadPlanTest {
     void changesNothingWhenTheConfigIsTheSame() {
         ReloadPlan plan = ReloadPlan.between(config(A, B), config(A, B), Map.of());
 
-        assertThat(plan).isEqualTo(new ReloadPlan(List.of(), List.of(), List.of(), List.of(), List.of()));
+        assertThat(plan).isEqualTo(new ReloadPlan(List.of(), List.of(), List.of(), List.of(), List.of(), Map.of()));
     }
 
     @Test
@@ -115,6 +116,7 @@ class ReloadPlanTest {
         ReloadPlan plan = ReloadPlan.between(config(A, B), config(slower, B), Map.of());
 
         assertThat(plan.updated()).containsExactly(slower);
+        assertThat(plan.changes()).containsExactly(Map.entry("A", "timeouts.connect 5s -> 9s"));
         assertThat(plan.toBind()).isEmpty();
         assertThat(plan.removed()).isEmpty();
     }
@@ -127,6 +129,7 @@ class ReloadPlanTest {
         ReloadPlan plan = ReloadPlan.between(before, after, Map.of());
 
         assertThat(plan.updated()).containsExactly(A, B);
+        assertThat(plan.changes()).containsEntry("B", "maxConnections 0 -> 100");
         assertThat(plan.rejected()).isEmpty();
     }
 
@@ -155,13 +158,53 @@ class ReloadPlanTest {
 
         assertThat(plan.rejected())
                 .containsExactly(
-                        new RestartOnly("transport", "AUTO", "NIO"),
+                        new RestartOnly("transport", "auto", "nio"),
                         new RestartOnly("workers", "0", "4"),
                         new RestartOnly("backlog", "1024", "128"),
-                        new RestartOnly("admin", "Optional.empty", "Optional[127.0.0.1:9901]"));
+                        new RestartOnly("admin", "none", "127.0.0.1:9901"));
         assertThat(plan.updated())
                 .as("restart-only settings leave the routes alone")
                 .isEmpty();
+    }
+
+    @Test
+    void saysInOneLineWhichBackendsAndSettingsOfAnUpdatedRouteChanged() {
+        Route two = Route.of(
+                "db",
+                new HostAndPort("127.0.0.1", 7001),
+                List.of(new HostAndPort("10.0.0.1", 5432), new HostAndPort("10.0.0.2", 5432)));
+        Route one = new Route(
+                "db",
+                two.listen(),
+                List.of(two.backends().get(1)),
+                BalanceAlgorithm.ROUND_ROBIN,
+                two.healthCheck(),
+                two.passiveCheck(),
+                two.retries(),
+                two.timeouts(),
+                two.writeBufferWaterMark(),
+                two.limits(),
+                two.access());
+
+        ReloadPlan plan = ReloadPlan.between(config(two), config(one), Map.of());
+
+        assertThat(plan.changes())
+                .containsExactly(Map.entry(
+                        "db",
+                        "backends 10.0.0.1:5432,10.0.0.2:5432 -> 10.0.0.2:5432; balance least-connections ->"
+                                + " round-robin"));
+    }
+
+    @Test
+    void comparesTheNextReloadWithTheRunningValuesAfterARejectedRestartOnlyChange() {
+        ProxyConfig running = global(config(A), 2, 1024, 0, DnsConfig.DEFAULTS);
+        ProxyConfig asked = global(running, 4, 1024, 0, DnsConfig.DEFAULTS);
+        ProxyConfig applied = asked.withRestartOnlyOf(running);
+
+        ReloadPlan next = ReloadPlan.between(applied, global(running, 8, 1024, 0, DnsConfig.DEFAULTS), Map.of());
+
+        assertThat(applied.workers()).as("what runs after the rejected change").isEqualTo(2);
+        assertThat(next.rejected()).containsExactly(new RestartOnly("workers", "2", "8"));
     }
 
     private static Route route(String name, int port) {

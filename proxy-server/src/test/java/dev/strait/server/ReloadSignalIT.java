@@ -8,6 +8,8 @@ import dev.strait.server.support.Bytes;
 import dev.strait.server.support.LoopbackBackend;
 import dev.strait.server.support.StraitJar;
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -113,6 +115,58 @@ class ReloadSignalIT {
                     live.finishAndAssertByteExact();
                 }
                 assertThat(strait.lines(Pattern.compile("reload rejected"))).isEmpty();
+                strait.terminateAndAssertCleanExit();
+            }
+        }
+    }
+
+    @Test
+    void reloadLogsOnlyWhatRunsWhatTookEffectAndWhatChanged() throws Exception {
+        try (LoopbackBackend backend = LoopbackBackend.echo();
+                LoopbackBackend other = LoopbackBackend.echo();
+                ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            Path config = dir.resolve("strait.yaml");
+            String first = routes(backend, "first");
+            Files.writeString(config, "workers: 1\n" + first);
+            try (StraitJar strait = StraitJar.start("reload-truth", "--config", config.toString())) {
+                strait.awaitListening(1);
+
+                Files.writeString(config, "workers: 2\nadmin:\n  listen: 127.0.0.1:0\n" + first);
+                strait.signal("HUP");
+                strait.awaitLine(
+                        Pattern.compile("reload: workers changed from 1 to 2; that takes a restart, keeping 1"));
+                strait.awaitLine(Pattern.compile("reload: admin changed from none to 127\\.0\\.0\\.1:0; that takes a"
+                        + " restart, keeping none"));
+
+                Files.writeString(config, "workers: 3\n" + first);
+                strait.signal("HUP");
+                strait.awaitLine(
+                        Pattern.compile("reload: workers changed from 1 to 3; that takes a restart, keeping 1"));
+
+                // "second" binds, then "third" cannot: the reload is undone, and "second" never said it listened.
+                Files.writeString(
+                        config,
+                        "workers: 1\n" + first + "  - name: second\n    listen: 127.0.0.1:0\n    backends: [\""
+                                + backend.address() + "\"]\n  - name: third\n    listen: 127.0.0.1:"
+                                + taken.getLocalPort() + "\n    backends: [\"" + backend.address() + "\"]\n");
+                strait.signal("HUP");
+                strait.awaitLine(Pattern.compile("reload rejected.*" + taken.getLocalPort()));
+
+                Files.writeString(
+                        config,
+                        "workers: 1\n"
+                                + first.replace(
+                                        "[\"" + backend.address() + "\"]",
+                                        "[\"" + backend.address() + "\", \"" + other.address() + "\"]"));
+                strait.signal("HUP");
+                strait.awaitLine(Pattern.compile("route first: updated backends " + Pattern.quote(backend.address())
+                        + " -> " + Pattern.quote(backend.address() + "," + other.address())
+                        + "; new connections use the new settings"));
+
+                assertThat(strait.lines(LISTENING))
+                        .as("only the first route ever listened:%n%s", strait)
+                        .hasSize(1);
+                assertThat(strait.lines(Pattern.compile("Optional"))).isEmpty();
                 strait.terminateAndAssertCleanExit();
             }
         }

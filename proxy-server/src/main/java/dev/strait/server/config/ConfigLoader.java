@@ -3,6 +3,7 @@ package dev.strait.server.config;
 import static java.util.Objects.requireNonNull;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.strait.config.ConfigException;
 import dev.strait.config.ConfigKey;
 import dev.strait.config.DnsConfig;
@@ -26,6 +27,9 @@ import java.util.Set;
 public final class ConfigLoader {
     private static final Set<String> TOP_FIELDS = ConfigKey.fieldsUnder("", ProxyConfig.KEYS);
     private static final Set<String> ADMIN_FIELDS = ConfigKey.fieldsUnder("admin", ProxyConfig.KEYS);
+    /** Top-level keys that start with this are skipped: a place for YAML anchors, as in Docker Compose. */
+    static final String EXTENSION_PREFIX = "x-";
+
     private static final Set<String> DNS_FIELDS = ConfigKey.fieldsUnder("dns", ProxyConfig.KEYS);
 
     private final YamlValues values;
@@ -48,6 +52,7 @@ public final class ConfigLoader {
         if (root == null || root.isMissingNode() || root.isNull()) {
             throw new ConfigException("routes", "\"" + source + "\" is empty; at least one route is required");
         }
+        root = withoutExtensions(root);
         YamlValues.requireObject("(top level)", root, TOP_FIELDS, "");
         JsonNode admin = YamlValues.block(root, "admin", "admin", ADMIN_FIELDS);
         return new ProxyConfig(
@@ -59,7 +64,21 @@ public final class ConfigLoader {
                 values.optional(admin, "admin", ProxyConfig.ADMIN_LISTEN),
                 dns(YamlValues.block(root, "dns", "dns", DNS_FIELDS)),
                 values.value(root, "", ProxyConfig.MAX_CONNECTIONS),
-                routes(root.get(ProxyConfig.ROUTES.field())));
+                routes(
+                        root.get(ProxyConfig.ROUTES.field()),
+                        RouteDefaults.read(root.get(ProxyConfig.DEFAULTS.field()))));
+    }
+
+    /** The top level without its {@code x-} keys, which hold anchors for the rest of the file and are not read. */
+    private static JsonNode withoutExtensions(JsonNode root) {
+        if (!(root instanceof ObjectNode top)) {
+            return root;
+        }
+        ObjectNode copy = top.deepCopy();
+        List<String> names = new ArrayList<>();
+        copy.fieldNames().forEachRemaining(names::add);
+        names.stream().filter(name -> name.startsWith(EXTENSION_PREFIX)).forEach(copy::remove);
+        return copy;
     }
 
     private DnsConfig dns(JsonNode node) {
@@ -79,7 +98,7 @@ public final class ConfigLoader {
     }
 
     /** The routes, each parsed on its own; checks across routes are {@link ProxyConfig}'s. */
-    private List<Route> routes(JsonNode routesNode) {
+    private List<Route> routes(JsonNode routesNode, RouteDefaults defaults) {
         if (routesNode == null || !routesNode.isArray() || routesNode.isEmpty()) {
             throw new ConfigException(ProxyConfig.ROUTES.name(), "a list of at least one route is required");
         }
@@ -87,7 +106,7 @@ public final class ConfigLoader {
         for (int i = 0; i < routesNode.size(); i++) {
             String prefix = "routes[" + i + "]";
             try {
-                routes.add(routeParser.route(prefix, routesNode.get(i)));
+                routes.add(routeParser.route(prefix, defaults.under(routesNode.get(i))));
             } catch (ConfigException e) {
                 throw e.key().startsWith(prefix) ? e : e.under(prefix);
             }

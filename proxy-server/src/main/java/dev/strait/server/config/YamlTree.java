@@ -1,12 +1,6 @@
 package dev.strait.server.config;
 
-import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.core.StreamReadConstraints;
-import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
-import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import dev.strait.config.ConfigException;
 import java.io.StringReader;
 import java.util.stream.Collectors;
@@ -14,6 +8,7 @@ import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;
 import org.yaml.snakeyaml.error.MarkedYAMLException;
 import org.yaml.snakeyaml.error.YAMLException;
+import org.yaml.snakeyaml.nodes.Node;
 import org.yaml.snakeyaml.reader.ReaderException;
 
 /**
@@ -23,9 +18,10 @@ import org.yaml.snakeyaml.reader.ReaderException;
  * <p>The limits and where they hold: a line of at most {@value #MAX_LINE_CHARS} characters, checked here first
  * (SnakeYAML's scanner is quadratic in the length of one token, so a 1 MiB line alone takes seconds); at most
  * {@value ConfigFile#MAX_BYTES} code points, checked by SnakeYAML's scanner; at most {@value #MAX_ALIASES}
- * aliases to lists or mappings and {@value #MAX_DEPTH} levels of nesting, checked by SnakeYAML's composer. Jackson
- * reads the parser's events and never runs the composer (nor expands an alias), so the text goes through the
- * composer first: a "billion laughs" file fails there in milliseconds, whatever parser builds the tree later.
+ * aliases to lists or mappings and {@value #MAX_DEPTH} levels of nesting, checked by SnakeYAML's composer, which
+ * shares an anchored node among its aliases instead of copying it. Only then does {@link YamlNodes} expand aliases
+ * and merge keys into the tree, itself capped at {@value YamlNodes#MAX_VALUES} values, so a "billion laughs" file
+ * fails in milliseconds.
  */
 final class YamlTree {
     /** Longest line, in characters. */
@@ -40,26 +36,18 @@ final class YamlTree {
     /** The root node of {@code text}, or null for an empty document; {@code source} names the text in errors. */
     static JsonNode read(String text, String source) {
         requireShortLines(text, source);
-        LoaderOptions options = loaderOptions();
-        compose(text, source, options);
-        try {
-            return mapper(options).readTree(text);
-        } catch (StreamConstraintsException e) {
-            throw new ConfigException(
-                    "--config",
-                    "\"" + source + "\" exceeds a YAML limit: "
-                            + e.getOriginalMessage().replaceAll(", from `[^`]*`", "") + location(e));
-        } catch (JsonProcessingException e) {
-            throw new ConfigException(
-                    "--config",
-                    "\"" + source + "\" is not valid YAML: " + oneLine(e.getOriginalMessage()) + location(e));
-        }
+        Node root = compose(text, source, loaderOptions());
+        return root == null ? null : YamlNodes.tree(root, source);
     }
 
-    /** Runs SnakeYAML's composer over the text for its alias and nesting limits; the node graph is dropped. */
-    private static void compose(String text, String source, LoaderOptions options) {
+    /** Runs SnakeYAML's composer over the text, within its alias and nesting limits: the first document's graph. */
+    private static Node compose(String text, String source, LoaderOptions options) {
         try {
-            new Yaml(options).composeAll(new StringReader(text)).forEach(node -> {});
+            Node first = null;
+            for (Node node : new Yaml(options).composeAll(new StringReader(text))) {
+                first = first == null ? node : first;
+            }
+            return first;
         } catch (MarkedYAMLException e) {
             throw invalid(source, e);
         } catch (ReaderException e) {
@@ -71,21 +59,6 @@ final class YamlTree {
         } catch (YAMLException e) {
             throw new ConfigException("--config", "\"" + source + "\" exceeds a YAML limit: " + e.getMessage());
         }
-    }
-
-    private static YAMLMapper mapper(LoaderOptions options) {
-        YAMLFactory factory = YAMLFactory.builder()
-                .loaderOptions(options)
-                .streamReadConstraints(StreamReadConstraints.builder()
-                        .maxNestingDepth(MAX_DEPTH)
-                        // Not checked by jackson-dataformat-yaml 2.21 (its parser never fills Jackson's text
-                        // buffers); set so that a version that checks it keeps the same bound.
-                        .maxStringLength(ConfigFile.MAX_BYTES)
-                        .build())
-                .build();
-        return YAMLMapper.builder(factory)
-                .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
-                .build();
     }
 
     private static LoaderOptions loaderOptions() {
@@ -137,9 +110,5 @@ final class YamlTree {
         return message.lines()
                 .filter(line -> !line.isBlank() && !Character.isWhitespace(line.charAt(0)))
                 .collect(Collectors.joining(": "));
-    }
-
-    private static String location(JsonProcessingException e) {
-        return e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr() + ")";
     }
 }

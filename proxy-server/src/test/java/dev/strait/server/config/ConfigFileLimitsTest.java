@@ -125,6 +125,19 @@ class ConfigFileLimitsTest {
 
     @Test
     @Timeout(10)
+    void rejectsABombOfFewAliasesThatWouldExpandToMillionsOfValues() {
+        StringBuilder text = new StringBuilder("x-0: &a0 [x, x]\n");
+        for (int i = 1; i <= 25; i++) {
+            text.append("x-%d: &a%d [*a%d, *a%d]\n".formatted(i, i, i - 1, i - 1));
+        }
+
+        assertThatThrownBy(() -> YamlTree.read(text.toString(), "bomb.yaml"))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith("--config: \"bomb.yaml\" exceeds a YAML limit: more than 100000 values");
+    }
+
+    @Test
+    @Timeout(10)
     void rejectsNestingDeeperThanSixtyFourLevels() throws IOException {
         Path file = write(
                 "deep.yaml", (ONE_ROUTE + "    allow: " + "[".repeat(5000) + "]".repeat(5000) + "\n").getBytes(UTF_8));

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.strait.config.BackendSpec;
+import dev.strait.config.BalanceAlgorithm;
 import dev.strait.config.ConfigException;
 import dev.strait.config.HealthCheck;
 import dev.strait.config.HealthCheckType;
@@ -252,6 +253,79 @@ class ConfigLoaderTest {
                         """,
                         "routes[0].timeouts.conect")
                 .hasMessageContaining("unknown key");
+    }
+
+    @Test
+    void routesInheritTheDefaultsBlockAndOverrideItKeyByKey() {
+        ProxyConfig config = parse(
+                """
+                defaults:
+                  balance: round-robin
+                  retries: 5
+                  timeouts: { connect: 2s, idle: 1h30m }
+                  allow: [10.0.0.0/8]
+                routes:
+                  - name: inherits
+                    listen: 127.0.0.1:15432
+                    backends: [127.0.0.1:5432]
+                  - name: overrides
+                    listen: 127.0.0.1:15433
+                    backends: [127.0.0.1:5433]
+                    retries: 0
+                    timeouts: { idle: 5m }
+                    allow: [192.168.0.0/16]
+                """);
+
+        Route inherits = config.routes().get(0);
+        Route overrides = config.routes().get(1);
+        assertThat(inherits.balance()).isEqualTo(BalanceAlgorithm.ROUND_ROBIN);
+        assertThat(inherits.retries()).isEqualTo(5);
+        assertThat(inherits.timeouts().connect()).isEqualTo(Duration.ofSeconds(2));
+        assertThat(inherits.timeouts().idle()).isEqualTo(Duration.ofMinutes(90));
+        assertThat(inherits.access().allow()).hasToString("[10.0.0.0/8]");
+        assertThat(overrides.balance()).isEqualTo(BalanceAlgorithm.ROUND_ROBIN);
+        assertThat(overrides.retries()).isZero();
+        assertThat(overrides.timeouts().connect()).as("merged key by key").isEqualTo(Duration.ofSeconds(2));
+        assertThat(overrides.timeouts().idle()).isEqualTo(Duration.ofMinutes(5));
+        assertThat(overrides.access().allow()).as("a list is replaced whole").hasToString("[192.168.0.0/16]");
+    }
+
+    @Test
+    void rejectsANameOrAnUnknownKeyInTheDefaultsBlock() {
+        assertConfigError("defaults:\n  name: shared\n" + ONE_ROUTE, "defaults.name")
+                .hasMessageContaining("unknown key");
+        assertConfigError("defaults:\n  timeout: 5s\n" + ONE_ROUTE, "defaults.timeout")
+                .hasMessageContaining("unknown key");
+    }
+
+    @Test
+    void expandsAnchorsAliasesAndMergeKeysWithTheMappingsOwnKeysWinning() {
+        ProxyConfig config = parse(
+                """
+                x-timeouts: &slow { connect: 5s, idle: 2h }
+                x-backends: &pg [10.0.0.1:5432, 10.0.0.2:5432]
+                routes:
+                  - name: a
+                    listen: 127.0.0.1:15432
+                    backends: *pg
+                    timeouts:
+                      idle: 10m
+                      <<: *slow
+                  - name: b
+                    listen: 127.0.0.1:15433
+                    backends: *pg
+                    timeouts: *slow
+                """);
+
+        Route a = config.routes().get(0);
+        Route b = config.routes().get(1);
+        assertThat(a.backends())
+                .extracting(spec -> spec.address().toString())
+                .containsExactly("10.0.0.1:5432", "10.0.0.2:5432");
+        assertThat(b.backends()).isEqualTo(a.backends());
+        assertThat(a.timeouts().connect()).isEqualTo(Duration.ofSeconds(5));
+        assertThat(a.timeouts().idle()).as("own key beats the merged one").isEqualTo(Duration.ofMinutes(10));
+        assertThat(b.timeouts().idle()).isEqualTo(Duration.ofHours(2));
     }
 
     @Test
