@@ -5,14 +5,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.strait.config.AccessList;
 import dev.strait.config.Cidr;
 import dev.strait.config.HostAndPort;
-import dev.strait.config.Route;
-import dev.strait.config.Timeouts;
 import dev.strait.config.TransportKind;
-import dev.strait.config.WaterMark;
 import dev.strait.server.route.RouteMetrics;
 import dev.strait.server.support.Bytes;
 import dev.strait.server.support.LoopbackBackend;
 import dev.strait.server.support.RunningProxy;
+import dev.strait.server.support.TestRoutes;
 import java.io.IOException;
 import java.net.Inet6Address;
 import java.net.InetAddress;
@@ -136,24 +134,16 @@ class AccessListIT {
     /** A proxy whose route {@code test} listens on {@code listen} with these allow and deny networks. */
     private static RunningProxy start(
             HostAndPort listen, LoopbackBackend backend, List<String> allow, List<String> deny) throws StartException {
-        Route r = RunningProxy.route(Timeouts.DEFAULTS, WaterMark.DEFAULT, backend.address());
         AccessList access = new AccessList(
                 allow.stream().map(c -> Cidr.parse("allow", c)).toList(),
                 deny.stream().map(c -> Cidr.parse("deny", c)).toList());
         return RunningProxy.start(
                 TransportKind.AUTO,
-                new Route(
-                        r.name(),
-                        listen,
-                        r.backends(),
-                        r.balance(),
-                        r.healthCheck(),
-                        r.passiveCheck(),
-                        r.retries(),
-                        r.timeouts(),
-                        r.writeBufferWaterMark(),
-                        r.limits(),
-                        access));
+                TestRoutes.route("test")
+                        .listen(listen)
+                        .backends(backend.address())
+                        .access(access)
+                        .build());
     }
 
     private static Socket connectIpv6(RunningProxy proxy) throws IOException {

@@ -6,19 +6,13 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.strait.config.AccessList;
-import dev.strait.config.BackendSpec;
-import dev.strait.config.BalanceAlgorithm;
 import dev.strait.config.HealthCheck;
 import dev.strait.config.HostAndPort;
-import dev.strait.config.Limits;
-import dev.strait.config.PassiveCheck;
 import dev.strait.config.ProxyConfig;
 import dev.strait.config.Route;
-import dev.strait.config.Timeouts;
 import dev.strait.config.TransportKind;
-import dev.strait.config.WaterMark;
 import dev.strait.server.support.LoopbackBackend;
+import dev.strait.server.support.TestRoutes;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -166,27 +160,17 @@ class AdminIT {
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             closedPort = s.getLocalPort();
         }
-        Route checked = new Route(
-                "checked",
-                new HostAndPort("127.0.0.1", 0),
-                List.of(
-                        BackendSpec.of(new HostAndPort("127.0.0.1", backend.port())),
-                        BackendSpec.of(new HostAndPort("127.0.0.1", closedPort))),
-                BalanceAlgorithm.ROUND_ROBIN,
-                Optional.of(new HealthCheck(
+        Route checked = TestRoutes.route("checked")
+                .backends(backend.address(), "127.0.0.1:" + closedPort)
+                .healthCheck(new HealthCheck(
                         Duration.ofMillis(100),
                         Duration.ofMillis(100),
                         1,
                         1,
                         Optional.empty(),
                         Optional.empty(),
-                        false)),
-                PassiveCheck.DISABLED,
-                Route.DEFAULT_RETRIES,
-                Timeouts.DEFAULTS,
-                WaterMark.DEFAULT,
-                Limits.NONE,
-                AccessList.OPEN);
+                        false))
+                .build();
         server.shutdown(Duration.ZERO);
         Instant before = Instant.now();
         server = ProxyServer.start(ProxyConfig.of(List.of(checked))

@@ -6,27 +6,20 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.strait.balance.Backend;
-import dev.strait.config.AccessList;
-import dev.strait.config.BackendSpec;
-import dev.strait.config.BalanceAlgorithm;
 import dev.strait.config.DnsConfig;
 import dev.strait.config.HostAndPort;
-import dev.strait.config.Limits;
-import dev.strait.config.PassiveCheck;
 import dev.strait.config.ProxyConfig;
 import dev.strait.config.Route;
-import dev.strait.config.Timeouts;
 import dev.strait.config.TransportKind;
-import dev.strait.config.WaterMark;
 import dev.strait.server.support.DnsTestServer;
 import dev.strait.server.support.RestartableBackend;
 import dev.strait.server.support.RunningProxy;
+import dev.strait.server.support.TestRoutes;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.Socket;
 import java.time.Duration;
 import java.util.List;
-import java.util.Optional;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -132,18 +125,9 @@ class DnsIT {
 
     /** Route {@code test}, round-robin over {@code db.strait.test:<port>}, resolved by the test's DNS server. */
     private ProxyConfig config() {
-        Route route = new Route(
-                "test",
-                new HostAndPort("127.0.0.1", 0),
-                List.of(BackendSpec.of(new HostAndPort(NAME, first.port()))),
-                BalanceAlgorithm.ROUND_ROBIN,
-                Optional.empty(),
-                PassiveCheck.DISABLED,
-                Route.DEFAULT_RETRIES,
-                Timeouts.DEFAULTS,
-                WaterMark.DEFAULT,
-                Limits.NONE,
-                AccessList.OPEN);
+        Route route = TestRoutes.route("test")
+                .backends(new HostAndPort(NAME, first.port()))
+                .build();
         HostAndPort server = new HostAndPort("127.0.0.1", dns.address().getPort());
         ProxyConfig defaults = RunningProxy.config(TransportKind.AUTO, List.of(route));
         return new ProxyConfig(

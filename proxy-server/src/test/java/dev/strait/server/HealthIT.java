@@ -6,20 +6,16 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.strait.balance.Backend;
-import dev.strait.config.AccessList;
 import dev.strait.config.BackendSpec;
-import dev.strait.config.BalanceAlgorithm;
 import dev.strait.config.HealthCheck;
 import dev.strait.config.HostAndPort;
-import dev.strait.config.Limits;
 import dev.strait.config.PassiveCheck;
 import dev.strait.config.Route;
-import dev.strait.config.Timeouts;
 import dev.strait.config.TransportKind;
-import dev.strait.config.WaterMark;
 import dev.strait.server.route.RouteMetrics;
 import dev.strait.server.support.RestartableBackend;
 import dev.strait.server.support.RunningProxy;
+import dev.strait.server.support.TestRoutes;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.Socket;
@@ -226,17 +222,10 @@ class HealthIT {
         List<BackendSpec> specs = Arrays.stream(backends)
                 .map(b -> BackendSpec.of(HostAndPort.parse("backend", b.address())))
                 .toList();
-        return new Route(
-                "test",
-                new HostAndPort("127.0.0.1", 0),
-                specs,
-                BalanceAlgorithm.ROUND_ROBIN,
-                Optional.ofNullable(check),
-                passive,
-                Route.DEFAULT_RETRIES,
-                Timeouts.DEFAULTS,
-                WaterMark.DEFAULT,
-                Limits.NONE,
-                AccessList.OPEN);
+        return TestRoutes.route("test")
+                .backendSpecs(specs)
+                .healthCheck(check)
+                .passiveCheck(passive)
+                .build();
     }
 }

@@ -10,11 +10,11 @@ import dev.strait.config.ProxyConfig;
 import dev.strait.config.Route;
 import dev.strait.config.Timeouts;
 import dev.strait.config.TransportKind;
-import dev.strait.config.WaterMark;
 import dev.strait.server.route.RouteMetrics;
 import dev.strait.server.support.Bytes;
 import dev.strait.server.support.LoopbackBackend;
 import dev.strait.server.support.RunningProxy;
+import dev.strait.server.support.TestRoutes;
 import dev.strait.server.support.Transports;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -271,19 +271,11 @@ class LimitsIT {
     }
 
     private static Route route(String name, LoopbackBackend backend, Limits limits, Timeouts timeouts) {
-        Route r = RunningProxy.route(timeouts, WaterMark.DEFAULT, backend.address());
-        return new Route(
-                name,
-                r.listen(),
-                r.backends(),
-                r.balance(),
-                r.healthCheck(),
-                r.passiveCheck(),
-                r.retries(),
-                r.timeouts(),
-                r.writeBufferWaterMark(),
-                limits,
-                r.access());
+        return TestRoutes.route(name)
+                .backends(backend.address())
+                .timeouts(timeouts)
+                .limits(limits)
+                .build();
     }
 
     private static RouteMetrics metrics(RunningProxy proxy, String route) {

@@ -4,28 +4,23 @@ import static dev.strait.server.support.Clients.closedByPeer;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.strait.config.AccessList;
 import dev.strait.config.BackendSpec;
-import dev.strait.config.BalanceAlgorithm;
 import dev.strait.config.HostAndPort;
-import dev.strait.config.Limits;
-import dev.strait.config.PassiveCheck;
 import dev.strait.config.Route;
 import dev.strait.config.Timeouts;
 import dev.strait.config.TransportKind;
-import dev.strait.config.WaterMark;
 import dev.strait.server.route.RouteMetrics;
 import dev.strait.server.support.Bytes;
 import dev.strait.server.support.LoopbackBackend;
 import dev.strait.server.support.RestartableBackend;
 import dev.strait.server.support.RunningProxy;
+import dev.strait.server.support.TestRoutes;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.time.Duration;
 import java.util.List;
-import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -154,17 +149,10 @@ class QueueAndRetryIT {
                 .toList();
         Timeouts timeouts = new Timeouts(
                 Timeouts.DEFAULT_CONNECT, Duration.ZERO, Duration.ZERO, Duration.ZERO, queue, Duration.ZERO);
-        return new Route(
-                "test",
-                new HostAndPort("127.0.0.1", 0),
-                specs,
-                BalanceAlgorithm.ROUND_ROBIN,
-                Optional.empty(),
-                PassiveCheck.DISABLED,
-                retries,
-                timeouts,
-                WaterMark.DEFAULT,
-                Limits.NONE,
-                AccessList.OPEN);
+        return TestRoutes.route("test")
+                .backendSpecs(specs)
+                .retries(retries)
+                .timeouts(timeouts)
+                .build();
     }
 }

@@ -4,10 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.strait.balance.Backend;
-import dev.strait.config.AccessList;
-import dev.strait.config.BackendSpec;
-import dev.strait.config.BalanceAlgorithm;
-import dev.strait.config.HostAndPort;
 import dev.strait.config.Limits;
 import dev.strait.config.OnLimit;
 import dev.strait.config.PassiveCheck;
@@ -15,13 +11,13 @@ import dev.strait.config.ProxyConfig;
 import dev.strait.config.Route;
 import dev.strait.config.Timeouts;
 import dev.strait.config.TransportKind;
-import dev.strait.config.WaterMark;
 import dev.strait.server.route.RouteMetrics;
 import dev.strait.server.support.AcceptQueue;
 import dev.strait.server.support.Bytes;
 import dev.strait.server.support.Clients;
 import dev.strait.server.support.LoopbackBackend;
 import dev.strait.server.support.RunningProxy;
+import dev.strait.server.support.TestRoutes;
 import dev.strait.server.support.Transports;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -31,7 +27,6 @@ import java.net.Socket;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -488,18 +483,13 @@ class ReviewRegressionIT {
     /** A route on 127.0.0.1:{@code port} to one backend, round-robin, with no active health check. */
     private static Route route(
             String name, int port, String backend, PassiveCheck passive, Timeouts timeouts, Limits limits) {
-        return new Route(
-                name,
-                new HostAndPort("127.0.0.1", port),
-                List.of(BackendSpec.of(HostAndPort.parse("backend", backend))),
-                BalanceAlgorithm.ROUND_ROBIN,
-                Optional.empty(),
-                passive,
-                Route.DEFAULT_RETRIES,
-                timeouts,
-                WaterMark.DEFAULT,
-                limits,
-                AccessList.OPEN);
+        return TestRoutes.route(name)
+                .port(port)
+                .backends(backend)
+                .passiveCheck(passive)
+                .timeouts(timeouts)
+                .limits(limits)
+                .build();
     }
 
     private static RouteMetrics metrics(ProxyServer server, String route) {

@@ -6,22 +6,15 @@ import static org.awaitility.Awaitility.await;
 import com.sun.net.httpserver.HttpServer;
 import dev.strait.balance.Backend;
 import dev.strait.balance.CheckResult;
-import dev.strait.config.AccessList;
-import dev.strait.config.BackendSpec;
-import dev.strait.config.BalanceAlgorithm;
 import dev.strait.config.HealthCheck;
 import dev.strait.config.HealthCheckType;
-import dev.strait.config.HostAndPort;
 import dev.strait.config.HttpCheck;
-import dev.strait.config.Limits;
-import dev.strait.config.PassiveCheck;
 import dev.strait.config.PostgresLogin;
 import dev.strait.config.Route;
-import dev.strait.config.Timeouts;
 import dev.strait.config.TransportKind;
-import dev.strait.config.WaterMark;
 import dev.strait.server.support.RestartableBackend;
 import dev.strait.server.support.RunningProxy;
+import dev.strait.server.support.TestRoutes;
 import java.io.IOException;
 import java.net.BindException;
 import java.net.InetAddress;
@@ -31,7 +24,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
@@ -276,20 +268,7 @@ class HealthCheckTypesIT {
 
     /** Route {@code test}, round-robin over the backends in order, checked by {@code check}. */
     private static Route route(HealthCheck check, String... backends) {
-        return new Route(
-                "test",
-                new HostAndPort("127.0.0.1", 0),
-                Arrays.stream(backends)
-                        .map(b -> BackendSpec.of(HostAndPort.parse("backend", b)))
-                        .toList(),
-                BalanceAlgorithm.ROUND_ROBIN,
-                Optional.of(check),
-                PassiveCheck.DISABLED,
-                Route.DEFAULT_RETRIES,
-                Timeouts.DEFAULTS,
-                WaterMark.DEFAULT,
-                Limits.NONE,
-                AccessList.OPEN);
+        return TestRoutes.route("test").backends(backends).healthCheck(check).build();
     }
 
     private static InetAddress address(String literal) {
