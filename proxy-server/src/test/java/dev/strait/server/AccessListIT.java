@@ -11,6 +11,7 @@ import dev.strait.server.support.Bytes;
 import dev.strait.server.support.LoopbackBackend;
 import dev.strait.server.support.RunningProxy;
 import dev.strait.server.support.TestRoutes;
+import dev.strait.server.support.TestThreads;
 import java.io.IOException;
 import java.net.Inet6Address;
 import java.net.InetAddress;
@@ -20,12 +21,10 @@ import java.net.SocketException;
 import java.security.MessageDigest;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Allow and deny lists over real loopback sockets, IPv4 (127.0.0.x sources) and IPv6 ({@code ::1}): a client that is
@@ -33,13 +32,9 @@ import org.junit.jupiter.api.Test;
  */
 class AccessListIT {
     private static final int DATA = 1024 * 1024;
-    private static final ExecutorService pool = Executors.newCachedThreadPool();
 
-    @AfterAll
-    static void stopPool() throws InterruptedException {
-        pool.shutdownNow();
-        pool.awaitTermination(10, TimeUnit.SECONDS);
-    }
+    @RegisterExtension
+    static final TestThreads pool = new TestThreads();
 
     @Test
     void closesAClientOutsideTheAllowListBeforeAnyBackendIsContacted() throws Exception {

@@ -6,6 +6,7 @@ import dev.strait.server.support.Bytes;
 import dev.strait.server.support.LoopbackBackend;
 import dev.strait.server.support.RelayMode;
 import dev.strait.server.support.RunningProxy;
+import dev.strait.server.support.TestThreads;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.Socket;
@@ -14,13 +15,11 @@ import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -30,13 +29,9 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 class FragmentationIT {
     private static final int BYTES_EACH_WAY = 24 * 1024;
-    private static final ExecutorService pool = Executors.newCachedThreadPool();
 
-    @AfterAll
-    static void stopPool() throws InterruptedException {
-        pool.shutdownNow();
-        pool.awaitTermination(10, TimeUnit.SECONDS);
-    }
+    @RegisterExtension
+    static final TestThreads pool = new TestThreads();
 
     static Stream<RelayMode> modes() {
         return RelayMode.available();

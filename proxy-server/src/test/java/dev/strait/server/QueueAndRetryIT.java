@@ -1,6 +1,7 @@
 package dev.strait.server;
 
 import static dev.strait.server.support.Clients.closedByPeer;
+import static dev.strait.server.support.Ports.freePort;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -15,9 +16,7 @@ import dev.strait.server.support.LoopbackBackend;
 import dev.strait.server.support.RestartableBackend;
 import dev.strait.server.support.RunningProxy;
 import dev.strait.server.support.TestRoutes;
-import java.io.IOException;
 import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.time.Duration;
 import java.util.List;
@@ -128,13 +127,6 @@ class QueueAndRetryIT {
                         .isGreaterThanOrEqualTo(400);
             }
             await().atMost(Duration.ofSeconds(5)).until(() -> metrics(proxy).noBackendTotal() == 1);
-        }
-    }
-
-    /** A loopback port with nothing listening on it (bound, then released). */
-    private static int freePort() throws IOException {
-        try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
-            return probe.getLocalPort();
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.strait.server;
 
+import static dev.strait.server.support.Ports.freePort;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -18,6 +19,7 @@ import dev.strait.server.support.Clients;
 import dev.strait.server.support.LoopbackBackend;
 import dev.strait.server.support.RunningProxy;
 import dev.strait.server.support.TestRoutes;
+import dev.strait.server.support.TestThreads;
 import dev.strait.server.support.Transports;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -28,15 +30,13 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -51,12 +51,8 @@ class ReviewRegressionIT {
     private static final Duration CHURN = Duration.ofSeconds(3);
     private static final int MIN_RELOADS = 20;
 
-    // Daemon threads: a reload that deadlocks must fail its test, not keep the test JVM alive.
-    private static final ExecutorService pool = Executors.newCachedThreadPool(r -> {
-        Thread t = new Thread(r, "review-regression");
-        t.setDaemon(true);
-        return t;
-    });
+    @RegisterExtension
+    static final TestThreads pool = new TestThreads();
 
     static Stream<TransportKind> transports() {
         return Transports.available();
@@ -68,12 +64,6 @@ class ReviewRegressionIT {
      */
     static Stream<TransportKind> transportsThatSeeAResetOnAnUnreadClient() {
         return Transports.available().filter(kind -> kind == TransportKind.EPOLL);
-    }
-
-    @AfterAll
-    static void stopPool() throws InterruptedException {
-        pool.shutdownNow();
-        pool.awaitTermination(10, TimeUnit.SECONDS);
     }
 
     @ParameterizedTest
@@ -506,12 +496,5 @@ class ReviewRegressionIT {
         assertThat(Clients.closedByPeer(socket.getInputStream()))
                 .as("%s: closed by the proxy within %dms", what, millis)
                 .isTrue();
-    }
-
-    /** A loopback port with nothing listening on it (bound, then released). */
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
-            return s.getLocalPort();
-        }
     }
 }

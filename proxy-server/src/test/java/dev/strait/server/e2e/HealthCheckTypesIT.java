@@ -12,6 +12,7 @@ import dev.strait.config.HttpCheck;
 import dev.strait.config.PostgresLogin;
 import dev.strait.config.Route;
 import dev.strait.config.TransportKind;
+import dev.strait.server.support.Ports;
 import dev.strait.server.support.RestartableBackend;
 import dev.strait.server.support.RunningProxy;
 import dev.strait.server.support.TestRoutes;
@@ -137,7 +138,7 @@ class HealthCheckTypesIT {
         Path log = Fixtures.logFile(HealthCheckTypesIT.class, "postgres");
         // log_connections makes every probe leave one line, so the test can count them.
         try (PostgresServer postgres = PostgresServer.start(dir, log, List.of("log_connections=on"))) {
-            int closedPort = Fixtures.freePort();
+            int closedPort = Ports.freePort();
             String pg = "127.0.0.1:" + postgres.port();
             // 200ms, not 100ms: each probe forks a PostgreSQL backend, which takes a while on a busy machine.
             Duration interval = Duration.ofMillis(200);

@@ -3,6 +3,7 @@ package dev.strait.server.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.strait.server.support.Bytes;
 import java.io.File;
 import java.io.InputStream;
 import java.nio.file.Path;
@@ -125,21 +126,22 @@ class PostgresThroughStraitIT {
             statement.execute("CREATE TABLE copied_lines (line text NOT NULL)");
             CopyManager copy = connection.unwrap(PGConnection.class).getCopyAPI();
 
-            MessageDigest sent = RandomData.sha256();
+            MessageDigest sent = Bytes.sha256();
             long rowsIn;
-            try (InputStream lines = new DigestInputStream(RandomData.lines(COPY_LINES, COPY_LINE_LENGTH, 42), sent)) {
+            try (InputStream lines = new DigestInputStream(Bytes.lines(COPY_LINES, COPY_LINE_LENGTH, 42), sent)) {
                 rowsIn = copy.copyIn("COPY copied_lines FROM STDIN", lines, 1 << 16);
             }
             assertThat(rowsIn).isEqualTo(COPY_LINES);
 
             // A synchronized scan may start mid-table, after another scan, and rotate the output.
             statement.execute("SET synchronize_seqscans = off");
-            RandomData.Sink received = new RandomData.Sink();
+            Bytes.Sink received = new Bytes.Sink();
             long rowsOut = copy.copyOut("COPY copied_lines TO STDOUT", received);
 
             assertThat(rowsOut).isEqualTo(COPY_LINES);
-            assertThat(received.count()).isEqualTo(COPY_LINES * COPY_LINE_LENGTH);
-            assertThat(received.sha256Hex()).isEqualTo(HexFormat.of().formatHex(sent.digest()));
+            Bytes.Digest got = received.digest();
+            assertThat(got.count()).isEqualTo(COPY_LINES * COPY_LINE_LENGTH);
+            assertThat(got.sha256()).isEqualTo(HexFormat.of().formatHex(sent.digest()));
             statement.execute("DROP TABLE copied_lines");
         }
     }

@@ -3,6 +3,7 @@ package dev.strait.server.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.strait.server.support.Bytes;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
@@ -56,10 +57,10 @@ class SshThroughStraitIT {
         Path local = dir.resolve("upload-source.bin");
         Path remote = dir.resolve("upload-target.bin");
         try {
-            String sent = RandomData.writeFile(local, FILE_SIZE, 1);
+            String sent = Bytes.writeFile(local, FILE_SIZE, 1);
             scp(local.toString(), SshServer.login() + ":" + remote);
             assertThat(Files.size(remote)).isEqualTo(FILE_SIZE);
-            assertThat(RandomData.sha256Of(remote)).isEqualTo(sent);
+            assertThat(Bytes.sha256Of(remote)).isEqualTo(sent);
         } finally {
             Files.deleteIfExists(local);
             Files.deleteIfExists(remote);
@@ -71,10 +72,10 @@ class SshThroughStraitIT {
         Path remote = dir.resolve("download-source.bin");
         Path local = dir.resolve("download-target.bin");
         try {
-            String sent = RandomData.writeFile(remote, FILE_SIZE, 2);
+            String sent = Bytes.writeFile(remote, FILE_SIZE, 2);
             scp(SshServer.login() + ":" + remote, local.toString());
             assertThat(Files.size(local)).isEqualTo(FILE_SIZE);
-            assertThat(RandomData.sha256Of(local)).isEqualTo(sent);
+            assertThat(Bytes.sha256Of(local)).isEqualTo(sent);
         } finally {
             Files.deleteIfExists(remote);
             Files.deleteIfExists(local);
