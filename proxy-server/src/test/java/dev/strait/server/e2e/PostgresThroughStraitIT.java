@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.strait.server.support.Bytes;
+import dev.strait.server.support.StraitJar;
 import java.io.File;
 import java.io.InputStream;
 import java.nio.file.Path;
@@ -38,21 +39,23 @@ class PostgresThroughStraitIT {
     static Path dir;
 
     private static PostgresServer postgres;
-    private static StraitProcess strait;
+    private static StraitJar strait;
+    private static int port;
 
     @BeforeAll
     static void startPostgresAndStrait() throws Exception {
         postgres = PostgresServer.start(dir, Fixtures.logFile(PostgresThroughStraitIT.class, "postgres"));
-        strait = StraitProcess.start(
-                Fixtures.logFile(PostgresThroughStraitIT.class, "strait"),
+        strait = StraitJar.start(
+                "PostgresThroughStraitIT",
                 "--listen=127.0.0.1:0",
                 "--backend=127.0.0.1:" + postgres.port(),
                 "--admin=127.0.0.1:0");
+        port = strait.awaitListening(1);
     }
 
     @AfterAll
     static void stopStraitThenPostgres() throws Exception {
-        StraitProcess.stopThenClose(
+        Fixtures.stopThenClose(
                 strait,
                 () -> {
                     try (Connection connection = throughStrait("sslmode=disable")) {
@@ -177,7 +180,7 @@ class PostgresThroughStraitIT {
             Process victim = new ProcessBuilder(
                             Binaries.require("psql", "postgresql-client").toString(),
                             "-X",
-                            "host=127.0.0.1 port=" + strait.port() + " user=postgres dbname=postgres sslmode=disable"
+                            "host=127.0.0.1 port=" + port + " user=postgres dbname=postgres sslmode=disable"
                                     + " application_name=strait-victim"
                                     + " options='-c client_connection_check_interval=1s'",
                             "-c",
@@ -217,7 +220,7 @@ class PostgresThroughStraitIT {
                         "-X",
                         "--no-align",
                         "--tuples-only",
-                        "host=127.0.0.1 port=" + strait.port() + " user=postgres dbname=postgres",
+                        "host=127.0.0.1 port=" + port + " user=postgres dbname=postgres",
                         "-c",
                         "select 1"));
         assertThat(output.strip()).isEqualTo("1");
@@ -239,7 +242,7 @@ class PostgresThroughStraitIT {
     }
 
     private static Connection throughStrait(String parameters) throws SQLException {
-        return DriverManager.getConnection(PostgresServer.jdbcUrl(strait.port(), parameters));
+        return DriverManager.getConnection(PostgresServer.jdbcUrl(port, parameters));
     }
 
     private static int selectInt(Connection connection, String query) throws SQLException {
