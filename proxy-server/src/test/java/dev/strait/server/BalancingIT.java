@@ -1,6 +1,6 @@
 package dev.strait.server;
 
-import static dev.strait.server.support.RestartableBackend.readTag;
+import static dev.strait.server.support.LoopbackBackend.readTag;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -11,7 +11,7 @@ import dev.strait.config.HealthCheck;
 import dev.strait.config.HostAndPort;
 import dev.strait.config.Route;
 import dev.strait.config.TransportKind;
-import dev.strait.server.support.RestartableBackend;
+import dev.strait.server.support.LoopbackBackend;
 import dev.strait.server.support.RunningProxy;
 import dev.strait.server.support.TestRoutes;
 import java.io.IOException;
@@ -277,7 +277,7 @@ class BalancingIT {
         });
     }
 
-    private static BackendSpec spec(RestartableBackend backend, int weight, int maxConnections, boolean backup) {
+    private static BackendSpec spec(LoopbackBackend backend, int weight, int maxConnections, boolean backup) {
         return new BackendSpec(HostAndPort.parse("backend", backend.address()), weight, maxConnections, backup);
     }
 
@@ -300,12 +300,12 @@ class BalancingIT {
 
     /** Backends on 127.0.0.1 tagged 0, 1, 2, ... in order. */
     private static final class Backends implements AutoCloseable {
-        private final List<RestartableBackend> list = new ArrayList<>();
+        private final List<LoopbackBackend> list = new ArrayList<>();
 
         static Backends tagAndClose(int count) throws IOException {
             Backends backends = new Backends();
             for (int b = 0; b < count; b++) {
-                backends.list.add(RestartableBackend.start(RestartableBackend.tagAndClose(b)));
+                backends.list.add(LoopbackBackend.restartable(LoopbackBackend.tagAndClose(b)));
             }
             return backends;
         }
@@ -313,19 +313,19 @@ class BalancingIT {
         static Backends tagThenEcho(int count) throws IOException {
             Backends backends = new Backends();
             for (int b = 0; b < count; b++) {
-                backends.list.add(RestartableBackend.start(RestartableBackend.tagThenEcho(b)));
+                backends.list.add(LoopbackBackend.restartable(LoopbackBackend.tagThenEcho(b)));
             }
             return backends;
         }
 
-        RestartableBackend get(int index) {
+        LoopbackBackend get(int index) {
             return list.get(index);
         }
 
         @Override
         public void close() throws IOException {
             IOException first = null;
-            for (RestartableBackend backend : list) {
+            for (LoopbackBackend backend : list) {
                 try {
                     backend.close();
                 } catch (IOException e) {

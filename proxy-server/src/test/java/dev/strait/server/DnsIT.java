@@ -1,7 +1,7 @@
 package dev.strait.server;
 
 import static dev.strait.server.support.Clients.echo;
-import static dev.strait.server.support.RestartableBackend.readTag;
+import static dev.strait.server.support.LoopbackBackend.readTag;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -12,7 +12,7 @@ import dev.strait.config.ProxyConfig;
 import dev.strait.config.Route;
 import dev.strait.config.TransportKind;
 import dev.strait.server.support.DnsTestServer;
-import dev.strait.server.support.RestartableBackend;
+import dev.strait.server.support.LoopbackBackend;
 import dev.strait.server.support.RunningProxy;
 import dev.strait.server.support.TestRoutes;
 import java.io.IOException;
@@ -34,17 +34,17 @@ class DnsIT {
     private static final int SECOND = 2;
 
     private DnsTestServer dns;
-    private RestartableBackend first;
-    private RestartableBackend second;
+    private LoopbackBackend first;
+    private LoopbackBackend second;
 
     @BeforeEach
     void startDnsAndBackends() throws IOException {
         dns = DnsTestServer.start();
         dns.set(NAME, 1, "127.0.0.1");
         // The same port on two loopback addresses, as one service on two hosts.
-        first = RestartableBackend.start(InetAddress.getByName("127.0.0.1"), 0, RestartableBackend.tagThenEcho(FIRST));
-        second = RestartableBackend.start(
-                InetAddress.getByName("127.0.0.2"), first.port(), RestartableBackend.tagThenEcho(SECOND));
+        first = LoopbackBackend.restartable(InetAddress.getByName("127.0.0.1"), 0, LoopbackBackend.tagThenEcho(FIRST));
+        second = LoopbackBackend.restartable(
+                InetAddress.getByName("127.0.0.2"), first.port(), LoopbackBackend.tagThenEcho(SECOND));
     }
 
     @AfterEach

@@ -1,7 +1,7 @@
 package dev.strait.server;
 
 import static dev.strait.server.support.Clients.echo;
-import static dev.strait.server.support.RestartableBackend.readTag;
+import static dev.strait.server.support.LoopbackBackend.readTag;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -13,7 +13,7 @@ import dev.strait.config.PassiveCheck;
 import dev.strait.config.Route;
 import dev.strait.config.TransportKind;
 import dev.strait.server.route.RouteMetrics;
-import dev.strait.server.support.RestartableBackend;
+import dev.strait.server.support.LoopbackBackend;
 import dev.strait.server.support.RunningProxy;
 import dev.strait.server.support.TestRoutes;
 import java.io.IOException;
@@ -37,8 +37,8 @@ class HealthIT {
 
     @Test
     void sendsNoNewConnectionToAKilledBackendAfterFallChecksAndUsesItAgainAfterRise() throws Exception {
-        try (RestartableBackend a = RestartableBackend.start(RestartableBackend.tagAndClose(0));
-                RestartableBackend b = RestartableBackend.start(RestartableBackend.tagAndClose(1));
+        try (LoopbackBackend a = LoopbackBackend.restartable(LoopbackBackend.tagAndClose(0));
+                LoopbackBackend b = LoopbackBackend.restartable(LoopbackBackend.tagAndClose(1));
                 RunningProxy proxy = RunningProxy.start(TRANSPORT, route(check(false), PassiveCheck.DISABLED, a, b))) {
             assertThat(connect(proxy, 20))
                     .as("both up: connections per backend")
@@ -64,8 +64,8 @@ class HealthIT {
 
     @Test
     void marksDownABackendThatAnswersTheCheckWrongly() throws Exception {
-        try (RestartableBackend good = RestartableBackend.start(answering("+PONG\r\n"));
-                RestartableBackend bad = RestartableBackend.start(answering("-ERR unknown command\r\n"))) {
+        try (LoopbackBackend good = LoopbackBackend.restartable(answering("+PONG\r\n"));
+                LoopbackBackend bad = LoopbackBackend.restartable(answering("-ERR unknown command\r\n"))) {
             HealthCheck check = new HealthCheck(
                     Duration.ofMillis(100),
                     Duration.ofMillis(100),
@@ -89,8 +89,8 @@ class HealthIT {
 
     @Test
     void closesEstablishedConnectionsToABackendThatGoesDownWhenCloseOnDownIsSet() throws Exception {
-        try (RestartableBackend a = RestartableBackend.start(RestartableBackend.tagThenEcho(0));
-                RestartableBackend b = RestartableBackend.start(RestartableBackend.tagThenEcho(1));
+        try (LoopbackBackend a = LoopbackBackend.restartable(LoopbackBackend.tagThenEcho(0));
+                LoopbackBackend b = LoopbackBackend.restartable(LoopbackBackend.tagThenEcho(1));
                 RunningProxy proxy = RunningProxy.start(TRANSPORT, route(check(true), PassiveCheck.DISABLED, a, b));
                 Socket client = proxy.connect()) {
             assertThat(readTag(client)).as("first connection goes to A").isZero();
@@ -109,8 +109,8 @@ class HealthIT {
 
     @Test
     void keepsEstablishedConnectionsToABackendThatGoesDownWithoutCloseOnDown() throws Exception {
-        try (RestartableBackend a = RestartableBackend.start(RestartableBackend.tagThenEcho(0));
-                RestartableBackend b = RestartableBackend.start(RestartableBackend.tagThenEcho(1));
+        try (LoopbackBackend a = LoopbackBackend.restartable(LoopbackBackend.tagThenEcho(0));
+                LoopbackBackend b = LoopbackBackend.restartable(LoopbackBackend.tagThenEcho(1));
                 RunningProxy proxy = RunningProxy.start(TRANSPORT, route(check(false), PassiveCheck.DISABLED, a, b));
                 Socket client = proxy.connect()) {
             assertThat(readTag(client)).as("first connection goes to A").isZero();
@@ -124,8 +124,8 @@ class HealthIT {
 
     @Test
     void passiveCheckTakesOutABackendAfterFailedConnectsAndBringsItBackAfterTheCoolOff() throws Exception {
-        try (RestartableBackend a = RestartableBackend.start(RestartableBackend.tagAndClose(0));
-                RestartableBackend b = RestartableBackend.start(RestartableBackend.tagAndClose(1))) {
+        try (LoopbackBackend a = LoopbackBackend.restartable(LoopbackBackend.tagAndClose(0));
+                LoopbackBackend b = LoopbackBackend.restartable(LoopbackBackend.tagAndClose(1))) {
             a.stop(); // refused until restarted
             PassiveCheck passive = new PassiveCheck(2, Duration.ofSeconds(1));
             try (RunningProxy proxy = RunningProxy.start(TRANSPORT, route(null, passive, a, b))) {
@@ -190,7 +190,7 @@ class HealthIT {
     }
 
     /** Reads one request line, answers {@code reply} and closes, as a server with a line protocol would. */
-    private static RestartableBackend.Handler answering(String reply) {
+    private static LoopbackBackend.Handler answering(String reply) {
         return socket -> {
             try (socket) {
                 InputStream in = socket.getInputStream();
@@ -218,7 +218,7 @@ class HealthIT {
     }
 
     /** Route {@code test}, round-robin over the backends in order, with the given checks ({@code null}: no active). */
-    private static Route route(HealthCheck check, PassiveCheck passive, RestartableBackend... backends) {
+    private static Route route(HealthCheck check, PassiveCheck passive, LoopbackBackend... backends) {
         List<BackendSpec> specs = Arrays.stream(backends)
                 .map(b -> BackendSpec.of(HostAndPort.parse("backend", b.address())))
                 .toList();

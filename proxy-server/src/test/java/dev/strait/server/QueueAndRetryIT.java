@@ -13,7 +13,6 @@ import dev.strait.config.TransportKind;
 import dev.strait.server.route.RouteMetrics;
 import dev.strait.server.support.Bytes;
 import dev.strait.server.support.LoopbackBackend;
-import dev.strait.server.support.RestartableBackend;
 import dev.strait.server.support.RunningProxy;
 import dev.strait.server.support.TestRoutes;
 import java.net.InetAddress;
@@ -94,8 +93,8 @@ class QueueAndRetryIT {
             // Held: the proxy keeps trying every 100ms; wait for a few failed rounds (about half a second).
             await().atMost(Duration.ofSeconds(4)).until(() -> metrics(proxy).backendConnectFailuresTotal() >= 5);
 
-            try (RestartableBackend backend =
-                    RestartableBackend.start(InetAddress.getByName("127.0.0.1"), port, RestartableBackend.echo())) {
+            try (LoopbackBackend backend = LoopbackBackend.restartable(
+                    InetAddress.getByName("127.0.0.1"), port, LoopbackBackend.echoHandler())) {
                 await().atMost(Duration.ofSeconds(5))
                         .alias("the held client reaches the backend that just started")
                         .until(() -> backend.liveConnections() == 1);

@@ -12,8 +12,8 @@ import dev.strait.config.HttpCheck;
 import dev.strait.config.PostgresLogin;
 import dev.strait.config.Route;
 import dev.strait.config.TransportKind;
+import dev.strait.server.support.LoopbackBackend;
 import dev.strait.server.support.Ports;
-import dev.strait.server.support.RestartableBackend;
 import dev.strait.server.support.RunningProxy;
 import dev.strait.server.support.TestRoutes;
 import java.io.IOException;
@@ -63,9 +63,9 @@ class HealthCheckTypesIT {
                         PatroniStandIn.start(InetAddress.getLoopbackAddress(), 0, aIsPrimary::get, host);
                 PatroniStandIn patroniB = PatroniStandIn.start(
                         SECOND_LOOPBACK, patroniA.port(), () -> !aIsPrimary.get(), new AtomicReference<>());
-                RestartableBackend a = RestartableBackend.start(
-                        InetAddress.getLoopbackAddress(), 0, RestartableBackend.tagAndClose(0));
-                RestartableBackend b = RestartableBackend.start(SECOND_LOOPBACK, 0, RestartableBackend.tagAndClose(1));
+                LoopbackBackend a = LoopbackBackend.restartable(
+                        InetAddress.getLoopbackAddress(), 0, LoopbackBackend.tagAndClose(0));
+                LoopbackBackend b = LoopbackBackend.restartable(SECOND_LOOPBACK, 0, LoopbackBackend.tagAndClose(1));
                 RunningProxy proxy = RunningProxy.start(
                         TransportKind.AUTO,
                         route(
@@ -243,7 +243,7 @@ class HealthCheckTypesIT {
         Integer[] tags = new Integer[count];
         for (int i = 0; i < count; i++) {
             try (Socket client = proxy.connect()) {
-                tags[i] = RestartableBackend.readTag(client);
+                tags[i] = LoopbackBackend.readTag(client);
             }
         }
         return List.of(tags);
