@@ -4,9 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.strait.server.support.Bytes;
 import dev.strait.server.support.LoopbackBackend;
+import dev.strait.server.support.ProxyExtension;
 import dev.strait.server.support.RelayMode;
-import dev.strait.server.support.RunningProxy;
-import dev.strait.server.support.TestThreads;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.Socket;
@@ -31,7 +30,7 @@ class FragmentationIT {
     private static final int BYTES_EACH_WAY = 24 * 1024;
 
     @RegisterExtension
-    static final TestThreads pool = new TestThreads();
+    final ProxyExtension strait = new ProxyExtension();
 
     static Stream<RelayMode> modes() {
         return RelayMode.available();
@@ -45,16 +44,15 @@ class FragmentationIT {
         try (LoopbackBackend backend = LoopbackBackend.start(socket -> {
                     try (socket) {
                         socket.setTcpNoDelay(true);
-                        Future<Bytes.Digest> reading = pool.submit(() -> Bytes.readAll(socket.getInputStream()));
+                        Future<Bytes.Digest> reading = strait.submit(() -> Bytes.readAll(socket.getInputStream()));
                         backendSent.complete(writeSliced(socket.getOutputStream(), 2));
                         socket.shutdownOutput();
                         backendGot.complete(reading.get(60, TimeUnit.SECONDS));
                     }
                 });
-                RunningProxy proxy = RunningProxy.start(mode, backend.address());
-                Socket client = proxy.connect()) {
+                Socket client = strait.start(mode, backend.address()).connect()) {
             client.setTcpNoDelay(true);
-            Future<Bytes.Digest> clientGot = pool.submit(() -> Bytes.readAll(client.getInputStream()));
+            Future<Bytes.Digest> clientGot = strait.submit(() -> Bytes.readAll(client.getInputStream()));
             String clientSent = writeSliced(client.getOutputStream(), 1);
             client.shutdownOutput();
 
