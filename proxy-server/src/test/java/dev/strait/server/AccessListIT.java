@@ -5,14 +5,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.strait.config.AccessList;
 import dev.strait.config.Cidr;
 import dev.strait.config.HostAndPort;
-import dev.strait.config.Route;
-import dev.strait.config.Timeouts;
 import dev.strait.config.TransportKind;
-import dev.strait.config.WaterMark;
 import dev.strait.server.route.RouteMetrics;
 import dev.strait.server.support.Bytes;
 import dev.strait.server.support.LoopbackBackend;
 import dev.strait.server.support.RunningProxy;
+import dev.strait.server.support.TestRoutes;
+import dev.strait.server.support.TestThreads;
 import java.io.IOException;
 import java.net.Inet6Address;
 import java.net.InetAddress;
@@ -22,12 +21,10 @@ import java.net.SocketException;
 import java.security.MessageDigest;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Allow and deny lists over real loopback sockets, IPv4 (127.0.0.x sources) and IPv6 ({@code ::1}): a client that is
@@ -35,13 +32,9 @@ import org.junit.jupiter.api.Test;
  */
 class AccessListIT {
     private static final int DATA = 1024 * 1024;
-    private static final ExecutorService pool = Executors.newCachedThreadPool();
 
-    @AfterAll
-    static void stopPool() throws InterruptedException {
-        pool.shutdownNow();
-        pool.awaitTermination(10, TimeUnit.SECONDS);
-    }
+    @RegisterExtension
+    static final TestThreads pool = new TestThreads();
 
     @Test
     void closesAClientOutsideTheAllowListBeforeAnyBackendIsContacted() throws Exception {
@@ -136,24 +129,16 @@ class AccessListIT {
     /** A proxy whose route {@code test} listens on {@code listen} with these allow and deny networks. */
     private static RunningProxy start(
             HostAndPort listen, LoopbackBackend backend, List<String> allow, List<String> deny) throws StartException {
-        Route r = RunningProxy.route(Timeouts.DEFAULTS, WaterMark.DEFAULT, backend.address());
         AccessList access = new AccessList(
                 allow.stream().map(c -> Cidr.parse("allow", c)).toList(),
                 deny.stream().map(c -> Cidr.parse("deny", c)).toList());
         return RunningProxy.start(
                 TransportKind.AUTO,
-                new Route(
-                        r.name(),
-                        listen,
-                        r.backends(),
-                        r.balance(),
-                        r.healthCheck(),
-                        r.passiveCheck(),
-                        r.retries(),
-                        r.timeouts(),
-                        r.writeBufferWaterMark(),
-                        r.limits(),
-                        access));
+                TestRoutes.route("test")
+                        .listen(listen)
+                        .backends(backend.address())
+                        .access(access)
+                        .build());
     }
 
     private static Socket connectIpv6(RunningProxy proxy) throws IOException {

@@ -6,23 +6,18 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.strait.config.AccessList;
-import dev.strait.config.BackendSpec;
-import dev.strait.config.BalanceAlgorithm;
 import dev.strait.config.HealthCheck;
 import dev.strait.config.HostAndPort;
-import dev.strait.config.Limits;
-import dev.strait.config.PassiveCheck;
 import dev.strait.config.ProxyConfig;
 import dev.strait.config.Route;
-import dev.strait.config.Timeouts;
 import dev.strait.config.TransportKind;
-import dev.strait.config.WaterMark;
 import dev.strait.server.support.LoopbackBackend;
+import dev.strait.server.support.Ports;
+import dev.strait.server.support.TestRoutes;
+import dev.strait.server.support.TestThreads;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -32,19 +27,19 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The HTTP admin endpoint of an in-process proxy: probes, the live connection list and Prometheus metrics. */
 class AdminIT {
-    private static final ExecutorService pool = Executors.newCachedThreadPool();
+    @RegisterExtension
+    static final TestThreads pool = new TestThreads();
+
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final HttpClient http = HttpClient.newBuilder()
@@ -67,12 +62,6 @@ class AdminIT {
     void stop() throws IOException {
         server.shutdown(Duration.ZERO);
         backend.close();
-    }
-
-    @AfterAll
-    static void stopPool() throws InterruptedException {
-        pool.shutdownNow();
-        pool.awaitTermination(10, TimeUnit.SECONDS);
     }
 
     @Test
@@ -162,31 +151,18 @@ class AdminIT {
 
     @Test
     void reportsTheLastCheckOfCheckedBackendsWithItsResultReasonAndTime() throws Exception {
-        int closedPort;
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            closedPort = s.getLocalPort();
-        }
-        Route checked = new Route(
-                "checked",
-                new HostAndPort("127.0.0.1", 0),
-                List.of(
-                        BackendSpec.of(new HostAndPort("127.0.0.1", backend.port())),
-                        BackendSpec.of(new HostAndPort("127.0.0.1", closedPort))),
-                BalanceAlgorithm.ROUND_ROBIN,
-                Optional.of(new HealthCheck(
+        int closedPort = Ports.freePort();
+        Route checked = TestRoutes.route("checked")
+                .backends(backend.address(), "127.0.0.1:" + closedPort)
+                .healthCheck(new HealthCheck(
                         Duration.ofMillis(100),
                         Duration.ofMillis(100),
                         1,
                         1,
                         Optional.empty(),
                         Optional.empty(),
-                        false)),
-                PassiveCheck.DISABLED,
-                Route.DEFAULT_RETRIES,
-                Timeouts.DEFAULTS,
-                WaterMark.DEFAULT,
-                Limits.NONE,
-                AccessList.OPEN);
+                        false))
+                .build();
         server.shutdown(Duration.ZERO);
         Instant before = Instant.now();
         server = ProxyServer.start(ProxyConfig.of(List.of(checked))

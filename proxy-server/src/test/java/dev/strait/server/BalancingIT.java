@@ -1,23 +1,19 @@
 package dev.strait.server;
 
-import static dev.strait.server.support.RestartableBackend.readTag;
+import static dev.strait.server.support.LoopbackBackend.readTag;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.strait.balance.Backend;
-import dev.strait.config.AccessList;
 import dev.strait.config.BackendSpec;
 import dev.strait.config.BalanceAlgorithm;
 import dev.strait.config.HealthCheck;
 import dev.strait.config.HostAndPort;
-import dev.strait.config.Limits;
-import dev.strait.config.PassiveCheck;
 import dev.strait.config.Route;
-import dev.strait.config.Timeouts;
 import dev.strait.config.TransportKind;
-import dev.strait.config.WaterMark;
-import dev.strait.server.support.RestartableBackend;
+import dev.strait.server.support.LoopbackBackend;
 import dev.strait.server.support.RunningProxy;
+import dev.strait.server.support.TestRoutes;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.Socket;
@@ -281,7 +277,7 @@ class BalancingIT {
         });
     }
 
-    private static BackendSpec spec(RestartableBackend backend, int weight, int maxConnections, boolean backup) {
+    private static BackendSpec spec(LoopbackBackend backend, int weight, int maxConnections, boolean backup) {
         return new BackendSpec(HostAndPort.parse("backend", backend.address()), weight, maxConnections, backup);
     }
 
@@ -291,58 +287,25 @@ class BalancingIT {
         for (int b = 0; b < weights.length; b++) {
             specs.add(spec(backends.get(b), weights[b], 0, false));
         }
-        return new Route(
-                "test",
-                new HostAndPort("127.0.0.1", 0),
-                specs,
-                balance,
-                Optional.empty(),
-                PassiveCheck.DISABLED,
-                Route.DEFAULT_RETRIES,
-                Timeouts.DEFAULTS,
-                WaterMark.DEFAULT,
-                Limits.NONE,
-                AccessList.OPEN);
+        return TestRoutes.route("test").backendSpecs(specs).balance(balance).build();
     }
 
     private static Route withBackends(Route r, List<BackendSpec> specs) {
-        return new Route(
-                r.name(),
-                r.listen(),
-                specs,
-                r.balance(),
-                r.healthCheck(),
-                r.passiveCheck(),
-                r.retries(),
-                r.timeouts(),
-                r.writeBufferWaterMark(),
-                r.limits(),
-                r.access());
+        return TestRoutes.from(r).backendSpecs(specs).build();
     }
 
     private static Route withHealthCheck(Route r, HealthCheck check) {
-        return new Route(
-                r.name(),
-                r.listen(),
-                r.backends(),
-                r.balance(),
-                Optional.of(check),
-                r.passiveCheck(),
-                r.retries(),
-                r.timeouts(),
-                r.writeBufferWaterMark(),
-                r.limits(),
-                r.access());
+        return TestRoutes.from(r).healthCheck(check).build();
     }
 
     /** Backends on 127.0.0.1 tagged 0, 1, 2, ... in order. */
     private static final class Backends implements AutoCloseable {
-        private final List<RestartableBackend> list = new ArrayList<>();
+        private final List<LoopbackBackend> list = new ArrayList<>();
 
         static Backends tagAndClose(int count) throws IOException {
             Backends backends = new Backends();
             for (int b = 0; b < count; b++) {
-                backends.list.add(RestartableBackend.start(RestartableBackend.tagAndClose(b)));
+                backends.list.add(LoopbackBackend.restartable(LoopbackBackend.tagAndClose(b)));
             }
             return backends;
         }
@@ -350,19 +313,19 @@ class BalancingIT {
         static Backends tagThenEcho(int count) throws IOException {
             Backends backends = new Backends();
             for (int b = 0; b < count; b++) {
-                backends.list.add(RestartableBackend.start(RestartableBackend.tagThenEcho(b)));
+                backends.list.add(LoopbackBackend.restartable(LoopbackBackend.tagThenEcho(b)));
             }
             return backends;
         }
 
-        RestartableBackend get(int index) {
+        LoopbackBackend get(int index) {
             return list.get(index);
         }
 
         @Override
         public void close() throws IOException {
             IOException first = null;
-            for (RestartableBackend backend : list) {
+            for (LoopbackBackend backend : list) {
                 try {
                     backend.close();
                 } catch (IOException e) {

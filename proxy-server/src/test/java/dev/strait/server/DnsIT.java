@@ -1,32 +1,25 @@
 package dev.strait.server;
 
 import static dev.strait.server.support.Clients.echo;
-import static dev.strait.server.support.RestartableBackend.readTag;
+import static dev.strait.server.support.LoopbackBackend.readTag;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.strait.balance.Backend;
-import dev.strait.config.AccessList;
-import dev.strait.config.BackendSpec;
-import dev.strait.config.BalanceAlgorithm;
 import dev.strait.config.DnsConfig;
 import dev.strait.config.HostAndPort;
-import dev.strait.config.Limits;
-import dev.strait.config.PassiveCheck;
 import dev.strait.config.ProxyConfig;
 import dev.strait.config.Route;
-import dev.strait.config.Timeouts;
 import dev.strait.config.TransportKind;
-import dev.strait.config.WaterMark;
 import dev.strait.server.support.DnsTestServer;
-import dev.strait.server.support.RestartableBackend;
+import dev.strait.server.support.LoopbackBackend;
 import dev.strait.server.support.RunningProxy;
+import dev.strait.server.support.TestRoutes;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.Socket;
 import java.time.Duration;
 import java.util.List;
-import java.util.Optional;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -41,17 +34,17 @@ class DnsIT {
     private static final int SECOND = 2;
 
     private DnsTestServer dns;
-    private RestartableBackend first;
-    private RestartableBackend second;
+    private LoopbackBackend first;
+    private LoopbackBackend second;
 
     @BeforeEach
     void startDnsAndBackends() throws IOException {
         dns = DnsTestServer.start();
         dns.set(NAME, 1, "127.0.0.1");
         // The same port on two loopback addresses, as one service on two hosts.
-        first = RestartableBackend.start(InetAddress.getByName("127.0.0.1"), 0, RestartableBackend.tagThenEcho(FIRST));
-        second = RestartableBackend.start(
-                InetAddress.getByName("127.0.0.2"), first.port(), RestartableBackend.tagThenEcho(SECOND));
+        first = LoopbackBackend.restartable(InetAddress.getByName("127.0.0.1"), 0, LoopbackBackend.tagThenEcho(FIRST));
+        second = LoopbackBackend.restartable(
+                InetAddress.getByName("127.0.0.2"), first.port(), LoopbackBackend.tagThenEcho(SECOND));
     }
 
     @AfterEach
@@ -132,18 +125,9 @@ class DnsIT {
 
     /** Route {@code test}, round-robin over {@code db.strait.test:<port>}, resolved by the test's DNS server. */
     private ProxyConfig config() {
-        Route route = new Route(
-                "test",
-                new HostAndPort("127.0.0.1", 0),
-                List.of(BackendSpec.of(new HostAndPort(NAME, first.port()))),
-                BalanceAlgorithm.ROUND_ROBIN,
-                Optional.empty(),
-                PassiveCheck.DISABLED,
-                Route.DEFAULT_RETRIES,
-                Timeouts.DEFAULTS,
-                WaterMark.DEFAULT,
-                Limits.NONE,
-                AccessList.OPEN);
+        Route route = TestRoutes.route("test")
+                .backends(new HostAndPort(NAME, first.port()))
+                .build();
         HostAndPort server = new HostAndPort("127.0.0.1", dns.address().getPort());
         ProxyConfig defaults = RunningProxy.config(TransportKind.AUTO, List.of(route));
         return new ProxyConfig(

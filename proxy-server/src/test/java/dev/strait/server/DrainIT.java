@@ -11,30 +11,24 @@ import dev.strait.config.HostAndPort;
 import dev.strait.config.ProxyConfig;
 import dev.strait.config.Route;
 import dev.strait.server.support.LoopbackBackend;
+import dev.strait.server.support.TestThreads;
 import java.net.Socket;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Draining on shutdown, on the default transport: listeners close at once, live connections keep relaying until they
  * end or the deadline passes, then the rest are closed and the event loops stop.
  */
 class DrainIT {
-    private static final ExecutorService pool = Executors.newCachedThreadPool();
-
-    @AfterAll
-    static void stopPool() throws InterruptedException {
-        pool.shutdownNow();
-        pool.awaitTermination(10, TimeUnit.SECONDS);
-    }
+    @RegisterExtension
+    static final TestThreads pool = new TestThreads();
 
     @Test
     void stopsAcceptingAtOnceButRelaysALiveConnectionUntilTheClientCloses() throws Exception {

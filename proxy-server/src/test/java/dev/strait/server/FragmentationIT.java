@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.strait.server.support.Bytes;
 import dev.strait.server.support.LoopbackBackend;
+import dev.strait.server.support.ProxyExtension;
 import dev.strait.server.support.RelayMode;
-import dev.strait.server.support.RunningProxy;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.Socket;
@@ -14,13 +14,11 @@ import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -30,13 +28,9 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 class FragmentationIT {
     private static final int BYTES_EACH_WAY = 24 * 1024;
-    private static final ExecutorService pool = Executors.newCachedThreadPool();
 
-    @AfterAll
-    static void stopPool() throws InterruptedException {
-        pool.shutdownNow();
-        pool.awaitTermination(10, TimeUnit.SECONDS);
-    }
+    @RegisterExtension
+    final ProxyExtension strait = new ProxyExtension();
 
     static Stream<RelayMode> modes() {
         return RelayMode.available();
@@ -50,16 +44,15 @@ class FragmentationIT {
         try (LoopbackBackend backend = LoopbackBackend.start(socket -> {
                     try (socket) {
                         socket.setTcpNoDelay(true);
-                        Future<Bytes.Digest> reading = pool.submit(() -> Bytes.readAll(socket.getInputStream()));
+                        Future<Bytes.Digest> reading = strait.submit(() -> Bytes.readAll(socket.getInputStream()));
                         backendSent.complete(writeSliced(socket.getOutputStream(), 2));
                         socket.shutdownOutput();
                         backendGot.complete(reading.get(60, TimeUnit.SECONDS));
                     }
                 });
-                RunningProxy proxy = RunningProxy.start(mode, backend.address());
-                Socket client = proxy.connect()) {
+                Socket client = strait.start(mode, backend.address()).connect()) {
             client.setTcpNoDelay(true);
-            Future<Bytes.Digest> clientGot = pool.submit(() -> Bytes.readAll(client.getInputStream()));
+            Future<Bytes.Digest> clientGot = strait.submit(() -> Bytes.readAll(client.getInputStream()));
             String clientSent = writeSliced(client.getOutputStream(), 1);
             client.shutdownOutput();
 

@@ -1,25 +1,19 @@
 package dev.strait.server;
 
 import static dev.strait.server.support.Clients.echo;
-import static dev.strait.server.support.RestartableBackend.readTag;
+import static dev.strait.server.support.LoopbackBackend.readTag;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.strait.balance.Backend;
-import dev.strait.config.AccessList;
-import dev.strait.config.BackendSpec;
-import dev.strait.config.BalanceAlgorithm;
 import dev.strait.config.HealthCheck;
-import dev.strait.config.HostAndPort;
-import dev.strait.config.Limits;
 import dev.strait.config.PassiveCheck;
-import dev.strait.config.Route;
-import dev.strait.config.Timeouts;
 import dev.strait.config.TransportKind;
-import dev.strait.config.WaterMark;
 import dev.strait.server.route.RouteMetrics;
-import dev.strait.server.support.RestartableBackend;
+import dev.strait.server.support.LoopbackBackend;
+import dev.strait.server.support.ProxyExtension;
 import dev.strait.server.support.RunningProxy;
+import dev.strait.server.support.TestRoutes;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.Socket;
@@ -28,9 +22,9 @@ import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Arrays;
-import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Active and passive health checks over real sockets: a backend that stops answering (or answers wrongly) gets no new
@@ -39,11 +33,14 @@ import org.junit.jupiter.api.Test;
 class HealthIT {
     private static final TransportKind TRANSPORT = TransportKind.AUTO;
 
+    @RegisterExtension
+    final ProxyExtension strait = new ProxyExtension();
+
     @Test
     void sendsNoNewConnectionToAKilledBackendAfterFallChecksAndUsesItAgainAfterRise() throws Exception {
-        try (RestartableBackend a = RestartableBackend.start(RestartableBackend.tagAndClose(0));
-                RestartableBackend b = RestartableBackend.start(RestartableBackend.tagAndClose(1));
-                RunningProxy proxy = RunningProxy.start(TRANSPORT, route(check(false), PassiveCheck.DISABLED, a, b))) {
+        try (LoopbackBackend a = LoopbackBackend.restartable(LoopbackBackend.tagAndClose(0));
+                LoopbackBackend b = LoopbackBackend.restartable(LoopbackBackend.tagAndClose(1))) {
+            RunningProxy proxy = strait.start(TRANSPORT, route(check(false), PassiveCheck.DISABLED, a, b));
             assertThat(connect(proxy, 20))
                     .as("both up: connections per backend")
                     .containsExactly(10, 10);
@@ -68,8 +65,8 @@ class HealthIT {
 
     @Test
     void marksDownABackendThatAnswersTheCheckWrongly() throws Exception {
-        try (RestartableBackend good = RestartableBackend.start(answering("+PONG\r\n"));
-                RestartableBackend bad = RestartableBackend.start(answering("-ERR unknown command\r\n"))) {
+        try (LoopbackBackend good = LoopbackBackend.restartable(answering("+PONG\r\n"));
+                LoopbackBackend bad = LoopbackBackend.restartable(answering("-ERR unknown command\r\n"))) {
             HealthCheck check = new HealthCheck(
                     Duration.ofMillis(100),
                     Duration.ofMillis(100),
@@ -78,93 +75,93 @@ class HealthIT {
                     Optional.of("PING\r\n"),
                     Optional.of("+PONG"),
                     false);
-            try (RunningProxy proxy = RunningProxy.start(TRANSPORT, route(check, PassiveCheck.DISABLED, good, bad))) {
-                awaitHealthy(proxy, 1, false);
-                // Several more rounds: the good one stays up.
-                await().during(Duration.ofMillis(500))
-                        .atMost(Duration.ofSeconds(5))
-                        .until(() -> proxy.server().backends("test").get(0).healthy());
-                assertThat(proxy.server().backends("test").get(1).healthy())
-                        .as("the wrongly answering backend stays down")
-                        .isFalse();
-            }
+            RunningProxy proxy = strait.start(TRANSPORT, route(check, PassiveCheck.DISABLED, good, bad));
+            awaitHealthy(proxy, 1, false);
+            // Several more rounds: the good one stays up.
+            await().during(Duration.ofMillis(500))
+                    .atMost(Duration.ofSeconds(5))
+                    .until(() -> proxy.server().backends("test").get(0).healthy());
+            assertThat(proxy.server().backends("test").get(1).healthy())
+                    .as("the wrongly answering backend stays down")
+                    .isFalse();
         }
     }
 
     @Test
     void closesEstablishedConnectionsToABackendThatGoesDownWhenCloseOnDownIsSet() throws Exception {
-        try (RestartableBackend a = RestartableBackend.start(RestartableBackend.tagThenEcho(0));
-                RestartableBackend b = RestartableBackend.start(RestartableBackend.tagThenEcho(1));
-                RunningProxy proxy = RunningProxy.start(TRANSPORT, route(check(true), PassiveCheck.DISABLED, a, b));
-                Socket client = proxy.connect()) {
-            assertThat(readTag(client)).as("first connection goes to A").isZero();
-            assertThat(echo(client, "before")).isEqualTo("before");
+        try (LoopbackBackend a = LoopbackBackend.restartable(LoopbackBackend.tagThenEcho(0));
+                LoopbackBackend b = LoopbackBackend.restartable(LoopbackBackend.tagThenEcho(1))) {
+            RunningProxy proxy = strait.start(TRANSPORT, route(check(true), PassiveCheck.DISABLED, a, b));
+            try (Socket client = proxy.connect()) {
+                assertThat(readTag(client)).as("first connection goes to A").isZero();
+                assertThat(echo(client, "before")).isEqualTo("before");
 
-            a.stopAccepting(); // checks fail, the established connection itself is untouched by A
-            awaitHealthy(proxy, 0, false);
+                a.stopAccepting(); // checks fail, the established connection itself is untouched by A
+                awaitHealthy(proxy, 0, false);
 
-            client.setSoTimeout(5000);
-            assertThat(readUntilClosed(client.getInputStream()))
-                    .as("the proxy closed the connection to the downed backend")
-                    .isTrue();
-            await().atMost(Duration.ofSeconds(5)).until(() -> a.liveConnections() == 0);
+                client.setSoTimeout(5000);
+                assertThat(readUntilClosed(client.getInputStream()))
+                        .as("the proxy closed the connection to the downed backend")
+                        .isTrue();
+                await().atMost(Duration.ofSeconds(5)).until(() -> a.liveConnections() == 0);
+            }
         }
     }
 
     @Test
     void keepsEstablishedConnectionsToABackendThatGoesDownWithoutCloseOnDown() throws Exception {
-        try (RestartableBackend a = RestartableBackend.start(RestartableBackend.tagThenEcho(0));
-                RestartableBackend b = RestartableBackend.start(RestartableBackend.tagThenEcho(1));
-                RunningProxy proxy = RunningProxy.start(TRANSPORT, route(check(false), PassiveCheck.DISABLED, a, b));
-                Socket client = proxy.connect()) {
-            assertThat(readTag(client)).as("first connection goes to A").isZero();
+        try (LoopbackBackend a = LoopbackBackend.restartable(LoopbackBackend.tagThenEcho(0));
+                LoopbackBackend b = LoopbackBackend.restartable(LoopbackBackend.tagThenEcho(1))) {
+            RunningProxy proxy = strait.start(TRANSPORT, route(check(false), PassiveCheck.DISABLED, a, b));
+            try (Socket client = proxy.connect()) {
+                assertThat(readTag(client)).as("first connection goes to A").isZero();
 
-            a.stopAccepting();
-            awaitHealthy(proxy, 0, false);
+                a.stopAccepting();
+                awaitHealthy(proxy, 0, false);
 
-            assertThat(echo(client, "after A went down")).isEqualTo("after A went down");
+                assertThat(echo(client, "after A went down")).isEqualTo("after A went down");
+            }
         }
     }
 
     @Test
     void passiveCheckTakesOutABackendAfterFailedConnectsAndBringsItBackAfterTheCoolOff() throws Exception {
-        try (RestartableBackend a = RestartableBackend.start(RestartableBackend.tagAndClose(0));
-                RestartableBackend b = RestartableBackend.start(RestartableBackend.tagAndClose(1))) {
+        try (LoopbackBackend a = LoopbackBackend.restartable(LoopbackBackend.tagAndClose(0));
+                LoopbackBackend b = LoopbackBackend.restartable(LoopbackBackend.tagAndClose(1))) {
             a.stop(); // refused until restarted
             PassiveCheck passive = new PassiveCheck(2, Duration.ofSeconds(1));
-            try (RunningProxy proxy = RunningProxy.start(TRANSPORT, route(null, passive, a, b))) {
-                Backend backendA = proxy.server().backends("test").get(0);
-                // Round-robin picks A for about every other client; each refused connect is retried on B.
-                int clients = 0;
-                while (backendA.healthy() && clients < 10) {
-                    assertThat(connect(proxy, 1))
-                            .as("client %d, while A refuses", clients)
-                            .containsExactly(0, 1);
-                    clients++;
-                }
-                long downAt = System.nanoTime();
-                assertThat(backendA.healthy()).as("A after %d clients", clients).isFalse();
-                long failures = metrics(proxy).backendConnectFailuresTotal();
-                assertThat(failures).as("refused connects that took A down").isEqualTo(2);
-
-                a.start();
-                assertThat(connect(proxy, 10))
-                        .as("connections per backend while A cools off")
-                        .containsExactly(0, 10);
-                await().atMost(Duration.ofSeconds(5))
-                        .pollInterval(Duration.ofMillis(10))
-                        .until(backendA::healthy);
-                long outForMillis = (System.nanoTime() - downAt) / 1_000_000;
-                assertThat(outForMillis)
-                        .as("A was out for the 1s cool-off (measured %dms)", outForMillis)
-                        .isGreaterThanOrEqualTo(900);
-
-                int[] after = connect(proxy, 10);
-                assertThat(after[0]).as("connections to A after its cool-off").isPositive();
-                assertThat(metrics(proxy).backendConnectFailuresTotal())
-                        .as("no refused connects after A came back")
-                        .isEqualTo(failures);
+            RunningProxy proxy = strait.start(TRANSPORT, route(null, passive, a, b));
+            Backend backendA = proxy.server().backends("test").get(0);
+            // Round-robin picks A for about every other client; each refused connect is retried on B.
+            int clients = 0;
+            while (backendA.healthy() && clients < 10) {
+                assertThat(connect(proxy, 1))
+                        .as("client %d, while A refuses", clients)
+                        .containsExactly(0, 1);
+                clients++;
             }
+            long downAt = System.nanoTime();
+            assertThat(backendA.healthy()).as("A after %d clients", clients).isFalse();
+            long failures = metrics(proxy).backendConnectFailuresTotal();
+            assertThat(failures).as("refused connects that took A down").isEqualTo(2);
+
+            a.start();
+            assertThat(connect(proxy, 10))
+                    .as("connections per backend while A cools off")
+                    .containsExactly(0, 10);
+            await().atMost(Duration.ofSeconds(5))
+                    .pollInterval(Duration.ofMillis(10))
+                    .until(backendA::healthy);
+            long outForMillis = (System.nanoTime() - downAt) / 1_000_000;
+            assertThat(outForMillis)
+                    .as("A was out for the 1s cool-off (measured %dms)", outForMillis)
+                    .isGreaterThanOrEqualTo(900);
+
+            int[] after = connect(proxy, 10);
+            assertThat(after[0]).as("connections to A after its cool-off").isPositive();
+            assertThat(metrics(proxy).backendConnectFailuresTotal())
+                    .as("no refused connects after A came back")
+                    .isEqualTo(failures);
         }
     }
 
@@ -194,7 +191,7 @@ class HealthIT {
     }
 
     /** Reads one request line, answers {@code reply} and closes, as a server with a line protocol would. */
-    private static RestartableBackend.Handler answering(String reply) {
+    private static LoopbackBackend.Handler answering(String reply) {
         return socket -> {
             try (socket) {
                 InputStream in = socket.getInputStream();
@@ -222,21 +219,10 @@ class HealthIT {
     }
 
     /** Route {@code test}, round-robin over the backends in order, with the given checks ({@code null}: no active). */
-    private static Route route(HealthCheck check, PassiveCheck passive, RestartableBackend... backends) {
-        List<BackendSpec> specs = Arrays.stream(backends)
-                .map(b -> BackendSpec.of(HostAndPort.parse("backend", b.address())))
-                .toList();
-        return new Route(
-                "test",
-                new HostAndPort("127.0.0.1", 0),
-                specs,
-                BalanceAlgorithm.ROUND_ROBIN,
-                Optional.ofNullable(check),
-                passive,
-                Route.DEFAULT_RETRIES,
-                Timeouts.DEFAULTS,
-                WaterMark.DEFAULT,
-                Limits.NONE,
-                AccessList.OPEN);
+    private static TestRoutes.Builder route(HealthCheck check, PassiveCheck passive, LoopbackBackend... backends) {
+        return TestRoutes.route("test")
+                .backends(Arrays.stream(backends).map(LoopbackBackend::address).toArray(String[]::new))
+                .healthCheck(check)
+                .passiveCheck(passive);
     }
 }

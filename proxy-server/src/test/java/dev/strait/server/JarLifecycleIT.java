@@ -10,6 +10,7 @@ import dev.strait.server.support.Bytes;
 import dev.strait.server.support.Clients;
 import dev.strait.server.support.LoopbackBackend;
 import dev.strait.server.support.StraitJar;
+import dev.strait.server.support.TestThreads;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
@@ -20,29 +21,22 @@ import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.HexFormat;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The packaged jar as users run it: the startup line, relaying, SIGTERM draining to exit 0, and its exit codes. */
 class JarLifecycleIT {
-    private static final ExecutorService pool = Executors.newCachedThreadPool();
+    @RegisterExtension
+    static final TestThreads pool = new TestThreads();
 
     @TempDir
     Path dir;
-
-    @AfterAll
-    static void stopPool() throws InterruptedException {
-        pool.shutdownNow();
-        pool.awaitTermination(10, TimeUnit.SECONDS);
-    }
 
     @Test
     void relaysThenDrainsALiveConnectionOnSigtermAndExitsZero() throws Exception {

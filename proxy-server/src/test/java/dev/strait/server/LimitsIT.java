@@ -10,11 +10,12 @@ import dev.strait.config.ProxyConfig;
 import dev.strait.config.Route;
 import dev.strait.config.Timeouts;
 import dev.strait.config.TransportKind;
-import dev.strait.config.WaterMark;
 import dev.strait.server.route.RouteMetrics;
 import dev.strait.server.support.Bytes;
 import dev.strait.server.support.LoopbackBackend;
 import dev.strait.server.support.RunningProxy;
+import dev.strait.server.support.TestRoutes;
+import dev.strait.server.support.TestThreads;
 import dev.strait.server.support.Transports;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -26,13 +27,11 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -42,7 +41,9 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 class LimitsIT {
     private static final int BULK = 4 * 1024 * 1024;
-    private static final ExecutorService pool = Executors.newCachedThreadPool();
+
+    @RegisterExtension
+    static final TestThreads pool = new TestThreads();
 
     /**
      * {@code timeouts.queue} 10s: a client accepted just before the listener's pause took effect (another event loop's
@@ -58,12 +59,6 @@ class LimitsIT {
 
     static Stream<TransportKind> transports() {
         return Transports.available();
-    }
-
-    @AfterAll
-    static void stopPool() throws InterruptedException {
-        pool.shutdownNow();
-        pool.awaitTermination(10, TimeUnit.SECONDS);
     }
 
     @ParameterizedTest
@@ -271,19 +266,11 @@ class LimitsIT {
     }
 
     private static Route route(String name, LoopbackBackend backend, Limits limits, Timeouts timeouts) {
-        Route r = RunningProxy.route(timeouts, WaterMark.DEFAULT, backend.address());
-        return new Route(
-                name,
-                r.listen(),
-                r.backends(),
-                r.balance(),
-                r.healthCheck(),
-                r.passiveCheck(),
-                r.retries(),
-                r.timeouts(),
-                r.writeBufferWaterMark(),
-                limits,
-                r.access());
+        return TestRoutes.route(name)
+                .backends(backend.address())
+                .timeouts(timeouts)
+                .limits(limits)
+                .build();
     }
 
     private static RouteMetrics metrics(RunningProxy proxy, String route) {

@@ -1,5 +1,6 @@
 package dev.strait.server;
 
+import static dev.strait.server.support.Ports.freePort;
 import static java.nio.charset.StandardCharsets.ISO_8859_1;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -427,13 +428,6 @@ class MainTest {
 
     private Path write(String name, String text) throws IOException {
         return Files.writeString(dir.resolve(name), text);
-    }
-
-    /** A port nothing listens on right now. */
-    private static int freePort() throws IOException {
-        try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return probe.getLocalPort();
-        }
     }
 
     private static Result run(String... args) {

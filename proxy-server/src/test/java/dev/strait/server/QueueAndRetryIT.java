@@ -1,32 +1,26 @@
 package dev.strait.server;
 
 import static dev.strait.server.support.Clients.closedByPeer;
+import static dev.strait.server.support.Ports.freePort;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.strait.config.AccessList;
 import dev.strait.config.BackendSpec;
-import dev.strait.config.BalanceAlgorithm;
 import dev.strait.config.HostAndPort;
-import dev.strait.config.Limits;
-import dev.strait.config.PassiveCheck;
-import dev.strait.config.Route;
 import dev.strait.config.Timeouts;
 import dev.strait.config.TransportKind;
-import dev.strait.config.WaterMark;
 import dev.strait.server.route.RouteMetrics;
 import dev.strait.server.support.Bytes;
 import dev.strait.server.support.LoopbackBackend;
-import dev.strait.server.support.RestartableBackend;
+import dev.strait.server.support.ProxyExtension;
 import dev.strait.server.support.RunningProxy;
-import java.io.IOException;
+import dev.strait.server.support.TestRoutes;
 import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.time.Duration;
 import java.util.List;
-import java.util.Optional;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * What happens to a client while its backend connect fails: the next backend is tried without losing a client byte,
@@ -36,12 +30,14 @@ import org.junit.jupiter.api.Test;
 class QueueAndRetryIT {
     private static final TransportKind TRANSPORT = TransportKind.AUTO;
 
+    @RegisterExtension
+    final ProxyExtension strait = new ProxyExtension();
+
     @Test
     void retriesADeadBackendOnALiveOneWithoutLosingAClientByte() throws Exception {
         int dead = freePort();
-        try (LoopbackBackend live = LoopbackBackend.echo();
-                RunningProxy proxy =
-                        RunningProxy.start(TRANSPORT, route(2, Duration.ZERO, "127.0.0.1:" + dead, live.address()))) {
+        try (LoopbackBackend live = LoopbackBackend.echo()) {
+            RunningProxy proxy = strait.start(TRANSPORT, route(2, Duration.ZERO, "127.0.0.1:" + dead, live.address()));
             for (int i = 0; i < 200; i++) {
                 try (Socket client = proxy.connect()) {
                     int size = 1 + (i * 7919) % (32 * 1024);
@@ -66,9 +62,8 @@ class QueueAndRetryIT {
     @Test
     void closesTheClientWhenTheFirstPickFailsAndRetriesIsZero() throws Exception {
         int dead = freePort();
-        try (LoopbackBackend live = LoopbackBackend.echo();
-                RunningProxy proxy =
-                        RunningProxy.start(TRANSPORT, route(0, Duration.ZERO, "127.0.0.1:" + dead, live.address()))) {
+        try (LoopbackBackend live = LoopbackBackend.echo()) {
+            RunningProxy proxy = strait.start(TRANSPORT, route(0, Duration.ZERO, "127.0.0.1:" + dead, live.address()));
             try (Socket client = proxy.connect()) {
                 client.getOutputStream().write('x');
                 client.setSoTimeout(5000);
@@ -92,16 +87,16 @@ class QueueAndRetryIT {
     @Test
     void holdsAClientWhileNoBackendIsUpAndServesItWhenOneStartsWithinTheQueueTimeout() throws Exception {
         int port = freePort();
-        try (RunningProxy proxy = RunningProxy.start(TRANSPORT, route(2, Duration.ofSeconds(5), "127.0.0.1:" + port));
-                Socket client = proxy.connect()) {
+        RunningProxy proxy = strait.start(TRANSPORT, route(2, Duration.ofSeconds(5), "127.0.0.1:" + port));
+        try (Socket client = proxy.connect()) {
             String sent = Bytes.writeRandom(client.getOutputStream(), 32_768, 8192, 42);
             await().atMost(Duration.ofSeconds(5))
                     .until(() -> proxy.server().connections().size() == 1);
             // Held: the proxy keeps trying every 100ms; wait for a few failed rounds (about half a second).
             await().atMost(Duration.ofSeconds(4)).until(() -> metrics(proxy).backendConnectFailuresTotal() >= 5);
 
-            try (RestartableBackend backend =
-                    RestartableBackend.start(InetAddress.getByName("127.0.0.1"), port, RestartableBackend.echo())) {
+            try (LoopbackBackend backend = LoopbackBackend.restartable(
+                    InetAddress.getByName("127.0.0.1"), port, LoopbackBackend.echoHandler())) {
                 await().atMost(Duration.ofSeconds(5))
                         .alias("the held client reaches the backend that just started")
                         .until(() -> backend.liveConnections() == 1);
@@ -119,28 +114,19 @@ class QueueAndRetryIT {
     @Test
     void closesAHeldClientWhenTheQueueTimeoutPasses() throws Exception {
         int port = freePort();
-        try (RunningProxy proxy =
-                RunningProxy.start(TRANSPORT, route(2, Duration.ofMillis(500), "127.0.0.1:" + port))) {
-            long start = System.nanoTime();
-            try (Socket client = proxy.connect()) {
-                client.getOutputStream().write('x');
-                client.setSoTimeout(5000);
-                boolean closed = closedByPeer(client.getInputStream());
-                long heldMillis = (System.nanoTime() - start) / 1_000_000;
-                assertThat(closed).as("closed within the 5s deadline").isTrue();
-                assertThat(heldMillis)
-                        .as("held for the 500ms queue timeout (closed after %dms; not before 400ms)", heldMillis)
-                        .isGreaterThanOrEqualTo(400);
-            }
-            await().atMost(Duration.ofSeconds(5)).until(() -> metrics(proxy).noBackendTotal() == 1);
+        RunningProxy proxy = strait.start(TRANSPORT, route(2, Duration.ofMillis(500), "127.0.0.1:" + port));
+        long start = System.nanoTime();
+        try (Socket client = proxy.connect()) {
+            client.getOutputStream().write('x');
+            client.setSoTimeout(5000);
+            boolean closed = closedByPeer(client.getInputStream());
+            long heldMillis = (System.nanoTime() - start) / 1_000_000;
+            assertThat(closed).as("closed within the 5s deadline").isTrue();
+            assertThat(heldMillis)
+                    .as("held for the 500ms queue timeout (closed after %dms; not before 400ms)", heldMillis)
+                    .isGreaterThanOrEqualTo(400);
         }
-    }
-
-    /** A loopback port with nothing listening on it (bound, then released). */
-    private static int freePort() throws IOException {
-        try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
-            return probe.getLocalPort();
-        }
+        await().atMost(Duration.ofSeconds(5)).until(() -> metrics(proxy).noBackendTotal() == 1);
     }
 
     private static RouteMetrics metrics(RunningProxy proxy) {
@@ -148,23 +134,12 @@ class QueueAndRetryIT {
     }
 
     /** Route {@code test}: round-robin over the backends in order, with these retries and queue timeout. */
-    private static Route route(int retries, Duration queue, String... backends) {
+    private static TestRoutes.Builder route(int retries, Duration queue, String... backends) {
         List<BackendSpec> specs = List.of(backends).stream()
                 .map(b -> BackendSpec.of(HostAndPort.parse("backend", b)))
                 .toList();
         Timeouts timeouts = new Timeouts(
                 Timeouts.DEFAULT_CONNECT, Duration.ZERO, Duration.ZERO, Duration.ZERO, queue, Duration.ZERO);
-        return new Route(
-                "test",
-                new HostAndPort("127.0.0.1", 0),
-                specs,
-                BalanceAlgorithm.ROUND_ROBIN,
-                Optional.empty(),
-                PassiveCheck.DISABLED,
-                retries,
-                timeouts,
-                WaterMark.DEFAULT,
-                Limits.NONE,
-                AccessList.OPEN);
+        return TestRoutes.route("test").backendSpecs(specs).retries(retries).timeouts(timeouts);
     }
 }

@@ -10,6 +10,7 @@ import dev.strait.server.support.Bytes;
 import dev.strait.server.support.LoopbackBackend;
 import dev.strait.server.support.RelayMode;
 import dev.strait.server.support.RunningProxy;
+import dev.strait.server.support.TestThreads;
 import dev.strait.server.support.Waits;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufAllocatorMetricProvider;
@@ -23,29 +24,22 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /** The relay over real loopback sockets, on every transport this machine runs, copying and (epoll) splicing. */
 class RelayIT {
-    private static final ExecutorService pool = Executors.newCachedThreadPool();
+    @RegisterExtension
+    static final TestThreads pool = new TestThreads();
 
     static Stream<RelayMode> transports() {
         return RelayMode.available();
-    }
-
-    @AfterAll
-    static void stopPool() throws InterruptedException {
-        pool.shutdownNow();
-        pool.awaitTermination(10, TimeUnit.SECONDS);
     }
 
     @Test

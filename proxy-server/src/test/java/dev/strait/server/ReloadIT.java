@@ -14,6 +14,7 @@ import dev.strait.server.connection.ProxiedConnection;
 import dev.strait.server.support.Bytes;
 import dev.strait.server.support.LoopbackBackend;
 import dev.strait.server.support.RunningProxy;
+import dev.strait.server.support.TestThreads;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -33,13 +34,11 @@ import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -53,16 +52,11 @@ class ReloadIT {
     /** No stream sends its second half before the reloads are done, so every one of them is live across all three. */
     private static final int CHUNKS_BEFORE_RELOADS_END = CHUNKS / 2;
 
-    private static final ExecutorService pool = Executors.newCachedThreadPool();
+    @RegisterExtension
+    static final TestThreads pool = new TestThreads();
 
     @TempDir
     Path dir;
-
-    @AfterAll
-    static void stopPool() throws InterruptedException {
-        pool.shutdownNow();
-        pool.awaitTermination(10, TimeUnit.SECONDS);
-    }
 
     @Test
     void keepsTwoHundredStreamsByteExactAcrossThreeReloads() throws Exception {

@@ -10,6 +10,7 @@ import dev.strait.config.Route;
 import dev.strait.config.Timeouts;
 import dev.strait.config.TransportKind;
 import dev.strait.server.ReloadPlan.RestartOnly;
+import dev.strait.server.support.TestRoutes;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -85,18 +86,9 @@ class ReloadPlanTest {
     @Test
     void rebindsARouteWhoseHostChangedEvenOnThePortItAlreadyHolds() {
         Route anyPort = route("A", 0);
-        Route otherHost = new Route(
-                "A",
-                new HostAndPort("127.0.0.2", 41234),
-                anyPort.backends(),
-                anyPort.balance(),
-                anyPort.healthCheck(),
-                anyPort.passiveCheck(),
-                anyPort.retries(),
-                anyPort.timeouts(),
-                anyPort.writeBufferWaterMark(),
-                anyPort.limits(),
-                anyPort.access());
+        Route otherHost = TestRoutes.from(anyPort)
+                .listen(new HostAndPort("127.0.0.2", 41234))
+                .build();
 
         ReloadPlan plan = ReloadPlan.between(config(anyPort), config(otherHost), Map.of("A", 41234));
 

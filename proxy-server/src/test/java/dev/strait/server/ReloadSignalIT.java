@@ -7,6 +7,7 @@ import static org.awaitility.Awaitility.await;
 import dev.strait.server.support.Bytes;
 import dev.strait.server.support.LoopbackBackend;
 import dev.strait.server.support.StraitJar;
+import dev.strait.server.support.TestThreads;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
@@ -19,15 +20,13 @@ import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.HexFormat;
 import java.util.SplittableRandom;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -39,16 +38,12 @@ import org.junit.jupiter.api.io.TempDir;
 class ReloadSignalIT {
     private static final Pattern LISTENING = Pattern.compile("listening on 127\\.0\\.0\\.1:(\\d+) -> ");
     private static final Duration WAIT = Duration.ofSeconds(30);
-    private static final ExecutorService pool = Executors.newCachedThreadPool();
+
+    @RegisterExtension
+    static final TestThreads pool = new TestThreads();
 
     @TempDir
     Path dir;
-
-    @AfterAll
-    static void stopPool() throws InterruptedException {
-        pool.shutdownNow();
-        pool.awaitTermination(10, TimeUnit.SECONDS);
-    }
 
     @Test
     void sighupAddsARouteKeepsALiveStreamByteExactAndRejectsInvalidAndOversizedFiles() throws Exception {

@@ -13,6 +13,7 @@ import dev.strait.server.support.Clients;
 import dev.strait.server.support.LoopbackBackend;
 import dev.strait.server.support.RelayMode;
 import dev.strait.server.support.RunningProxy;
+import dev.strait.server.support.TestThreads;
 import dev.strait.server.support.Transports;
 import dev.strait.server.support.Waits;
 import java.io.IOException;
@@ -25,14 +26,12 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Splice mode on epoll, over real loopback sockets: what splice must keep from the copying relay (every byte before a
@@ -41,19 +40,15 @@ import org.junit.jupiter.api.Test;
 class SpliceIT {
     private static final RelayMode SPLICE = new RelayMode(TransportKind.EPOLL, SpliceMode.ALWAYS);
     private static final long BULK = 16L * 1024 * 1024;
-    private static final ExecutorService pool = Executors.newCachedThreadPool();
+
+    @RegisterExtension
+    static final TestThreads pool = new TestThreads();
 
     @BeforeAll
     static void epollRuns() {
         assertThat(Transports.available())
                 .as("splice needs epoll, which CI's Linux runs")
                 .contains(TransportKind.EPOLL);
-    }
-
-    @AfterAll
-    static void stopPool() throws InterruptedException {
-        pool.shutdownNow();
-        pool.awaitTermination(10, TimeUnit.SECONDS);
     }
 
     /**

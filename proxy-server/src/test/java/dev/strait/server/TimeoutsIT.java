@@ -13,6 +13,7 @@ import dev.strait.server.support.Bytes;
 import dev.strait.server.support.Clients;
 import dev.strait.server.support.LoopbackBackend;
 import dev.strait.server.support.RunningProxy;
+import dev.strait.server.support.TestThreads;
 import dev.strait.server.support.Transports;
 import java.io.IOException;
 import java.io.InputStream;
@@ -28,15 +29,12 @@ import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -56,19 +54,11 @@ class TimeoutsIT {
     /** Generous for a loaded CI machine, yet far below "never". */
     private static final long LATEST_MILLIS = 3000;
 
-    private static final ExecutorService pool = Executors.newCachedThreadPool();
-    private static final ScheduledExecutorService ticker = Executors.newSingleThreadScheduledExecutor();
+    @RegisterExtension
+    static final TestThreads pool = new TestThreads();
 
     static Stream<TransportKind> transports() {
         return Transports.available();
-    }
-
-    @AfterAll
-    static void stopPools() throws InterruptedException {
-        pool.shutdownNow();
-        ticker.shutdownNow();
-        pool.awaitTermination(10, TimeUnit.SECONDS);
-        ticker.awaitTermination(10, TimeUnit.SECONDS);
     }
 
     static Stream<TransportKind> epollOnly() {
@@ -151,7 +141,7 @@ class TimeoutsIT {
             InputStream in = client.getInputStream();
             long started = System.nanoTime();
             int ticks = 0;
-            ScheduledFuture<?> sending = ticker.scheduleAtFixedRate(
+            ScheduledFuture<?> sending = pool.scheduleAtFixedRate(
                     () -> {
                         try {
                             out.write('.');

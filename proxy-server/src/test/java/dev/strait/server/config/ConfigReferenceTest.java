@@ -10,6 +10,7 @@ import dev.strait.config.HttpCheck;
 import dev.strait.config.PassiveCheck;
 import dev.strait.config.ProxyConfig;
 import dev.strait.config.Route;
+import dev.strait.server.support.TestRoutes;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -58,18 +59,11 @@ class ConfigReferenceTest {
         assertThat(config.routes().get(0))
                 .as("every block given with its defaults")
                 .usingRecursiveComparison()
-                .isEqualTo(new Route(
-                        expected.name(),
-                        expected.listen(),
-                        expected.backends(),
-                        expected.balance(),
-                        Optional.of(healthCheckWithDefaultHttp()),
-                        new PassiveCheck(PassiveCheck.FAILURES.defaultValue(), PassiveCheck.COOL_OFF.defaultValue()),
-                        expected.retries(),
-                        expected.timeouts(),
-                        expected.writeBufferWaterMark(),
-                        expected.limits(),
-                        expected.access()));
+                .isEqualTo(TestRoutes.from(expected)
+                        .healthCheck(healthCheckWithDefaultHttp())
+                        .passiveCheck(new PassiveCheck(
+                                PassiveCheck.FAILURES.defaultValue(), PassiveCheck.COOL_OFF.defaultValue()))
+                        .build());
         assertThat(config)
                 .usingRecursiveComparison()
                 .isEqualTo(ProxyConfig.of(List.of(config.routes().get(0))));

@@ -4,13 +4,10 @@ import dev.strait.balance.Backend;
 import dev.strait.balance.Balancers;
 import dev.strait.config.AccessList;
 import dev.strait.config.BackendSpec;
-import dev.strait.config.BalanceAlgorithm;
 import dev.strait.config.HostAndPort;
 import dev.strait.config.Limits;
-import dev.strait.config.PassiveCheck;
 import dev.strait.config.Route;
 import dev.strait.config.Timeouts;
-import dev.strait.config.WaterMark;
 import dev.strait.relay.RelayHandler;
 import dev.strait.server.backend.BackendPool;
 import dev.strait.server.lifecycle.PreRelayStage;
@@ -18,6 +15,7 @@ import dev.strait.server.route.AdmissionGate;
 import dev.strait.server.route.RouteMetrics;
 import dev.strait.server.route.RouteRuntime;
 import dev.strait.server.route.WaitList;
+import dev.strait.server.support.TestRoutes;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelPromise;
@@ -25,7 +23,6 @@ import io.netty.channel.embedded.EmbeddedChannel;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.IntStream;
 
@@ -78,18 +75,13 @@ final class EmbeddedRoute {
         List<BackendSpec> specs = IntStream.rangeClosed(1, backends)
                 .mapToObj(i -> BackendSpec.of(new HostAndPort("10.0.0." + i, 1)))
                 .toList();
-        return new Route(
-                "test",
-                new HostAndPort("127.0.0.1", 0),
-                specs,
-                BalanceAlgorithm.ROUND_ROBIN,
-                Optional.empty(),
-                PassiveCheck.DISABLED,
-                retries,
-                timeouts,
-                WaterMark.DEFAULT,
-                limits,
-                access);
+        return TestRoutes.route("test")
+                .backendSpecs(specs)
+                .retries(retries)
+                .timeouts(timeouts)
+                .limits(limits)
+                .access(access)
+                .build();
     }
 
     /** {@code route} with every backend capped at {@code maxConnections}. */
@@ -97,18 +89,7 @@ final class EmbeddedRoute {
         List<BackendSpec> specs = route.backends().stream()
                 .map(b -> new BackendSpec(b.address(), b.weight(), maxConnections, b.backup()))
                 .toList();
-        return new Route(
-                route.name(),
-                route.listen(),
-                specs,
-                route.balance(),
-                route.healthCheck(),
-                route.passiveCheck(),
-                route.retries(),
-                route.timeouts(),
-                route.writeBufferWaterMark(),
-                route.limits(),
-                route.access());
+        return TestRoutes.from(route).backendSpecs(specs).build();
     }
 
     static Timeouts timeouts(Duration queue, Duration idle, Duration maxLifetime) {

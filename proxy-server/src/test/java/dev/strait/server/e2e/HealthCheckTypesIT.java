@@ -6,22 +6,16 @@ import static org.awaitility.Awaitility.await;
 import com.sun.net.httpserver.HttpServer;
 import dev.strait.balance.Backend;
 import dev.strait.balance.CheckResult;
-import dev.strait.config.AccessList;
-import dev.strait.config.BackendSpec;
-import dev.strait.config.BalanceAlgorithm;
 import dev.strait.config.HealthCheck;
 import dev.strait.config.HealthCheckType;
-import dev.strait.config.HostAndPort;
 import dev.strait.config.HttpCheck;
-import dev.strait.config.Limits;
-import dev.strait.config.PassiveCheck;
 import dev.strait.config.PostgresLogin;
 import dev.strait.config.Route;
-import dev.strait.config.Timeouts;
 import dev.strait.config.TransportKind;
-import dev.strait.config.WaterMark;
-import dev.strait.server.support.RestartableBackend;
+import dev.strait.server.support.LoopbackBackend;
+import dev.strait.server.support.Ports;
 import dev.strait.server.support.RunningProxy;
+import dev.strait.server.support.TestRoutes;
 import java.io.IOException;
 import java.net.BindException;
 import java.net.InetAddress;
@@ -31,7 +25,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
@@ -70,9 +63,9 @@ class HealthCheckTypesIT {
                         PatroniStandIn.start(InetAddress.getLoopbackAddress(), 0, aIsPrimary::get, host);
                 PatroniStandIn patroniB = PatroniStandIn.start(
                         SECOND_LOOPBACK, patroniA.port(), () -> !aIsPrimary.get(), new AtomicReference<>());
-                RestartableBackend a = RestartableBackend.start(
-                        InetAddress.getLoopbackAddress(), 0, RestartableBackend.tagAndClose(0));
-                RestartableBackend b = RestartableBackend.start(SECOND_LOOPBACK, 0, RestartableBackend.tagAndClose(1));
+                LoopbackBackend a = LoopbackBackend.restartable(
+                        InetAddress.getLoopbackAddress(), 0, LoopbackBackend.tagAndClose(0));
+                LoopbackBackend b = LoopbackBackend.restartable(SECOND_LOOPBACK, 0, LoopbackBackend.tagAndClose(1));
                 RunningProxy proxy = RunningProxy.start(
                         TransportKind.AUTO,
                         route(
@@ -145,7 +138,7 @@ class HealthCheckTypesIT {
         Path log = Fixtures.logFile(HealthCheckTypesIT.class, "postgres");
         // log_connections makes every probe leave one line, so the test can count them.
         try (PostgresServer postgres = PostgresServer.start(dir, log, List.of("log_connections=on"))) {
-            int closedPort = Fixtures.freePort();
+            int closedPort = Ports.freePort();
             String pg = "127.0.0.1:" + postgres.port();
             // 200ms, not 100ms: each probe forks a PostgreSQL backend, which takes a while on a busy machine.
             Duration interval = Duration.ofMillis(200);
@@ -250,7 +243,7 @@ class HealthCheckTypesIT {
         Integer[] tags = new Integer[count];
         for (int i = 0; i < count; i++) {
             try (Socket client = proxy.connect()) {
-                tags[i] = RestartableBackend.readTag(client);
+                tags[i] = LoopbackBackend.readTag(client);
             }
         }
         return List.of(tags);
@@ -276,20 +269,7 @@ class HealthCheckTypesIT {
 
     /** Route {@code test}, round-robin over the backends in order, checked by {@code check}. */
     private static Route route(HealthCheck check, String... backends) {
-        return new Route(
-                "test",
-                new HostAndPort("127.0.0.1", 0),
-                Arrays.stream(backends)
-                        .map(b -> BackendSpec.of(HostAndPort.parse("backend", b)))
-                        .toList(),
-                BalanceAlgorithm.ROUND_ROBIN,
-                Optional.of(check),
-                PassiveCheck.DISABLED,
-                Route.DEFAULT_RETRIES,
-                Timeouts.DEFAULTS,
-                WaterMark.DEFAULT,
-                Limits.NONE,
-                AccessList.OPEN);
+        return TestRoutes.route("test").backends(backends).healthCheck(check).build();
     }
 
     private static InetAddress address(String literal) {

@@ -1,5 +1,6 @@
 package dev.strait.server.e2e;
 
+import dev.strait.server.support.Ports;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -66,7 +67,7 @@ final class PostgresServer implements AutoCloseable {
                 TOOL_TIMEOUT, asPostgres(Binaries.require("openssl", "openssl"), selfSigned.toArray(String[]::new)));
         Command.runOk(TOOL_TIMEOUT, List.of("chmod", "600", key.toString()));
 
-        int port = Fixtures.freePort();
+        int port = Ports.freePort();
         List<String> options = new ArrayList<>(List.of("-D", data.toString(), "--port=" + port));
         SETTINGS.forEach(setting -> options.add("--" + setting));
         extraSettings.forEach(setting -> options.add("--" + setting));

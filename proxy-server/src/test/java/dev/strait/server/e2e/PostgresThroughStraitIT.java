@@ -3,6 +3,8 @@ package dev.strait.server.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.strait.server.support.Bytes;
+import dev.strait.server.support.StraitJar;
 import java.io.File;
 import java.io.InputStream;
 import java.nio.file.Path;
@@ -37,21 +39,23 @@ class PostgresThroughStraitIT {
     static Path dir;
 
     private static PostgresServer postgres;
-    private static StraitProcess strait;
+    private static StraitJar strait;
+    private static int port;
 
     @BeforeAll
     static void startPostgresAndStrait() throws Exception {
         postgres = PostgresServer.start(dir, Fixtures.logFile(PostgresThroughStraitIT.class, "postgres"));
-        strait = StraitProcess.start(
-                Fixtures.logFile(PostgresThroughStraitIT.class, "strait"),
+        strait = StraitJar.start(
+                "PostgresThroughStraitIT",
                 "--listen=127.0.0.1:0",
                 "--backend=127.0.0.1:" + postgres.port(),
                 "--admin=127.0.0.1:0");
+        port = strait.awaitListening(1);
     }
 
     @AfterAll
     static void stopStraitThenPostgres() throws Exception {
-        StraitProcess.stopThenClose(
+        Fixtures.stopThenClose(
                 strait,
                 () -> {
                     try (Connection connection = throughStrait("sslmode=disable")) {
@@ -125,21 +129,22 @@ class PostgresThroughStraitIT {
             statement.execute("CREATE TABLE copied_lines (line text NOT NULL)");
             CopyManager copy = connection.unwrap(PGConnection.class).getCopyAPI();
 
-            MessageDigest sent = RandomData.sha256();
+            MessageDigest sent = Bytes.sha256();
             long rowsIn;
-            try (InputStream lines = new DigestInputStream(RandomData.lines(COPY_LINES, COPY_LINE_LENGTH, 42), sent)) {
+            try (InputStream lines = new DigestInputStream(Bytes.lines(COPY_LINES, COPY_LINE_LENGTH, 42), sent)) {
                 rowsIn = copy.copyIn("COPY copied_lines FROM STDIN", lines, 1 << 16);
             }
             assertThat(rowsIn).isEqualTo(COPY_LINES);
 
             // A synchronized scan may start mid-table, after another scan, and rotate the output.
             statement.execute("SET synchronize_seqscans = off");
-            RandomData.Sink received = new RandomData.Sink();
+            Bytes.Sink received = new Bytes.Sink();
             long rowsOut = copy.copyOut("COPY copied_lines TO STDOUT", received);
 
             assertThat(rowsOut).isEqualTo(COPY_LINES);
-            assertThat(received.count()).isEqualTo(COPY_LINES * COPY_LINE_LENGTH);
-            assertThat(received.sha256Hex()).isEqualTo(HexFormat.of().formatHex(sent.digest()));
+            Bytes.Digest got = received.digest();
+            assertThat(got.count()).isEqualTo(COPY_LINES * COPY_LINE_LENGTH);
+            assertThat(got.sha256()).isEqualTo(HexFormat.of().formatHex(sent.digest()));
             statement.execute("DROP TABLE copied_lines");
         }
     }
@@ -175,7 +180,7 @@ class PostgresThroughStraitIT {
             Process victim = new ProcessBuilder(
                             Binaries.require("psql", "postgresql-client").toString(),
                             "-X",
-                            "host=127.0.0.1 port=" + strait.port() + " user=postgres dbname=postgres sslmode=disable"
+                            "host=127.0.0.1 port=" + port + " user=postgres dbname=postgres sslmode=disable"
                                     + " application_name=strait-victim"
                                     + " options='-c client_connection_check_interval=1s'",
                             "-c",
@@ -215,7 +220,7 @@ class PostgresThroughStraitIT {
                         "-X",
                         "--no-align",
                         "--tuples-only",
-                        "host=127.0.0.1 port=" + strait.port() + " user=postgres dbname=postgres",
+                        "host=127.0.0.1 port=" + port + " user=postgres dbname=postgres",
                         "-c",
                         "select 1"));
         assertThat(output.strip()).isEqualTo("1");
@@ -237,7 +242,7 @@ class PostgresThroughStraitIT {
     }
 
     private static Connection throughStrait(String parameters) throws SQLException {
-        return DriverManager.getConnection(PostgresServer.jdbcUrl(strait.port(), parameters));
+        return DriverManager.getConnection(PostgresServer.jdbcUrl(port, parameters));
     }
 
     private static int selectInt(Connection connection, String query) throws SQLException {

@@ -1,5 +1,6 @@
 package dev.strait.server.e2e;
 
+import dev.strait.server.support.Ports;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,7 +18,7 @@ final class RedisServer implements AutoCloseable {
     }
 
     static RedisServer start(Path dir, Path log) throws IOException {
-        int port = Fixtures.freePort();
+        int port = Ports.freePort();
         Path config = dir.resolve("redis.conf");
         Files.writeString(
                 config,

@@ -2,6 +2,7 @@ package dev.strait.server.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.strait.server.support.StraitJar;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -26,20 +27,19 @@ class RedisThroughStraitIT {
     static Path dir;
 
     private static RedisServer redis;
-    private static StraitProcess strait;
+    private static StraitJar strait;
+    private static int port;
 
     @BeforeAll
     static void startRedisAndStrait() throws Exception {
         redis = RedisServer.start(dir, Fixtures.logFile(RedisThroughStraitIT.class, "redis"));
-        strait = StraitProcess.start(
-                Fixtures.logFile(RedisThroughStraitIT.class, "strait"),
-                "--listen=127.0.0.1:0",
-                "--backend=127.0.0.1:" + redis.port());
+        strait = StraitJar.start("RedisThroughStraitIT", "--listen=127.0.0.1:0", "--backend=127.0.0.1:" + redis.port());
+        port = strait.awaitListening(1);
     }
 
     @AfterAll
     static void stopStraitThenRedis() throws Exception {
-        StraitProcess.stopThenClose(
+        Fixtures.stopThenClose(
                 strait,
                 () -> {
                     try (RespClient client = throughStrait()) {
@@ -106,7 +106,7 @@ class RedisThroughStraitIT {
     }
 
     private static RespClient throughStrait() throws IOException {
-        return new RespClient(strait.port(), READ_TIMEOUT);
+        return new RespClient(port, READ_TIMEOUT);
     }
 
     private static String value(int i) {

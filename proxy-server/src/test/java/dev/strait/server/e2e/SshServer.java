@@ -1,5 +1,6 @@
 package dev.strait.server.e2e;
 
+import dev.strait.server.support.Ports;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -44,7 +45,7 @@ final class SshServer implements AutoCloseable {
                 Files.setPosixFilePermissions(privsep, PosixFilePermissions.fromString("rwxr-xr-x"));
             }
         }
-        int port = Fixtures.freePort();
+        int port = Ports.freePort();
         Path config = dir.resolve("sshd_config");
         Files.writeString(
                 config,

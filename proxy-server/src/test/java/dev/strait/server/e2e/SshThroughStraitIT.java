@@ -3,6 +3,8 @@ package dev.strait.server.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.strait.server.support.Bytes;
+import dev.strait.server.support.StraitJar;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
@@ -30,20 +32,19 @@ class SshThroughStraitIT {
     static Path dir;
 
     private static SshServer sshd;
-    private static StraitProcess strait;
+    private static StraitJar strait;
+    private static int port;
 
     @BeforeAll
     static void startSshdAndStrait() throws Exception {
         sshd = SshServer.start(dir, Fixtures.logFile(SshThroughStraitIT.class, "sshd"));
-        strait = StraitProcess.start(
-                Fixtures.logFile(SshThroughStraitIT.class, "strait"),
-                "--listen=127.0.0.1:0",
-                "--backend=127.0.0.1:" + sshd.port());
+        strait = StraitJar.start("SshThroughStraitIT", "--listen=127.0.0.1:0", "--backend=127.0.0.1:" + sshd.port());
+        port = strait.awaitListening(1);
     }
 
     @AfterAll
     static void stopStraitThenSshd() throws Exception {
-        StraitProcess.stopThenClose(strait, () -> assertThat(ssh("true")).isEmpty(), sshd);
+        Fixtures.stopThenClose(strait, () -> assertThat(ssh("true")).isEmpty(), sshd);
     }
 
     @Test
@@ -56,10 +57,10 @@ class SshThroughStraitIT {
         Path local = dir.resolve("upload-source.bin");
         Path remote = dir.resolve("upload-target.bin");
         try {
-            String sent = RandomData.writeFile(local, FILE_SIZE, 1);
+            String sent = Bytes.writeFile(local, FILE_SIZE, 1);
             scp(local.toString(), SshServer.login() + ":" + remote);
             assertThat(Files.size(remote)).isEqualTo(FILE_SIZE);
-            assertThat(RandomData.sha256Of(remote)).isEqualTo(sent);
+            assertThat(Bytes.sha256Of(remote)).isEqualTo(sent);
         } finally {
             Files.deleteIfExists(local);
             Files.deleteIfExists(remote);
@@ -71,10 +72,10 @@ class SshThroughStraitIT {
         Path remote = dir.resolve("download-source.bin");
         Path local = dir.resolve("download-target.bin");
         try {
-            String sent = RandomData.writeFile(remote, FILE_SIZE, 2);
+            String sent = Bytes.writeFile(remote, FILE_SIZE, 2);
             scp(SshServer.login() + ":" + remote, local.toString());
             assertThat(Files.size(local)).isEqualTo(FILE_SIZE);
-            assertThat(RandomData.sha256Of(local)).isEqualTo(sent);
+            assertThat(Bytes.sha256Of(local)).isEqualTo(sent);
         } finally {
             Files.deleteIfExists(remote);
             Files.deleteIfExists(local);
@@ -86,7 +87,7 @@ class SshThroughStraitIT {
         Path output = dir.resolve("interactive.out");
         List<String> command = new ArrayList<>(
                 List.of(Binaries.require("ssh", "openssh-client").toString(), "-tt"));
-        command.addAll(sshd.clientOptions(strait.port()));
+        command.addAll(sshd.clientOptions(port));
         command.add(SshServer.login());
         Process session = new ProcessBuilder(command)
                 .redirectErrorStream(true)
@@ -135,7 +136,7 @@ class SshThroughStraitIT {
     private static String ssh(String remoteCommand) throws Exception {
         List<String> command = new ArrayList<>(
                 List.of(Binaries.require("ssh", "openssh-client").toString()));
-        command.addAll(sshd.clientOptions(strait.port()));
+        command.addAll(sshd.clientOptions(port));
         command.addAll(List.of(SshServer.login(), remoteCommand));
         return Command.runOk(Duration.ofSeconds(30), command);
     }
@@ -143,7 +144,7 @@ class SshThroughStraitIT {
     private static void scp(String from, String to) throws Exception {
         List<String> command = new ArrayList<>(
                 List.of(Binaries.require("scp", "openssh-client").toString(), "-q"));
-        command.addAll(sshd.clientOptions(strait.port()));
+        command.addAll(sshd.clientOptions(port));
         command.addAll(List.of(from, to));
         Command.runOk(SCP_TIMEOUT, command);
     }

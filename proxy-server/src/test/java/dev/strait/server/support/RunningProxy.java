@@ -1,8 +1,6 @@
 package dev.strait.server.support;
 
-import dev.strait.config.BalanceAlgorithm;
 import dev.strait.config.DnsConfig;
-import dev.strait.config.HostAndPort;
 import dev.strait.config.ProxyConfig;
 import dev.strait.config.Route;
 import dev.strait.config.SpliceMode;
@@ -59,22 +57,11 @@ public final class RunningProxy implements AutoCloseable {
 
     /** A route named {@code test} on 127.0.0.1, port 0, with the given timeouts and water marks. */
     public static Route route(Timeouts timeouts, WaterMark waterMark, String... backends) {
-        List<HostAndPort> parsed = List.of(backends).stream()
-                .map(b -> HostAndPort.parse("backend", b))
-                .toList();
-        Route defaults = Route.of("test", new HostAndPort("127.0.0.1", 0), parsed);
-        return new Route(
-                defaults.name(),
-                defaults.listen(),
-                defaults.backends(),
-                BalanceAlgorithm.ROUND_ROBIN,
-                defaults.healthCheck(),
-                defaults.passiveCheck(),
-                defaults.retries(),
-                timeouts,
-                waterMark,
-                defaults.limits(),
-                defaults.access());
+        return TestRoutes.route("test")
+                .backends(backends)
+                .timeouts(timeouts)
+                .waterMark(waterMark)
+                .build();
     }
 
     /** A proxy with this one route (named {@code test}; its listen address is used as given). */

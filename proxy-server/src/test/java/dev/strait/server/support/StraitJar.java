@@ -3,7 +3,13 @@ package dev.strait.server.support;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,7 +28,12 @@ import org.awaitility.core.ConditionTimeoutException;
  */
 public final class StraitJar implements AutoCloseable {
     private static final Pattern LISTENING = Pattern.compile("listening on 127\\.0\\.0\\.1:(\\d+) -> ");
+    private static final Pattern ADMIN_LISTENING = Pattern.compile("admin listening on 127\\.0\\.0\\.1:(\\d+)");
+    private static final Pattern ERROR_LINE = Pattern.compile("\\bERROR\\b");
     private static final Duration WAIT = Duration.ofSeconds(30);
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final HttpClient HTTP =
+            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     private final Process process;
     private final Path stdout;
@@ -103,6 +114,42 @@ public final class StraitJar implements AutoCloseable {
         return Integer.parseInt(m.group(1));
     }
 
+    /** Waits for the "admin listening on 127.0.0.1:PORT" line and returns its port. */
+    public int awaitAdmin() throws IOException {
+        return Integer.parseInt(awaitStdout(ADMIN_LISTENING).group(1));
+    }
+
+    /** How many live connections the admin endpoint's {@code GET /connections} lists. */
+    public int connectionCount() throws IOException, InterruptedException {
+        HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + awaitAdmin() + "/connections"))
+                .timeout(Duration.ofSeconds(5))
+                .build();
+        HttpResponse<String> response = HTTP.send(request, HttpResponse.BodyHandlers.ofString());
+        assertThat(response.statusCode())
+                .as("GET /connections: %s", response.body())
+                .isEqualTo(200);
+        JsonNode root = JSON.readTree(response.body());
+        JsonNode list = root.isArray() ? root : root.path("connections");
+        assertThat(list.isArray())
+                .as("GET /connections returns a JSON list: %s", response.body())
+                .isTrue();
+        return list.size();
+    }
+
+    /**
+     * Has the proxy's JVM collect garbage ({@code jcmd PID GC.run}), so buffers leaked so far become reportable: Netty
+     * reports a leak on an allocation after the leaked buffer was collected, so send some traffic afterwards.
+     */
+    public void collectGarbage() throws IOException, InterruptedException {
+        Path jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd");
+        Process gc = new ProcessBuilder(jcmd.toString(), Long.toString(process.pid()), "GC.run")
+                .redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .start();
+        assertThat(gc.waitFor(30, TimeUnit.SECONDS)).as("jcmd GC.run returns").isTrue();
+        assertThat(gc.exitValue()).as("jcmd GC.run exit code").isZero();
+    }
+
     /** Waits for a complete stdout line in which the pattern is found. */
     public void awaitLine(Pattern pattern) {
         withThreadDumpOnTimeout(() -> await().atMost(WAIT)
@@ -175,6 +222,12 @@ public final class StraitJar implements AutoCloseable {
         assertThat(awaitExit()).as("exit code after SIGTERM:%n%s", this).isZero();
         assertThat(stdout()).as("stdout").doesNotContain("LEAK:");
         assertThat(stderr()).as("stderr").isEmpty();
+    }
+
+    /** {@link #terminateAndAssertCleanExit()}, and no ERROR line in stdout either. */
+    public void terminateAndAssertQuietExit() throws Exception {
+        terminateAndAssertCleanExit();
+        assertThat(lines(ERROR_LINE)).as("ERROR lines in stdout").isEmpty();
     }
 
     /** Whether the process exited by itself within the time. */
