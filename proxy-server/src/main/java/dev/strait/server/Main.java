@@ -196,6 +196,28 @@ public final class Main implements Callable<Integer> {
         } else {
             Signals.onHangup(() -> log.info("SIGHUP: nothing to reload (no --config)"));
         }
+        // Also before the bind: a SIGTERM that comes as soon as the listening lines are out must drain, not find
+        // the JVM's default handler (or a shutdown hook not yet added). It waits for start like SIGHUP does; the
+        // hook runs only for a server that started (a failed start exits without one).
+        Runtime.getRuntime()
+                .addShutdownHook(new Thread(
+                        () -> {
+                            ProxyServer started = running.getNow(null);
+                            if (started != null) {
+                                stop(started);
+                            }
+                        },
+                        "strait-shutdown"));
+        AtomicBoolean stopRequested = new AtomicBoolean();
+        Signals.onTerminate(() -> {
+            ProxyServer started = running.join();
+            if (stopRequested.compareAndSet(false, true)) {
+                stop(started); // graceful: drain up to shutdownTimeout
+            } else {
+                log.info("second stop signal: closing every connection now");
+                started.closeAllConnections();
+            }
+        });
         ProxyServer server = ProxyServer.start(proxyConfig);
         running.complete(server);
         log.info(
@@ -208,16 +230,6 @@ public final class Main implements Callable<Integer> {
                 server.transport().equals(Transport.EPOLL)
                         ? proxyConfig.splice().configName()
                         : proxyConfig.splice().configName() + " (always copies: splice needs epoll)");
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> stop(server), "strait-shutdown"));
-        AtomicBoolean stopRequested = new AtomicBoolean();
-        Signals.onTerminate(() -> {
-            if (stopRequested.compareAndSet(false, true)) {
-                stop(server); // graceful: drain up to shutdownTimeout
-            } else {
-                log.info("second stop signal: closing every connection now");
-                server.closeAllConnections();
-            }
-        });
         if (watch) {
             ConfigWatcher.start(config, () -> reload(server, "file changed"));
         }
