@@ -72,10 +72,10 @@ public final class ProxyServer implements ProxyView {
             }
             return server;
         } catch (StartException | RuntimeException e) {
-            server.shutdown(Duration.ZERO);
+            server.abandonStart();
             throw e;
         } catch (ListenException e) {
-            server.shutdown(Duration.ZERO);
+            server.abandonStart();
             throw new StartException(e);
         }
     }
@@ -174,6 +174,15 @@ public final class ProxyServer implements ProxyView {
      * event loops. Only the first call acts; later calls wait for it.
      */
     public void shutdown(Duration drainTimeout) {
+        stop(drainTimeout, true);
+    }
+
+    /** Releases what a failed start made, without a word: the caller reports the failure in one line. */
+    private void abandonStart() {
+        stop(Duration.ZERO, false);
+    }
+
+    private void stop(Duration drainTimeout, boolean announce) {
         if (!stopping.compareAndSet(false, true)) {
             awaitTermination();
             return;
@@ -200,7 +209,9 @@ public final class ProxyServer implements ProxyView {
             boss.shutdownGracefully(0, 2, TimeUnit.SECONDS);
             workers.terminationFuture().awaitUninterruptibly(10, TimeUnit.SECONDS);
             boss.terminationFuture().awaitUninterruptibly(10, TimeUnit.SECONDS);
-            log.info("stopped");
+            if (announce) {
+                log.info("stopped");
+            }
         } finally {
             terminated.countDown();
         }

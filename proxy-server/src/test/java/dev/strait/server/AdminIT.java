@@ -114,6 +114,26 @@ class AdminIT {
                         JSON.readTree(get("/connections").body()).path("count").asInt() == 0);
     }
 
+    /** A database pool or an SSH session lives for hours: its bytes must show in rate() while it is open. */
+    @Test
+    void countsTheBytesOfOpenConnectionsAndNeverLowersTheCounterWhenTheyClose() throws Exception {
+        try (Socket client = connect()) {
+            String payload = "y".repeat(3000);
+            assertThat(echo(client, payload)).isEqualTo(payload);
+
+            await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(metrics())
+                    .contains("strait_bytes_from_client_total{route=\"web\"} 3000\n")
+                    .contains("strait_bytes_from_backend_total{route=\"web\"} 3000\n"));
+        }
+        await().atMost(Duration.ofSeconds(5))
+                .until(() ->
+                        JSON.readTree(get("/connections").body()).path("count").asInt() == 0);
+        assertThat(metrics())
+                .as("once closed, the same bytes are counted once")
+                .contains("strait_bytes_from_client_total{route=\"web\"} 3000\n")
+                .contains("strait_bytes_from_backend_total{route=\"web\"} 3000\n");
+    }
+
     @Test
     void exportsActiveAndAcceptedConnectionsPerRoute() throws Exception {
         assertThat(metrics())

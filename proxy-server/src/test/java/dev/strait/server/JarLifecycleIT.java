@@ -200,6 +200,32 @@ class JarLifecycleIT {
                         .asString()
                         .startsWith("strait: ")
                         .contains("cannot listen on 127.0.0.1:" + port);
+                assertThat(strait.stdout())
+                        .as("stdout: nothing besides the one error line")
+                        .isEmpty();
+            }
+        }
+    }
+
+    @Test
+    void anAdminBindFailureReadsLikeARouteBindFailure() throws Exception {
+        try (ServerSocket taken = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            int port = taken.getLocalPort();
+            try (StraitJar strait = StraitJar.start(
+                    "lifecycle-admin-in-use",
+                    "--listen",
+                    "127.0.0.1:0",
+                    "--backend",
+                    "127.0.0.1:1",
+                    "--admin",
+                    "127.0.0.1:" + port)) {
+                assertThat(strait.awaitExit()).as("exit code:%n%s", strait).isEqualTo(1);
+                assertThat(strait.stderrLines())
+                        .as("stderr")
+                        .singleElement()
+                        .asString()
+                        .isEqualTo("strait: cannot listen on 127.0.0.1:" + port
+                                + " for the admin endpoint: Address already in use");
             }
         }
     }

@@ -1,7 +1,9 @@
 package dev.strait.server.admin;
 
 import dev.strait.balance.Backend;
+import dev.strait.server.connection.ProxiedConnection;
 import dev.strait.server.route.RouteMetrics;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.function.Predicate;
 import java.util.function.ToLongBiFunction;
@@ -14,6 +16,8 @@ import java.util.function.ToLongFunction;
  * strait_backend_up}, so that a dashboard never reads "up" where nothing was checked.
  */
 final class PrometheusText {
+    private static final long[] NONE = new long[2];
+
     private PrometheusText() {}
 
     /** The exposition text of every family, for {@code server} as it is now. */
@@ -42,20 +46,21 @@ final class PrometheusText {
                 "counter",
                 routes,
                 RouteMetrics::noBackendTotal);
+        Map<String, long[]> live = liveBytesByRoute(server);
         family(
                 out,
                 "strait_bytes_from_client_total",
-                "Bytes relayed client to backend by closed connections.",
+                "Bytes relayed client to backend, by closed and open connections.",
                 "counter",
                 routes,
-                RouteMetrics::bytesFromClientTotal);
+                (route, m) -> m.bytesFromClientSoFar(live.getOrDefault(route, NONE)[0]));
         family(
                 out,
                 "strait_bytes_from_backend_total",
-                "Bytes relayed backend to client by closed connections.",
+                "Bytes relayed backend to client, by closed and open connections.",
                 "counter",
                 routes,
-                RouteMetrics::bytesFromBackendTotal);
+                (route, m) -> m.bytesFromBackendSoFar(live.getOrDefault(route, NONE)[1]));
         family(
                 out,
                 "strait_denied_total",
@@ -137,6 +142,17 @@ final class PrometheusText {
                         .append('\n')));
     }
 
+    /** Bytes each way (client, backend) of the open connections, by route. */
+    private static Map<String, long[]> liveBytesByRoute(ProxyView server) {
+        Map<String, long[]> live = new HashMap<>();
+        for (ProxiedConnection c : server.liveConnections()) {
+            long[] bytes = live.computeIfAbsent(c.route(), r -> new long[2]);
+            bytes[0] += c.state().bytesFromClient();
+            bytes[1] += c.state().bytesFromBackend();
+        }
+        return live;
+    }
+
     private static void family(
             StringBuilder out,
             String name,
@@ -144,13 +160,23 @@ final class PrometheusText {
             String type,
             Map<String, RouteMetrics> routes,
             ToLongFunction<RouteMetrics> value) {
+        family(out, name, help, type, routes, (route, m) -> value.applyAsLong(m));
+    }
+
+    private static void family(
+            StringBuilder out,
+            String name,
+            String help,
+            String type,
+            Map<String, RouteMetrics> routes,
+            ToLongBiFunction<String, RouteMetrics> value) {
         out.append("# HELP ").append(name).append(' ').append(help).append('\n');
         out.append("# TYPE ").append(name).append(' ').append(type).append('\n');
         routes.forEach((route, m) -> out.append(name)
                 .append("{route=\"")
                 .append(route)
                 .append("\"} ")
-                .append(value.applyAsLong(m))
+                .append(value.applyAsLong(route, m))
                 .append('\n'));
     }
 }

@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import dev.strait.balance.Backend;
 import dev.strait.config.BackendSpec;
 import dev.strait.config.PassiveCheck;
+import dev.strait.transport.ErrorText;
 import io.netty.channel.EventLoop;
 import io.netty.util.NetUtil;
 import java.net.InetAddress;
@@ -104,7 +105,7 @@ public final class BackendPool implements AutoCloseable {
                     route,
                     backend,
                     inARow,
-                    cause.getMessage(),
+                    ErrorText.of(cause),
                     passive.coolOff().toMillis());
             loop.schedule(
                     () -> {

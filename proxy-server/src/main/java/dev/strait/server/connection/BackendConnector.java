@@ -7,6 +7,7 @@ import dev.strait.server.lifecycle.CloseCause;
 import dev.strait.server.lifecycle.ConnectionState;
 import dev.strait.server.route.AdmissionGate;
 import dev.strait.server.route.RouteRuntime;
+import dev.strait.transport.ErrorText;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ConnectTimeoutException;
@@ -221,10 +222,6 @@ final class BackendConnector {
     }
 
     private static String describe(Throwable cause) {
-        if (cause == null) {
-            return "unknown error";
-        }
-        String message = cause.getMessage();
-        return message == null ? cause.getClass().getSimpleName() : message;
+        return ErrorText.of(cause);
     }
 }

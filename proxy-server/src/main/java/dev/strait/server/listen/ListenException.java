@@ -1,6 +1,7 @@
 package dev.strait.server.listen;
 
 import dev.strait.config.HostAndPort;
+import dev.strait.transport.ErrorText;
 
 /**
  * A listener socket could not be bound (a port in use, an address not on this host); the message is one line for the
@@ -10,10 +11,6 @@ public final class ListenException extends Exception {
     private static final long serialVersionUID = 1L;
 
     ListenException(HostAndPort address, String what, Throwable cause) {
-        super("cannot listen on " + address + " for " + what + ": " + reason(cause), cause);
-    }
-
-    private static String reason(Throwable e) {
-        return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+        super("cannot listen on " + address + " for " + what + ": " + ErrorText.of(cause), cause);
     }
 }

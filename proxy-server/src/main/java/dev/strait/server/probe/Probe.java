@@ -3,6 +3,7 @@ package dev.strait.server.probe;
 import static java.util.Objects.requireNonNull;
 
 import dev.strait.config.HealthCheck;
+import dev.strait.transport.ErrorText;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
@@ -82,7 +83,6 @@ public final class Probe {
         if (cause instanceof ConnectTimeoutException) {
             return "connect timed out";
         }
-        String message = cause.getMessage();
-        return message == null ? cause.getClass().getSimpleName() : message.replace("\n", " ");
+        return ErrorText.of(cause).replace("\n", " ");
     }
 }

@@ -1,5 +1,6 @@
 package dev.strait.server.route;
 
+import dev.strait.transport.ErrorText;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicLong;
@@ -17,6 +18,8 @@ public final class RouteMetrics {
     private final LongAdder bytesFromClient = new LongAdder();
     private final LongAdder bytesFromBackend = new LongAdder();
     private final LongAdder spliceFallbacks = new LongAdder();
+    private final AtomicLong reportedFromClient = new AtomicLong();
+    private final AtomicLong reportedFromBackend = new AtomicLong();
     private final LongAdder acceptErrors = new LongAdder();
     private final RateLimitedWarning acceptErrorWarning =
             new RateLimitedWarning(LogManager.getLogger(RouteMetrics.class), Duration.ofSeconds(10));
@@ -58,7 +61,7 @@ public final class RouteMetrics {
     public void spliceFallback(String route, IOException cause) {
         spliceFallbacks.increment();
         spliceFallbackWarning.warn(
-                "route " + route + ": no pipe for splice (" + cause.getMessage() + "); the connection keeps copying");
+                "route " + route + ": no pipe for splice (" + ErrorText.of(cause) + "); the connection keeps copying");
     }
 
     /**
@@ -67,7 +70,7 @@ public final class RouteMetrics {
      */
     public void acceptFailed(String route, Throwable cause, long pauseMillis) {
         acceptErrors.increment();
-        acceptErrorWarning.warn("route " + route + ": cannot accept new connections (" + cause.getMessage()
+        acceptErrorWarning.warn("route " + route + ": cannot accept new connections (" + ErrorText.of(cause)
                 + "); pausing that listener for " + pauseMillis + "ms, clients wait in the backlog");
     }
 
@@ -105,6 +108,20 @@ public final class RouteMetrics {
 
     public long noBackendTotal() {
         return noBackend.sum();
+    }
+
+    /**
+     * Bytes relayed client to backend so far: by closed connections, plus {@code open} from those still open. Never
+     * lower than a value returned before: a connection closing while the caller summed the open ones could otherwise
+     * make the counter dip, which Prometheus would read as a reset.
+     */
+    public long bytesFromClientSoFar(long open) {
+        return reportedFromClient.accumulateAndGet(bytesFromClient.sum() + open, Math::max);
+    }
+
+    /** As {@link #bytesFromClientSoFar}, backend to client. */
+    public long bytesFromBackendSoFar(long open) {
+        return reportedFromBackend.accumulateAndGet(bytesFromBackend.sum() + open, Math::max);
     }
 
     /** Bytes relayed client to backend by connections that have closed. */
