@@ -20,6 +20,7 @@ import java.util.stream.Stream;
  * @param writeBufferWaterMark when a side stops being writable, and when it is writable again
  * @param limits connection and rate limits
  * @param access which client addresses are accepted
+ * @param tcpKeepalive TCP keepalive on the client's and the backend's socket
  */
 public record Route(
         String name,
@@ -32,7 +33,8 @@ public record Route(
         Timeouts timeouts,
         WaterMark writeBufferWaterMark,
         Limits limits,
-        AccessList access) {
+        AccessList access,
+        TcpKeepalive tcpKeepalive) {
 
     public static final ConfigKey<Void> NAME =
             ConfigKey.readByLoader("name", "1-64 letters, digits, '.', '_' or '-'", "route-N");
@@ -57,7 +59,8 @@ public record Route(
                     Timeouts.KEYS,
                     WaterMark.KEYS,
                     Limits.KEYS,
-                    AccessList.KEYS)
+                    AccessList.KEYS,
+                    TcpKeepalive.KEYS)
             .flatMap(List::stream)
             .toList();
 
@@ -73,6 +76,7 @@ public record Route(
         requireNonNull(writeBufferWaterMark, "writeBufferWaterMark");
         requireNonNull(limits, "limits");
         requireNonNull(access, "access");
+        requireNonNull(tcpKeepalive, "tcpKeepalive");
         if (!name.matches("[A-Za-z0-9._-]{1,64}")) {
             throw ConfigException.badValue("name", name, "1-64 letters, digits, '.', '_' or '-'");
         }
@@ -101,7 +105,8 @@ public record Route(
                 Timeouts.DEFAULTS,
                 WaterMark.DEFAULT,
                 Limits.NONE,
-                AccessList.OPEN);
+                AccessList.OPEN,
+                TcpKeepalive.DEFAULTS);
     }
 
     /** This route with other timeouts. */
@@ -117,6 +122,7 @@ public record Route(
                 other,
                 writeBufferWaterMark,
                 limits,
-                access);
+                access,
+                tcpKeepalive);
     }
 }

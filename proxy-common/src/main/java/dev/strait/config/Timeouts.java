@@ -10,7 +10,7 @@ import java.util.List;
  *
  * @param connect how long one backend connect attempt may take (default 5s)
  * @param idle how long a connection may see no bytes in either direction before it is closed; disabled by default so
- *     that long database queries and quiet SSH sessions survive (TCP keepalive stays on)
+ *     that long database queries and quiet SSH sessions survive ({@link TcpKeepalive} still finds dead peers)
  * @param clientFin how long a connection may stay half-closed after the client's FIN; disabled by default
  * @param serverFin how long a connection may stay half-closed after the backend's FIN; disabled by default
  * @param queue how long a client is held while no backend is available (a failover window); disabled by default,

@@ -109,6 +109,15 @@ public record Transport(
         };
     }
 
+    /** This transport's options for TCP keepalive's idle time, probe interval and probe count. */
+    public KeepaliveOptions keepaliveOptions() {
+        return switch (name) {
+            case "epoll" -> KeepaliveOptions.EPOLL;
+            case "io_uring" -> KeepaliveOptions.IO_URING;
+            default -> KeepaliveOptions.NIO;
+        };
+    }
+
     /** Whether listeners can share a port with SO_REUSEPORT (the native transports), one per event loop. */
     public boolean supportsReusePort() {
         return !name.equals("nio");

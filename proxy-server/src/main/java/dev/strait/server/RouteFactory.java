@@ -87,10 +87,10 @@ final class RouteFactory {
                 .childOption(ChannelOption.AUTO_READ, false)
                 // TCP_NODELAY: Netty's socket configs switch it on in their constructor (every transport, on any
                 // platform but Android); setting it again here cost a second setsockopt per socket.
-                .childOption(ChannelOption.SO_KEEPALIVE, true)
                 .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
                 .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, waterMark)
                 .childHandler(new FrontendInitializer(listener::runtime, registry));
+        transport.keepaliveOptions().applyToChildren(bootstrap, route.tcpKeepalive());
         String what = "route " + route.name();
         List<Channel> channels = new ArrayList<>();
         try {
@@ -190,14 +190,14 @@ final class RouteFactory {
 
     private Bootstrap backendBootstrap(Route route) {
         long connectMillis = route.timeouts().connect().toMillis();
-        return new Bootstrap()
+        Bootstrap bootstrap = new Bootstrap()
                 .channel(transport.socketChannel())
                 .option(ChannelOption.AUTO_READ, false)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) connectMillis) // 0 disables
                 // TCP_NODELAY is on by Netty's default (see the listener above).
-                .option(ChannelOption.SO_KEEPALIVE, true)
                 .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
                 .option(ChannelOption.WRITE_BUFFER_WATER_MARK, waterMark(route));
+        return transport.keepaliveOptions().applyTo(bootstrap, route.tcpKeepalive());
     }
 
     private static WriteBufferWaterMark waterMark(Route route) {

@@ -176,7 +176,8 @@ class ReloadPlanTest {
                 two.timeouts(),
                 two.writeBufferWaterMark(),
                 two.limits(),
-                two.access());
+                two.access(),
+                two.tcpKeepalive());
 
         ReloadPlan plan = ReloadPlan.between(config(two), config(one), Map.of());
 

@@ -14,6 +14,7 @@ import dev.strait.config.Limits;
 import dev.strait.config.PassiveCheck;
 import dev.strait.config.PostgresLogin;
 import dev.strait.config.Route;
+import dev.strait.config.TcpKeepalive;
 import dev.strait.config.Timeouts;
 import dev.strait.config.WaterMark;
 import java.util.ArrayList;
@@ -31,6 +32,7 @@ final class RouteParser {
     private static final Set<String> PASSIVE_FIELDS = ConfigKey.fieldsUnder("passiveCheck", Route.KEYS);
     private static final Set<String> TIMEOUT_FIELDS = ConfigKey.fieldsUnder("timeouts", Route.KEYS);
     private static final Set<String> WATER_MARK_FIELDS = ConfigKey.fieldsUnder("writeBufferWaterMark", Route.KEYS);
+    private static final Set<String> KEEPALIVE_FIELDS = ConfigKey.fieldsUnder("tcpKeepalive", Route.KEYS);
 
     private final YamlValues values;
 
@@ -79,7 +81,18 @@ final class RouteParser {
                         values.value(node, prefix, Limits.ACCEPT_RATE)),
                 new AccessList(
                         values.cidrs(prefix + ".allow", node.get("allow")),
-                        values.cidrs(prefix + ".deny", node.get("deny"))));
+                        values.cidrs(prefix + ".deny", node.get("deny"))),
+                tcpKeepalive(
+                        prefix + ".tcpKeepalive",
+                        YamlValues.block(node, prefix + ".tcpKeepalive", "tcpKeepalive", KEEPALIVE_FIELDS)));
+    }
+
+    /** TCP keepalive at {@code path}; a missing block (null) gives every default. */
+    private TcpKeepalive tcpKeepalive(String path, JsonNode k) {
+        return new TcpKeepalive(
+                values.value(k, path, TcpKeepalive.IDLE),
+                values.value(k, path, TcpKeepalive.INTERVAL),
+                values.value(k, path, TcpKeepalive.COUNT));
     }
 
     /** The timeouts at {@code path}; a missing block (null) gives every default. */

@@ -14,6 +14,7 @@ import dev.strait.config.PostgresLogin;
 import dev.strait.config.ProxyConfig;
 import dev.strait.config.Route;
 import dev.strait.config.SpliceMode;
+import dev.strait.config.TcpKeepalive;
 import dev.strait.config.TransportKind;
 import dev.strait.config.WaterMark;
 import java.time.Duration;
@@ -237,6 +238,49 @@ class ConfigLoaderTest {
                         """,
                         "routes[0].writeBufferWaterMark.low")
                 .hasMessageContaining(Integer.toString(128 * 1024));
+    }
+
+    @Test
+    void readsTcpKeepaliveWithItsDefaultsFromTheRouteAndTheDefaultsBlock() {
+        assertThat(parse(ONE_ROUTE).routes().get(0).tcpKeepalive())
+                .as("below the cloud load balancers' idle cut-offs")
+                .isEqualTo(new TcpKeepalive(Duration.ofSeconds(60), Duration.ofSeconds(10), 3));
+
+        ProxyConfig config = parse(
+                """
+                defaults:
+                  tcpKeepalive: { idle: 2m, count: 5 }
+                routes:
+                  - name: inherits
+                    listen: 127.0.0.1:15432
+                    backends: [127.0.0.1:5432]
+                  - name: off
+                    listen: 127.0.0.1:15433
+                    backends: [127.0.0.1:5433]
+                    tcpKeepalive: { idle: 0s, interval: 7s }
+                """);
+
+        assertThat(config.routes().get(0).tcpKeepalive())
+                .isEqualTo(new TcpKeepalive(Duration.ofMinutes(2), Duration.ofSeconds(10), 5));
+        TcpKeepalive off = config.routes().get(1).tcpKeepalive();
+        assertThat(off).isEqualTo(new TcpKeepalive(Duration.ZERO, Duration.ofSeconds(7), 5));
+        assertThat(off.enabled()).as("0s idle disables").isFalse();
+    }
+
+    @Test
+    void rejectsKeepaliveTimesTheKernelCannotTakeNamingTheKeyAndValue() {
+        assertConfigError(ONE_ROUTE + "    tcpKeepalive: { idle: 500ms }\n", "routes[0].tcpKeepalive.idle")
+                .hasMessageContaining("\"500ms\"");
+        assertConfigError(ONE_ROUTE + "    tcpKeepalive: { idle: 1.5s }\n", "routes[0].tcpKeepalive.idle")
+                .hasMessageContaining("whole seconds");
+        assertConfigError(ONE_ROUTE + "    tcpKeepalive: { interval: 0s }\n", "routes[0].tcpKeepalive.interval")
+                .hasMessageContaining("\"0s\"");
+        assertConfigError(ONE_ROUTE + "    tcpKeepalive: { count: 0 }\n", "routes[0].tcpKeepalive.count")
+                .hasMessageContaining("\"0\" (1 to 127)");
+        assertConfigError(ONE_ROUTE + "    tcpKeepalive: { count: 128 }\n", "routes[0].tcpKeepalive.count")
+                .hasMessageContaining("\"128\"");
+        assertConfigError(ONE_ROUTE + "    tcpKeepalive: { probes: 3 }\n", "routes[0].tcpKeepalive.probes")
+                .hasMessageContaining("unknown key");
     }
 
     @Test

@@ -10,6 +10,7 @@ import dev.strait.config.HostAndPort;
 import dev.strait.config.Limits;
 import dev.strait.config.PassiveCheck;
 import dev.strait.config.Route;
+import dev.strait.config.TcpKeepalive;
 import dev.strait.config.Timeouts;
 import dev.strait.config.WaterMark;
 import java.util.List;
@@ -17,7 +18,7 @@ import java.util.Optional;
 import java.util.stream.Stream;
 
 /**
- * Routes for tests, written as a builder instead of Route's eleven positional arguments:
+ * Routes for tests, written as a builder instead of Route's twelve positional arguments:
  * {@code TestRoutes.route("test").backends("127.0.0.1:8080").timeouts(t).build()}.
  *
  * <p>Defaults differ from the config file's on purpose: listen on 127.0.0.1, port 0, and balance round-robin, so
@@ -44,6 +45,7 @@ public final class TestRoutes {
         b.waterMark = route.writeBufferWaterMark();
         b.limits = route.limits();
         b.access = route.access();
+        b.tcpKeepalive = route.tcpKeepalive();
         return b;
     }
 
@@ -60,6 +62,7 @@ public final class TestRoutes {
         private WaterMark waterMark = WaterMark.DEFAULT;
         private Limits limits = Limits.NONE;
         private AccessList access = AccessList.OPEN;
+        private TcpKeepalive tcpKeepalive = TcpKeepalive.DEFAULTS;
 
         private Builder(String name) {
             this.name = requireNonNull(name, "name");
@@ -137,6 +140,11 @@ public final class TestRoutes {
             return this;
         }
 
+        public Builder tcpKeepalive(TcpKeepalive tcpKeepalive) {
+            this.tcpKeepalive = requireNonNull(tcpKeepalive, "tcpKeepalive");
+            return this;
+        }
+
         public Route build() {
             return new Route(
                     name,
@@ -149,7 +157,8 @@ public final class TestRoutes {
                     timeouts,
                     waterMark,
                     limits,
-                    access);
+                    access,
+                    tcpKeepalive);
         }
     }
 }
