@@ -6,7 +6,6 @@ import static org.awaitility.Awaitility.await;
 import dev.strait.config.Limits;
 import dev.strait.config.OnLimit;
 import dev.strait.config.PassiveCheck;
-import dev.strait.config.Route;
 import dev.strait.config.Timeouts;
 import dev.strait.config.TransportKind;
 import dev.strait.server.route.RouteMetrics;
@@ -16,7 +15,6 @@ import dev.strait.server.support.LoopbackBackend;
 import dev.strait.server.support.RunningProxy;
 import dev.strait.server.support.TestRoutes;
 import dev.strait.server.support.Transports;
-import java.io.IOException;
 import java.net.Socket;
 import java.time.Duration;
 import java.util.stream.Stream;
@@ -40,7 +38,7 @@ class AcceptRateQueueIT {
         try (LoopbackBackend backend = LoopbackBackend.echo();
                 RunningProxy proxy = RunningProxy.start(
                         transport,
-                        route(
+                        TestRoutes.oneBackend(
                                 "test",
                                 0,
                                 backend.address(),
@@ -56,7 +54,7 @@ class AcceptRateQueueIT {
                                         Duration.ZERO),
                                 new Limits(0, OnLimit.QUEUE, 0, 1)));
                 Socket first = proxy.connect()) {
-            assertEchoes(first, "takes the only token of this second");
+            Clients.assertEchoes(first, "takes the only token of this second");
             long tokenTaken = System.nanoTime();
 
             try (Socket waiting = proxy.connect()) {
@@ -77,7 +75,7 @@ class AcceptRateQueueIT {
             }
             assertThat(backend.acceptedCount()).as("backend connections").isEqualTo(2);
             assertThat(metrics(proxy.server(), "test").refusedTotal()).isZero();
-            assertEchoes(first, "the first client still relays");
+            Clients.assertEchoes(first, "the first client still relays");
         }
     }
 
@@ -94,7 +92,7 @@ class AcceptRateQueueIT {
         try (LoopbackBackend backend = LoopbackBackend.echo();
                 RunningProxy proxy = RunningProxy.start(
                         transport,
-                        route(
+                        TestRoutes.oneBackend(
                                 "test",
                                 0,
                                 backend.address(),
@@ -102,13 +100,13 @@ class AcceptRateQueueIT {
                                 queue300ms,
                                 new Limits(0, OnLimit.QUEUE, 0, 1)));
                 Socket first = proxy.connect()) {
-            assertEchoes(first, "takes the only token of this second");
+            Clients.assertEchoes(first, "takes the only token of this second");
 
             long start = System.nanoTime();
             try (Socket waiting = proxy.connect()) {
                 waiting.getOutputStream().write('w');
                 // The next token comes a second after the first; the 300ms queue timeout passes before it.
-                assertClosedByProxyWithin(waiting, 5000, "the waiting client");
+                Clients.assertClosedByProxyWithin(waiting, 5000, "the waiting client");
                 long heldMillis = (System.nanoTime() - start) / 1_000_000;
                 assertThat(heldMillis)
                         .as("held for the 300ms queue timeout (closed after %dms)", heldMillis)
@@ -122,31 +120,7 @@ class AcceptRateQueueIT {
         }
     }
 
-    /** A route on 127.0.0.1:{@code port} to one backend, round-robin, with no active health check. */
-    private static Route route(
-            String name, int port, String backend, PassiveCheck passive, Timeouts timeouts, Limits limits) {
-        return TestRoutes.route(name)
-                .port(port)
-                .backends(backend)
-                .passiveCheck(passive)
-                .timeouts(timeouts)
-                .limits(limits)
-                .build();
-    }
-
     private static RouteMetrics metrics(ProxyServer server, String route) {
         return server.routeMetrics().get(route);
-    }
-
-    private static void assertEchoes(Socket socket, String text) throws IOException {
-        assertThat(Clients.echo(socket, text)).isEqualTo(text);
-    }
-
-    /** The proxy ends the connection (end of stream or a reset) within {@code millis}, before sending a byte. */
-    private static void assertClosedByProxyWithin(Socket socket, int millis, String what) throws IOException {
-        socket.setSoTimeout(millis);
-        assertThat(Clients.closedByPeer(socket.getInputStream()))
-                .as("%s: closed by the proxy within %dms", what, millis)
-                .isTrue();
     }
 }

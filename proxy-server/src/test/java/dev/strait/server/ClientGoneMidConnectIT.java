@@ -56,7 +56,7 @@ class ClientGoneMidConnectIT {
         assertNoBackendFailureCountedForAClientGoneMidConnect(
                 transport,
                 lifetime1s,
-                client -> assertClosedByProxyWithin(client, 10_000, "a client with a 1s maxLifetime"));
+                client -> Clients.assertClosedByProxyWithin(client, 10_000, "a client with a 1s maxLifetime"));
     }
 
     @ParameterizedTest
@@ -86,7 +86,7 @@ class ClientGoneMidConnectIT {
         try (ServerSocket stalled = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
             List<Socket> fillers = AcceptQueue.fill(stalled);
             try {
-                Route route = route(
+                Route route = TestRoutes.oneBackend(
                         "test",
                         0,
                         "127.0.0.1:" + stalled.getLocalPort(),
@@ -126,27 +126,7 @@ class ClientGoneMidConnectIT {
         }
     }
 
-    /** A route on 127.0.0.1:{@code port} to one backend, round-robin, with no active health check. */
-    private static Route route(
-            String name, int port, String backend, PassiveCheck passive, Timeouts timeouts, Limits limits) {
-        return TestRoutes.route(name)
-                .port(port)
-                .backends(backend)
-                .passiveCheck(passive)
-                .timeouts(timeouts)
-                .limits(limits)
-                .build();
-    }
-
     private static RouteMetrics metrics(ProxyServer server, String route) {
         return server.routeMetrics().get(route);
-    }
-
-    /** The proxy ends the connection (end of stream or a reset) within {@code millis}, before sending a byte. */
-    private static void assertClosedByProxyWithin(Socket socket, int millis, String what) throws IOException {
-        socket.setSoTimeout(millis);
-        assertThat(Clients.closedByPeer(socket.getInputStream()))
-                .as("%s: closed by the proxy within %dms", what, millis)
-                .isTrue();
     }
 }

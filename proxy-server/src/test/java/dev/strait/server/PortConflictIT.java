@@ -13,7 +13,6 @@ import dev.strait.server.support.LoopbackBackend;
 import dev.strait.server.support.RunningProxy;
 import dev.strait.server.support.TestRoutes;
 import dev.strait.server.support.Transports;
-import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.time.Duration;
@@ -37,9 +36,11 @@ class PortConflictIT {
         try (LoopbackBackend backend = LoopbackBackend.echo();
                 RunningProxy first = RunningProxy.start(
                         transport,
-                        route("test", 0, backend.address(), PassiveCheck.DISABLED, Timeouts.DEFAULTS, Limits.NONE))) {
+                        TestRoutes.oneBackend(
+                                "test", 0, backend.address(), PassiveCheck.DISABLED, Timeouts.DEFAULTS, Limits.NONE))) {
             int port = first.port();
-            Route same = route("test", port, backend.address(), PassiveCheck.DISABLED, Timeouts.DEFAULTS, Limits.NONE);
+            Route same = TestRoutes.oneBackend(
+                    "test", port, backend.address(), PassiveCheck.DISABLED, Timeouts.DEFAULTS, Limits.NONE);
 
             StartException failure = startFailure(RunningProxy.config(transport, List.of(same)));
 
@@ -49,7 +50,7 @@ class PortConflictIT {
             // No listener of the second proxy lingers to take the first one's clients.
             for (int i = 0; i < 20; i++) {
                 try (Socket client = first.connect()) {
-                    assertEchoes(client, "client " + i + " of the first proxy");
+                    Clients.assertEchoes(client, "client " + i + " of the first proxy");
                 }
             }
             assertThat(backend.acceptedCount()).isEqualTo(20);
@@ -68,21 +69,5 @@ class PortConflictIT {
         started.shutdown(Duration.ZERO);
         throw new AssertionError("a second proxy started and listened on " + bound + " (transport "
                 + started.transport().name() + ") while the first held it");
-    }
-
-    /** A route on 127.0.0.1:{@code port} to one backend, round-robin, with no active health check. */
-    private static Route route(
-            String name, int port, String backend, PassiveCheck passive, Timeouts timeouts, Limits limits) {
-        return TestRoutes.route(name)
-                .port(port)
-                .backends(backend)
-                .passiveCheck(passive)
-                .timeouts(timeouts)
-                .limits(limits)
-                .build();
-    }
-
-    private static void assertEchoes(Socket socket, String text) throws IOException {
-        assertThat(Clients.echo(socket, text)).isEqualTo(text);
     }
 }

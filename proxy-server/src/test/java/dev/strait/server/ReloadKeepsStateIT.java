@@ -29,20 +29,21 @@ class ReloadKeepsStateIT {
     @Test
     void appliesAGlobalMaxConnectionsChangeOnReloadWhenTheRoutesAreUnchanged() throws Exception {
         try (LoopbackBackend backend = LoopbackBackend.echo()) {
-            Route test = route("test", 0, backend.address(), PassiveCheck.DISABLED, Timeouts.DEFAULTS, Limits.NONE);
+            Route test = TestRoutes.oneBackend(
+                    "test", 0, backend.address(), PassiveCheck.DISABLED, Timeouts.DEFAULTS, Limits.NONE);
             try (RunningProxy proxy = RunningProxy.start(withGlobalMax(1, List.of(test)));
                     Socket first = proxy.connect()) {
-                assertEchoes(first, "the only connection allowed");
+                Clients.assertEchoes(first, "the only connection allowed");
                 try (Socket second = proxy.connect()) {
-                    assertClosedByProxyWithin(second, 2000, "a second client under global maxConnections 1");
+                    Clients.assertClosedByProxyWithin(second, 2000, "a second client under global maxConnections 1");
                 }
 
                 proxy.server().reload(withGlobalMax(0, List.of(test)));
 
                 try (Socket second = proxy.connect()) {
-                    assertEchoes(second, "served once the global limit is lifted");
+                    Clients.assertEchoes(second, "served once the global limit is lifted");
                 }
-                assertEchoes(first, "the first client still relays");
+                Clients.assertEchoes(first, "the first client still relays");
                 assertThat(metrics(proxy.server(), "test").refusedTotal()).isEqualTo(1);
             }
         }
@@ -51,7 +52,7 @@ class ReloadKeepsStateIT {
     @Test
     void bringsBackABackendAfterItsPassiveCoolOffWhenAReloadComesInBetween() throws Exception {
         int dead = freePort();
-        Route route = route(
+        Route route = TestRoutes.oneBackend(
                 "test",
                 0,
                 "127.0.0.1:" + dead,
@@ -75,7 +76,7 @@ class ReloadKeepsStateIT {
     @Test
     void keepsABackendOutForItsWholePassiveCoolOffAcrossAReload() throws Exception {
         int dead = freePort();
-        Route route = route(
+        Route route = TestRoutes.oneBackend(
                 "test",
                 0,
                 "127.0.0.1:" + dead,
@@ -109,7 +110,7 @@ class ReloadKeepsStateIT {
     private static long takeDownByOneRefusedConnect(RunningProxy proxy) throws IOException {
         long beforeConnect = System.nanoTime();
         try (Socket client = proxy.connect()) {
-            assertClosedByProxyWithin(client, 5000, "a client whose only backend refuses");
+            Clients.assertClosedByProxyWithin(client, 5000, "a client whose only backend refuses");
         }
         await().atMost(Duration.ofSeconds(5))
                 .alias("the passive check takes the backend down")
@@ -137,31 +138,7 @@ class ReloadKeepsStateIT {
                 base.routes());
     }
 
-    /** A route on 127.0.0.1:{@code port} to one backend, round-robin, with no active health check. */
-    private static Route route(
-            String name, int port, String backend, PassiveCheck passive, Timeouts timeouts, Limits limits) {
-        return TestRoutes.route(name)
-                .port(port)
-                .backends(backend)
-                .passiveCheck(passive)
-                .timeouts(timeouts)
-                .limits(limits)
-                .build();
-    }
-
     private static RouteMetrics metrics(ProxyServer server, String route) {
         return server.routeMetrics().get(route);
-    }
-
-    private static void assertEchoes(Socket socket, String text) throws IOException {
-        assertThat(Clients.echo(socket, text)).isEqualTo(text);
-    }
-
-    /** The proxy ends the connection (end of stream or a reset) within {@code millis}, before sending a byte. */
-    private static void assertClosedByProxyWithin(Socket socket, int millis, String what) throws IOException {
-        socket.setSoTimeout(millis);
-        assertThat(Clients.closedByPeer(socket.getInputStream()))
-                .as("%s: closed by the proxy within %dms", what, millis)
-                .isTrue();
     }
 }

@@ -51,8 +51,10 @@ class ReloadUnderChurnIT {
     @MethodSource("transports")
     void reloadsAndShutsDownWithinDeadlinesWhileClientsConnectAndClose(TransportKind transport) throws Exception {
         try (LoopbackBackend backend = LoopbackBackend.echo()) {
-            Route test = route("test", 0, backend.address(), PassiveCheck.DISABLED, Timeouts.DEFAULTS, Limits.NONE);
-            Route extra = route("extra", 0, backend.address(), PassiveCheck.DISABLED, Timeouts.DEFAULTS, Limits.NONE);
+            Route test = TestRoutes.oneBackend(
+                    "test", 0, backend.address(), PassiveCheck.DISABLED, Timeouts.DEFAULTS, Limits.NONE);
+            Route extra = TestRoutes.oneBackend(
+                    "extra", 0, backend.address(), PassiveCheck.DISABLED, Timeouts.DEFAULTS, Limits.NONE);
             ProxyConfig one = RunningProxy.config(transport, List.of(test));
             ProxyConfig two = RunningProxy.config(transport, List.of(test, extra));
             ProxyServer server = ProxyServer.start(one);
@@ -108,7 +110,7 @@ class ReloadUnderChurnIT {
         int echoed = 0;
         for (int i = 0; churning.get() && i < 5000; i++) {
             try (Socket socket = Clients.connect(port)) {
-                assertEchoes(socket, "client " + id + " round " + i);
+                Clients.assertEchoes(socket, "client " + id + " round " + i);
             }
             echoed++;
         }
@@ -129,21 +131,5 @@ class ReloadUnderChurnIT {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-    }
-
-    /** A route on 127.0.0.1:{@code port} to one backend, round-robin, with no active health check. */
-    private static Route route(
-            String name, int port, String backend, PassiveCheck passive, Timeouts timeouts, Limits limits) {
-        return TestRoutes.route(name)
-                .port(port)
-                .backends(backend)
-                .passiveCheck(passive)
-                .timeouts(timeouts)
-                .limits(limits)
-                .build();
-    }
-
-    private static void assertEchoes(Socket socket, String text) throws IOException {
-        assertThat(Clients.echo(socket, text)).isEqualTo(text);
     }
 }

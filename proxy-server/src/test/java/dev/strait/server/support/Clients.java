@@ -1,5 +1,7 @@
 package dev.strait.server.support;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.ConnectException;
@@ -73,5 +75,18 @@ public final class Clients {
         } catch (SocketException reset) {
             return Ending.RESET;
         }
+    }
+
+    /** Sends the text and asserts that exactly the same comes back. */
+    public static void assertEchoes(Socket socket, String text) throws IOException {
+        assertThat(echo(socket, text)).isEqualTo(text);
+    }
+
+    /** The proxy ends the connection (end of stream or a reset) within {@code millis}, before sending a byte. */
+    public static void assertClosedByProxyWithin(Socket socket, int millis, String what) throws IOException {
+        socket.setSoTimeout(millis);
+        assertThat(closedByPeer(socket.getInputStream()))
+                .as("%s: closed by the proxy within %dms", what, millis)
+                .isTrue();
     }
 }

@@ -32,6 +32,18 @@ public final class TestRoutes {
         return new Builder(name);
     }
 
+    /** A route on 127.0.0.1:{@code port} to one backend, round-robin, with no active health check. */
+    public static Route oneBackend(
+            String name, int port, String backend, PassiveCheck passive, Timeouts timeouts, Limits limits) {
+        return route(name)
+                .port(port)
+                .backends(backend)
+                .passiveCheck(passive)
+                .timeouts(timeouts)
+                .limits(limits)
+                .build();
+    }
+
     /** A builder starting from every field of {@code route}. */
     public static Builder from(Route route) {
         Builder b = new Builder(route.name());
