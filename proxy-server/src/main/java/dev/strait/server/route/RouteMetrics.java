@@ -7,7 +7,11 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import org.apache.logging.log4j.LogManager;
 
-/** Counters for one route, exported by the admin endpoint. Thread-safe. */
+/**
+ * Counters for one route, exported by the admin endpoint. The two that count storms (splice fallbacks and failed
+ * accepts, both when descriptors run out) also warn, at most once per 10s each, so the log says what the counter
+ * shows without a line per event. Kept across reloads with the route. Thread-safe.
+ */
 public final class RouteMetrics {
     private final LongAdder accepted = new LongAdder();
     private final AtomicLong active = new AtomicLong();
