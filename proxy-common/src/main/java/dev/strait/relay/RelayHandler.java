@@ -8,6 +8,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOption;
 import io.netty.channel.epoll.AbstractEpollStreamChannel;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.ChannelInputShutdownReadComplete;
@@ -194,12 +195,17 @@ public final class RelayHandler extends ChannelDuplexHandler {
                 peer.close();
                 return;
             }
-            duplexPeer.shutdownOutput().addListener((ChannelFuture shut) -> {
+            Channels.shutdownOutput(duplexPeer).addListener((ChannelFuture shut) -> {
                 if (!shut.isSuccess() || Channels.isOutputShutdown(self)) {
                     // Both directions have ended (or the FIN could not be sent): the pair is done.
                     self.close();
                     peer.close();
+                    return;
                 }
+                // The peer's own FIN will end the pair: let it close the peer at once rather than half-close its
+                // input first, which costs a shutdown(SHUT_RD) that fails on a socket the peer has already closed
+                // (and on epoll a NotYetConnectedException). Its relay then sees it close, and closes this side.
+                peer.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, false);
             });
         });
     }
@@ -208,7 +214,12 @@ public final class RelayHandler extends ChannelDuplexHandler {
         closeAfterFinTimeout(self, "half-closed");
     }
 
-    /** Closes {@code target} (and so the pair) if it is still open when the fin timeout runs out; 0 disables. */
+    /**
+     * Closes {@code target} (and so the pair) if it is still open when the fin timeout runs out; 0 disables.
+     *
+     * @param state how the log line describes the pair; null: still flushing after this side closed (the text is only
+     *     built if it is logged)
+     */
     private void closeAfterFinTimeout(Channel target, String state) {
         if (finTimeout.isZero() || !target.isOpen()) {
             return;
@@ -218,7 +229,11 @@ public final class RelayHandler extends ChannelDuplexHandler {
                         () -> {
                             if (target.isOpen()) {
                                 listener.ended(side, RelayListener.End.FIN_TIMEOUT);
-                                log.info("{} {} for {}ms; closing the pair", target, state, finTimeout.toMillis());
+                                log.info(
+                                        "{} {} for {}ms; closing the pair",
+                                        target,
+                                        state != null ? state : "still flushing after the " + side + " closed",
+                                        finTimeout.toMillis());
                                 target.close();
                                 peer.close();
                             }
@@ -233,7 +248,7 @@ public final class RelayHandler extends ChannelDuplexHandler {
         listener.ended(side, RelayListener.End.CLOSED);
         Channels.closeOnFlush(peer);
         // A peer that never takes what was relayed to it would hold the connection open forever: bound it.
-        closeAfterFinTimeout(peer, "still flushing after the " + side + " closed");
+        closeAfterFinTimeout(peer, null);
         ctx.fireChannelInactive();
     }
 

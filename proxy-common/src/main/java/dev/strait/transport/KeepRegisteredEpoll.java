@@ -71,7 +71,21 @@ final class KeepRegisteredEpoll implements IoHandlerFactory {
         return delegate.isChangingThreadSupported();
     }
 
-    private record KeptRegistration(IoRegistration delegate) implements IoRegistration {
+    /**
+     * Also skips a submission that would not change the interest set: Netty re-submits the current set once a connect
+     * completes, right after clearing EPOLLOUT, which cost every backend connection an {@code epoll_ctl} that changed
+     * nothing. Interest changes come from the channel's event loop, so the last set needs no lock of its own (Netty's
+     * registration still takes its lock for the call it makes).
+     */
+    private static final class KeptRegistration implements IoRegistration {
+        private static final long NOT_SUBMITTED = -1;
+        private final IoRegistration delegate;
+        private long submitted = NOT_SUBMITTED;
+
+        KeptRegistration(IoRegistration delegate) {
+            this.delegate = delegate;
+        }
+
         @Override
         public <T> T attachment() {
             return delegate.attachment();
@@ -79,7 +93,14 @@ final class KeepRegisteredEpoll implements IoHandlerFactory {
 
         @Override
         public long submit(IoOps ops) {
-            return ((EpollIoOps) ops).value() == 0 ? delegate.submit(EpollIoOps.EPOLLET) : delegate.submit(ops);
+            EpollIoOps wanted = ((EpollIoOps) ops).value() == 0 ? EpollIoOps.EPOLLET : (EpollIoOps) ops;
+            // An edge-triggered set is always submitted: re-submitting it re-arms its edge.
+            if (wanted.value() == submitted && !wanted.contains(EpollIoOps.EPOLLET)) {
+                return submitted;
+            }
+            long result = delegate.submit(wanted);
+            submitted = result < 0 ? NOT_SUBMITTED : wanted.value();
+            return result;
         }
 
         @Override
@@ -89,6 +110,7 @@ final class KeepRegisteredEpoll implements IoHandlerFactory {
 
         @Override
         public boolean cancel() {
+            submitted = NOT_SUBMITTED;
             return delegate.cancel();
         }
     }

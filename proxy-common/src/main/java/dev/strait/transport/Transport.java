@@ -3,9 +3,11 @@ package dev.strait.transport;
 import static java.util.Objects.requireNonNull;
 
 import dev.strait.config.TransportKind;
+import io.netty.channel.ChannelFactory;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.ReflectiveChannelFactory;
 import io.netty.channel.ServerChannel;
 import io.netty.channel.epoll.Epoll;
 import io.netty.channel.epoll.EpollDatagramChannel;
@@ -14,6 +16,7 @@ import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.DatagramChannel;
 import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.SocketProtocolFamily;
 import io.netty.channel.socket.nio.NioDatagramChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
@@ -116,6 +119,17 @@ public record Transport(
             case "io_uring" -> KeepaliveOptions.IO_URING;
             default -> KeepaliveOptions.NIO;
         };
+    }
+
+    /**
+     * Makes backend sockets for a route whose backends are all IPv4 addresses: on epoll an AF_INET socket, which
+     * saves the IPV6_V6ONLY setsockopt of Netty's default dual-stack socket and the IPv4-mapped address conversions on
+     * each connect; elsewhere the transport's usual channel.
+     */
+    public ChannelFactory<? extends SocketChannel> ipv4SocketChannelFactory() {
+        return name.equals("epoll")
+                ? () -> new EpollSocketChannel(SocketProtocolFamily.INET)
+                : new ReflectiveChannelFactory<>(socketChannel);
     }
 
     /** Whether listeners can share a port with SO_REUSEPORT (the native transports), one per event loop. */

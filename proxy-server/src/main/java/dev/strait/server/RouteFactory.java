@@ -26,9 +26,11 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.ReflectiveChannelFactory;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.unix.UnixChannelOption;
 import io.netty.resolver.dns.SequentialDnsServerAddressStreamProvider;
+import io.netty.util.NetUtil;
 import io.netty.util.concurrent.EventExecutor;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
@@ -190,8 +192,13 @@ final class RouteFactory {
 
     private Bootstrap backendBootstrap(Route route) {
         long connectMillis = route.timeouts().connect().toMillis();
+        boolean ipv4Only = route.backends().stream()
+                .allMatch(b -> NetUtil.isValidIpV4Address(b.address().host()));
         Bootstrap bootstrap = new Bootstrap()
-                .channel(transport.socketChannel())
+                .channelFactory(
+                        ipv4Only
+                                ? transport.ipv4SocketChannelFactory()
+                                : new ReflectiveChannelFactory<>(transport.socketChannel()))
                 .option(ChannelOption.AUTO_READ, false)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) connectMillis) // 0 disables
                 // TCP_NODELAY is on by Netty's default (see the listener above).

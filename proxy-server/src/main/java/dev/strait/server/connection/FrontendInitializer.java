@@ -37,7 +37,7 @@ public final class FrontendInitializer extends ChannelInitializer<Channel> {
     private final BackendDialer dialer;
 
     public FrontendInitializer(Supplier<RouteRuntime> route, ConnectionRegistry registry) {
-        this(route, registry, BackendDialer.BOOTSTRAP);
+        this(route, registry, new PerLoopDialer());
     }
 
     FrontendInitializer(Supplier<RouteRuntime> route, ConnectionRegistry registry, BackendDialer dialer) {

@@ -23,6 +23,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.apache.logging.log4j.LogManager;
@@ -47,6 +48,14 @@ public final class ProxiedConnection implements ConnectionView, StageHost, Chann
     private static final Logger log = LogManager.getLogger(ProxiedConnection.class);
     private static final Accepted ACCEPTED = new Accepted();
     private static final Admitted ADMITTED = new Admitted();
+    // The states each transition is legal from, as constants: varargs would allocate an array per transition.
+    private static final List<Class<?>> FROM_ACCEPTED = List.of(Accepted.class);
+    private static final List<Class<?>> FROM_ACCEPTED_OR_WAITING_FOR_SLOT =
+            List.of(Accepted.class, WaitingForSlot.class);
+    private static final List<Class<?>> FROM_ADMITTED_OR_STAGING = List.of(Admitted.class, Staging.class);
+    private static final List<Class<?>> FROM_READY_TO_CONNECT =
+            List.of(Admitted.class, Staging.class, WaitingForBackend.class);
+    private static final List<Class<?>> FROM_CONNECTING = List.of(Connecting.class);
 
     private final RouteRuntime route;
     private final Channel frontend;
@@ -82,14 +91,14 @@ public final class ProxiedConnection implements ConnectionView, StageHost, Chann
 
     /** Accepted -> WaitingForSlot: a limit is reached in queue mode; the client waits unread. */
     void waitForSlot(long deadlineNanos) {
-        move(new WaitingForSlot(deadlineNanos), Accepted.class);
+        move(new WaitingForSlot(deadlineNanos), FROM_ACCEPTED);
         registered();
     }
 
     /** Accepted or WaitingForSlot -> Admitted: the gate counts this client now. */
     void admit() {
         boolean waited = state instanceof WaitingForSlot;
-        move(ADMITTED, Accepted.class, WaitingForSlot.class);
+        move(ADMITTED, FROM_ACCEPTED_OR_WAITING_FOR_SLOT);
         route.metrics().accepted();
         if (!waited) {
             registered();
@@ -107,18 +116,18 @@ public final class ProxiedConnection implements ConnectionView, StageHost, Chann
     /** Admitted or Staging -> Staging: a pre-relay stage starts reading the client, under its own deadline. */
     @Override
     public void staging(String stage, Duration deadline, CloseCause onDeadline) {
-        move(new Staging(stage), Admitted.class, Staging.class);
+        move(new Staging(stage), FROM_ADMITTED_OR_STAGING);
         waiter().sleep(deadline.toNanos(), () -> close(onDeadline));
     }
 
     /** Admitted, Staging or WaitingForBackend -> Connecting: attempt {@code attempt} to {@code backend} (counted). */
     void connecting(Backend backend, int attempt, Channel attemptChannel) {
-        move(new Connecting(backend, attempt, attemptChannel), Admitted.class, Staging.class, WaitingForBackend.class);
+        move(new Connecting(backend, attempt, attemptChannel), FROM_READY_TO_CONNECT);
     }
 
     /** Admitted, Staging or WaitingForBackend -> WaitingForBackend: no backend to try now. */
     void waitForBackend(long deadlineNanos) {
-        move(new WaitingForBackend(deadlineNanos), Admitted.class, Staging.class, WaitingForBackend.class);
+        move(new WaitingForBackend(deadlineNanos), FROM_READY_TO_CONNECT);
     }
 
     /** Connecting -> Relaying: the backend accepted and both directions are handed to the relay. */
@@ -149,7 +158,7 @@ public final class ProxiedConnection implements ConnectionView, StageHost, Chann
 
     /** Connecting -> Admitted: the attempt failed; its backend is released. */
     void attemptFailed() {
-        move(ADMITTED, Connecting.class);
+        move(ADMITTED, FROM_CONNECTING);
     }
 
     /** This connection's one wait (for a slot or a backend), made on first use and stopped by the close path. */
@@ -160,10 +169,10 @@ public final class ProxiedConnection implements ConnectionView, StageHost, Chann
         return waiter;
     }
 
-    private void move(ConnectionState next, Class<?>... from) {
+    private void move(ConnectionState next, List<Class<?>> from) {
         ConnectionState now = state;
-        for (Class<?> legal : from) {
-            if (legal.isInstance(now)) {
+        for (int i = 0; i < from.size(); i++) { // indexed: no iterator
+            if (from.get(i).isInstance(now)) {
                 if (now instanceof Staging) {
                     waiter.stop(); // the stage's deadline
                 }
