@@ -5,6 +5,8 @@
       parses RAW and appends rows "label, unit, kind, proxy, round, value" to F (exit 1 if RAW shows a failure)
   tally.py report --tsv F --header H --out PREFIX --proxies a,b,c --rounds N
       writes PREFIX.md (medians, ratio to direct, Strait/HAProxy) and PREFIX.png, prints the table
+      [--baseline B]: also each row's change against baseline B (rows in the same format as F, e.g. the
+      results.tsv of an earlier run), in the .md and printed
 
 Row kinds: "rate" (higher is better, ratio to direct shown), "latency" (lower is better, ratio to direct
 shown), "cpu" (proxy CPU cost, no direct value).
@@ -125,6 +127,8 @@ def load(tsv):
     rows = OrderedDict()  # label -> {"unit", "kind", "values": {proxy: [..]}}
     with open(tsv) as f:
         for line in f:
+            if line.startswith("#") or not line.strip():  # a baseline's comments
+                continue
             label, unit, kind, proxy, _round, value = line.rstrip("\n").split("\t")
             row = rows.setdefault(label, {"unit": unit, "kind": kind, "values": {}})
             row["values"].setdefault(proxy, []).append(float(value))
@@ -223,6 +227,36 @@ def chart(rows, med, proxies, path, title):
     return True
 
 
+# Differences under this are noise with 3 rounds on a shared 2-core machine (PERFORMANCE.md).
+NOISE = 0.15
+
+
+def strait_score(row, m):
+    """Strait's figure relative to the same run, so that runs on different days compare: its ratio to direct, or
+    for proxy CPU rows (no direct) its ratio to HAProxy; None when that run lacks one of the two."""
+    ref = m.get("haproxy") if row["kind"] == "cpu" else m.get("direct")
+    return m["strait"] / ref if m.get("strait") and ref else None
+
+
+def against_baseline(rows, med, base_rows):
+    """Each row's change against the baseline, as a markdown table; 'worse' past the noise, in the bad direction."""
+    base_med = medians(base_rows)
+    out = ["| workload | baseline | now | change | |", "|---|---|---|---|---|"]
+    for label, row in rows.items():
+        if label not in base_rows or "strait" not in med[label]:
+            continue
+        then, now = strait_score(base_rows[label], base_med[label]), strait_score(row, med[label])
+        if then is None or now is None:
+            continue
+        change = now / then - 1
+        bad = change > NOISE if lower_is_better(row) else change < -NOISE
+        good = change < -NOISE if lower_is_better(row) else change > NOISE
+        of = "of HAProxy" if row["kind"] == "cpu" else "of direct"
+        out.append(f"| {row_title(label, row)} | {then:.2f} {of} | {now:.2f} | {change:+.0%} | "
+                   f"{'**worse**' if bad else 'better' if good else ''} |")
+    return "\n".join(out) if len(out) > 2 else None
+
+
 def report(a):
     proxies = a.proxies.split(",")
     rows = load(a.tsv)
@@ -237,9 +271,19 @@ def report(a):
              "otherwise higher is better. Strait/HAProxy compares with HAProxy without splice. "
              "[k/n]: only k of n rounds succeeded; fail: none did. Proxy CPU is utime+stime of the proxy's "
              "processes over the workload, from /proc/PID/stat.")
+    versus = ""
+    if a.baseline:
+        compared = against_baseline(rows, med, load(a.baseline))
+        if compared:
+            versus = (f"\n### Against the baseline\n\nStrait's ratio (to direct; proxy CPU rows: to HAProxy) in "
+                      f"`{a.baseline_name or a.baseline}` and in this run. **worse**: by more than {NOISE:.0%} (noise "
+                      f"with 3 rounds), in the row's bad direction.\n\n{compared}\n")
     with open(a.out + ".md", "w") as f:
-        f.write(f"{header}\n{main}\n\n{notes}\n\n### Spread (min-max over rounds)\n\n{spread(rows, proxies)}\n")
+        f.write(f"{header}\n{main}\n\n{notes}\n{versus}\n### Spread (min-max over rounds)\n\n"
+                f"{spread(rows, proxies)}\n")
     print(main)
+    if versus:
+        print(versus)
     try:
         title = header.splitlines()[0].lstrip("# ") + f": medians of {a.rounds} rounds"
         drew = chart(rows, med, proxies, a.out + ".png", title)
@@ -268,6 +312,8 @@ def main():
     p.add_argument("--out", required=True)
     p.add_argument("--proxies", required=True)
     p.add_argument("--rounds", required=True, type=int)
+    p.add_argument("--baseline", help="rows to compare with (same format as --tsv)")
+    p.add_argument("--baseline-name", help="how the report names the baseline (default: its path)")
     a = ap.parse_args()
     return record(a) if a.cmd == "record" else report(a)
 
