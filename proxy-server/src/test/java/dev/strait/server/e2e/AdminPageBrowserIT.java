@@ -176,6 +176,7 @@ class AdminPageBrowserIT {
         await().atMost(Duration.ofSeconds(3))
                 .until(() -> rows("#connections tbody tr").size() == live.size() + 1);
 
+        assertThat(text(By.id("legend"))).startsWith("web: ");
         byte[] png = browser.getScreenshotAs(OutputType.BYTES);
         Path screenshot = Path.of("target", "ui.png");
         Files.write(screenshot, png);
