@@ -8,7 +8,11 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * One backend address as the balancer sees it: where it is, its weight and connection cap, whether it is a backup,
- * whether it is healthy now (and what the last active probe saw), and how many proxied connections it holds.
+ * whether it is healthy now (and what the last active probe saw), whether an operator drained it, and how many proxied
+ * connections it holds.
+ *
+ * <p>Drain is separate from health: a drained backend takes no new connections whatever its checks say, its live
+ * connections run on, and health checks keep probing it, so that it comes back with its true health when enabled.
  *
  * <p>Thread-safe: the connection count and health are updated from any event loop and the health checker.
  *
@@ -22,6 +26,7 @@ public final class Backend {
     private final boolean backup;
     private final AtomicInteger active = new AtomicInteger();
     private volatile boolean healthy = true;
+    private volatile boolean drained;
     private volatile long coolOffEndsNanos = System.nanoTime();
     private volatile CheckResult lastCheck;
 
@@ -103,9 +108,21 @@ public final class Backend {
         return active.get();
     }
 
-    /** Healthy and below its connection cap: may take a new connection. */
+    /** Whether an operator drained it: it takes no new connections until enabled again. */
+    public boolean drained() {
+        return drained;
+    }
+
+    /** Drains ({@code true}) or enables ({@code false}) the backend; returns true when this changed it. */
+    public boolean setDrained(boolean value) {
+        boolean was = drained;
+        drained = value;
+        return was != value;
+    }
+
+    /** Healthy, not drained and below its connection cap: may take a new connection. */
     public boolean available() {
-        return healthy && (maxConnections == 0 || active.get() < maxConnections);
+        return healthy && !drained && (maxConnections == 0 || active.get() < maxConnections);
     }
 
     /**

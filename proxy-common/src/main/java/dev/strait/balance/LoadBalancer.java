@@ -7,7 +7,8 @@ import java.util.Set;
 /**
  * Picks the backend for a new connection.
  *
- * <p>Contract for every algorithm: only {@link Backend#available() available} backends are picked; backends in
+ * <p>Contract for every algorithm: only {@link Backend#available() available} backends are picked (never a drained
+ * one); backends in
  * {@code exclude} (already tried for this client) are skipped; a backup is picked only when no primary is left
  * (unavailable or already tried, so a retry can fall back to a backup); when nothing is left, the result is
  * {@code null}. Implementations are thread-safe and non-blocking.

@@ -21,6 +21,7 @@ import java.util.stream.Stream;
  * @param dns how backend host names are resolved and how often they are re-resolved
  * @param maxConnections live connections across all routes; 0 means no limit; each route's {@code onLimit} applies
  * @param routes at least one route; names and listen addresses are unique
+ * @param adminToken the bearer token every admin {@code POST} needs; without one, every {@code POST} is refused
  */
 public record ProxyConfig(
         TransportKind transport,
@@ -31,7 +32,8 @@ public record ProxyConfig(
         Optional<HostAndPort> admin,
         DnsConfig dns,
         int maxConnections,
-        List<Route> routes) {
+        List<Route> routes,
+        Optional<AdminToken> adminToken) {
 
     public static final ConfigKey<TransportKind> TRANSPORT =
             ConfigKey.of("transport", "auto | epoll | io_uring | nio", "auto", TransportKind::parse);
@@ -45,6 +47,8 @@ public record ProxyConfig(
             ConfigKey.of("maxConnections", "integer", "0", ConfigValues::integer);
     public static final ConfigKey<HostAndPort> ADMIN_LISTEN =
             ConfigKey.optional("admin.listen", "host:port", HostAndPort::parse);
+    public static final ConfigKey<Optional<AdminToken>> ADMIN_TOKEN =
+            ConfigKey.optional("admin.token", "string", AdminToken::parseOptional);
     public static final ConfigKey<Void> DEFAULTS =
             ConfigKey.readByLoader("defaults", "mapping of route keys", ConfigKey.NONE);
     public static final ConfigKey<Void> ROUTES = ConfigKey.readByLoader("routes", "list of routes", ConfigKey.REQUIRED);
@@ -59,6 +63,7 @@ public record ProxyConfig(
                             SHUTDOWN_TIMEOUT,
                             MAX_CONNECTIONS,
                             ADMIN_LISTEN,
+                            ADMIN_TOKEN,
                             DEFAULTS,
                             ROUTES),
                     DnsConfig.KEYS)
@@ -73,6 +78,7 @@ public record ProxyConfig(
         requireNonNull(splice, "splice");
         requireNonNull(shutdownTimeout, "shutdownTimeout");
         requireNonNull(admin, "admin");
+        requireNonNull(adminToken, "adminToken");
         if (workers < 0 || workers > 1024) {
             throw ConfigException.badValue("workers", workers, "0 (one per core) to 1024");
         }
@@ -106,6 +112,36 @@ public record ProxyConfig(
                 requireNoClash("admin.listen", admin.get(), "routes[" + i + "]", routes.get(i));
             }
         }
+    }
+
+    /** A config without an admin token: every admin {@code POST} is refused. */
+    public ProxyConfig(
+            TransportKind transport,
+            SpliceMode splice,
+            int workers,
+            int backlog,
+            Duration shutdownTimeout,
+            Optional<HostAndPort> admin,
+            DnsConfig dns,
+            int maxConnections,
+            List<Route> routes) {
+        this(
+                transport,
+                splice,
+                workers,
+                backlog,
+                shutdownTimeout,
+                admin,
+                dns,
+                maxConnections,
+                routes,
+                Optional.empty());
+    }
+
+    /** This config with {@code token} as its admin token. */
+    public ProxyConfig withAdminToken(Optional<AdminToken> token) {
+        return new ProxyConfig(
+                transport, splice, workers, backlog, shutdownTimeout, admin, dns, maxConnections, routes, token);
     }
 
     /** Fails when {@code listen} would take the same port as {@code other}'s listener, which a bind would reject. */
@@ -149,12 +185,22 @@ public record ProxyConfig(
                 running.admin,
                 dns,
                 maxConnections,
-                routes);
+                routes,
+                adminToken);
     }
 
     /** This config with another admin address, transport override applied by the caller. */
     public ProxyConfig with(TransportKind newTransport, Optional<HostAndPort> newAdmin) {
         return new ProxyConfig(
-                newTransport, splice, workers, backlog, shutdownTimeout, newAdmin, dns, maxConnections, routes);
+                newTransport,
+                splice,
+                workers,
+                backlog,
+                shutdownTimeout,
+                newAdmin,
+                dns,
+                maxConnections,
+                routes,
+                adminToken);
     }
 }

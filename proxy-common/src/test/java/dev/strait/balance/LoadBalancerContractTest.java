@@ -40,6 +40,51 @@ class LoadBalancerContractTest {
 
     @ParameterizedTest
     @EnumSource(BalanceAlgorithm.class)
+    void neverPicksADrainedBackendAndPicksItAgainOnceEnabled(BalanceAlgorithm algorithm) {
+        List<Backend> backends = List.of(backend(1), backend(2), backend(3));
+        LoadBalancer balancer = Balancers.create(algorithm);
+        backends.get(2).setDrained(true);
+
+        assertThat(count(balancer, backends, PICKS, false)).doesNotContainKeys(backends.get(2), null);
+
+        backends.get(2).setDrained(false);
+        List<Backend> onlyThird = List.of(backends.get(2));
+        assertThat(count(balancer, onlyThird, PICKS, false)).containsOnlyKeys(backends.get(2));
+    }
+
+    @ParameterizedTest
+    @EnumSource(BalanceAlgorithm.class)
+    void keepsADrainedBackendOutThroughHealthChangesAndADownOneOutWhenEnabled(BalanceAlgorithm algorithm) {
+        Backend only = backend(1);
+        List<Backend> backends = List.of(only);
+        LoadBalancer balancer = Balancers.create(algorithm);
+
+        only.setDrained(true);
+        only.setHealthy(false);
+        only.setHealthy(true); // a check brought it back: still drained
+        assertThat(count(balancer, backends, PICKS, false)).containsOnlyKeys((Backend) null);
+
+        only.setHealthy(false);
+        only.setDrained(false); // enabled while down: still out until a check brings it up
+        assertThat(count(balancer, backends, PICKS, false)).containsOnlyKeys((Backend) null);
+
+        only.setHealthy(true);
+        assertThat(count(balancer, backends, PICKS, false)).containsOnlyKeys(only);
+    }
+
+    @ParameterizedTest
+    @EnumSource(BalanceAlgorithm.class)
+    void fallsBackToABackupWhenEveryPrimaryIsDrained(BalanceAlgorithm algorithm) {
+        Backend primary = backend(1);
+        Backend backup = backup(2);
+        primary.setDrained(true);
+
+        assertThat(count(Balancers.create(algorithm), List.of(primary, backup), PICKS, false))
+                .containsOnlyKeys(backup);
+    }
+
+    @ParameterizedTest
+    @EnumSource(BalanceAlgorithm.class)
     void neverExceedsABackendsMaxConnections(BalanceAlgorithm algorithm) {
         List<Backend> backends = List.of(capped(1, 3), capped(2, 5), backend(3));
 

@@ -85,7 +85,8 @@ public final class Main implements Callable<Integer> {
     @Option(
             names = "--admin",
             paramLabel = "HOST:PORT",
-            description = "Serve /live, /ready, /connections and /metrics over HTTP here (overrides admin.listen).")
+            description =
+                    "Serve /ui, /live, /ready, /connections, /metrics and /api/ over HTTP here (overrides admin.listen).")
     private String admin;
 
     @Option(

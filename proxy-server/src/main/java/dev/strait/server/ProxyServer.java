@@ -68,7 +68,8 @@ public final class ProxyServer implements ProxyView {
                 server.routes.bindAll(config);
             }
             if (config.admin().isPresent()) {
-                server.admin = AdminServer.start(config.admin().get(), server.boss, server.transport, server);
+                server.admin = AdminServer.start(
+                        config.admin().get(), server.boss, server.transport, server, () -> server.config.adminToken());
             }
             return server;
         } catch (StartException | RuntimeException e) {
@@ -140,6 +141,11 @@ public final class ProxyServer implements ProxyView {
     @Override
     public boolean activelyChecked(String routeName) {
         return routes.runtime(routeName).route().healthCheck().isPresent();
+    }
+
+    @Override
+    public boolean setDrained(String routeName, Backend backend, boolean drained) {
+        return routes.runtime(routeName).pool().setDrained(backend, drained);
     }
 
     /** The admin endpoint's address, if it runs. */

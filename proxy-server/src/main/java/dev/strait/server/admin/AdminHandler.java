@@ -2,34 +2,24 @@ package dev.strait.server.admin;
 
 import static java.util.Objects.requireNonNull;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.strait.balance.CheckResult;
 import dev.strait.server.connection.ProxiedConnection;
-import dev.strait.server.listen.Listeners;
-import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
-import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
-import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.QueryStringDecoder;
-import java.net.SocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
-import java.util.Optional;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
 
 /**
  * Answers the admin endpoint's requests.
@@ -39,38 +29,56 @@ import java.util.Optional;
  *   <li>{@code GET /ready}: 200 while listeners accept, 503 once draining (a readiness probe).
  *   <li>{@code GET /connections}: every live connection as JSON (route, both addresses, state, age, bytes).
  *   <li>{@code GET /backends}: every route's backends with health, check state ({@code unchecked}, {@code up},
- *       {@code down}), the last probe's result, weight and live connections, as JSON.
+ *       {@code down}), drain state, the last probe's result, weight and live connections, as JSON.
  *   <li>{@code GET /metrics}: per-route counters in the Prometheus text format.
+ *   <li>{@code /api/...}: the JSON API ({@link AdminApi}), the only place that takes a {@code POST}.
+ *   <li>{@code GET /ui}: the live page ({@link UiAssets}).
  * </ul>
+ *
+ * <p>Every response carries a Content-Security-Policy that forbids inline script and {@code nosniff}. A request the
+ * handler cannot answer is a JSON error under {@code /api/}, plain text elsewhere; never a stack trace.
  */
 final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Logger log = LogManager.getLogger(AdminHandler.class);
 
     private final ProxyView server;
+    private final AdminApi api;
+    private final UiAssets ui;
 
-    AdminHandler(ProxyView server) {
+    AdminHandler(ProxyView server, AdminApi api, UiAssets ui) {
         this.server = requireNonNull(server, "server");
+        this.api = requireNonNull(api, "api");
+        this.ui = requireNonNull(ui, "ui");
     }
 
     @Override
-    protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) throws JsonProcessingException {
+    protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
         String path = new QueryStringDecoder(request.uri()).path();
         FullHttpResponse response;
-        if (!HttpMethod.GET.equals(request.method()) && !HttpMethod.HEAD.equals(request.method())) {
-            response = text(HttpResponseStatus.METHOD_NOT_ALLOWED, "only GET\n");
+        if (request.decoderResult().isFailure()) {
+            response = Responses.text(HttpResponseStatus.BAD_REQUEST, "bad request\n");
+        } else if (path.startsWith("/api/")) {
+            response = api(ctx, request);
+        } else if (!HttpMethod.GET.equals(request.method()) && !HttpMethod.HEAD.equals(request.method())) {
+            response = Responses.text(HttpResponseStatus.METHOD_NOT_ALLOWED, "only GET\n");
         } else {
             response = switch (path) {
-                case "/live" -> text(HttpResponseStatus.OK, "live\n");
+                case "/live" -> Responses.text(HttpResponseStatus.OK, "live\n");
                 case "/ready" -> server.isAccepting()
-                        ? text(HttpResponseStatus.OK, "ready\n")
-                        : text(HttpResponseStatus.SERVICE_UNAVAILABLE, "draining\n");
-                case "/connections" -> json(connections());
-                case "/backends" -> json(backends());
+                        ? Responses.text(HttpResponseStatus.OK, "ready\n")
+                        : Responses.text(HttpResponseStatus.SERVICE_UNAVAILABLE, "draining\n");
+                case "/connections" -> Responses.json(connections());
+                case "/backends" -> Responses.json(backends());
                 case "/metrics" -> metrics();
-                default -> text(
-                        HttpResponseStatus.NOT_FOUND, "not found; try /live /ready /connections /backends /metrics\n");
+                default -> ui.get(path)
+                        .map(a -> Responses.bytes(HttpResponseStatus.OK, a.bytes(), a.contentType()))
+                        .orElseGet(() -> Responses.text(
+                                HttpResponseStatus.NOT_FOUND,
+                                "not found; try /ui /live /ready /connections /backends /metrics /api/connections"
+                                        + " /api/routes\n"));
             };
         }
+        Responses.secure(response.headers());
         boolean keepAlive = HttpUtil.isKeepAlive(request);
         HttpUtil.setKeepAlive(response, keepAlive);
         if (HttpMethod.HEAD.equals(request.method())) {
@@ -82,19 +90,32 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         }
     }
 
+    private FullHttpResponse api(ChannelHandlerContext ctx, FullHttpRequest request) {
+        try {
+            return api.handle(request, ctx.channel().remoteAddress());
+        } catch (ApiException e) {
+            return Responses.error(e);
+        } catch (RuntimeException e) {
+            log.warn("admin {} {}: {}", request.method(), request.uri(), e.toString());
+            return Responses.error(
+                    HttpResponseStatus.INTERNAL_SERVER_ERROR,
+                    "internal error: " + e.getClass().getSimpleName());
+        }
+    }
+
     private ObjectNode connections() {
         Instant now = Instant.now();
         List<ProxiedConnection> live = server.liveConnections();
-        ObjectNode root = JSON.createObjectNode();
+        ObjectNode root = Responses.JSON.createObjectNode();
         root.put("count", live.size());
         ArrayNode list = root.putArray("connections");
         for (ProxiedConnection c : live) {
             ObjectNode n = list.addObject();
             n.put("id", c.id());
             n.put("route", c.route());
-            n.put("client", address(c.client()));
-            n.put("listener", address(c.listener()));
-            n.put("backend", address(c.backend()));
+            n.put("client", AdminApi.address(c.client()));
+            n.put("listener", AdminApi.address(c.listener()));
+            n.put("backend", AdminApi.address(c.backend()));
             n.put("state", c.state().name());
             n.put("startedAt", c.started().toString());
             n.put("ageSeconds", Duration.between(c.started(), now).toMillis() / 1000.0);
@@ -105,59 +126,18 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     }
 
     private ObjectNode backends() {
-        ObjectNode root = JSON.createObjectNode();
+        ObjectNode root = Responses.JSON.createObjectNode();
         server.routeMetrics().keySet().forEach(route -> {
             ArrayNode list = root.putArray(route);
             boolean checked = server.activelyChecked(route);
-            server.backends(route).forEach(b -> {
-                ObjectNode n = list.addObject();
-                n.put("name", b.name());
-                n.put("address", address(b.address()));
-                n.put("healthy", b.healthy());
-                n.put("check", checked ? (b.healthy() ? "up" : "down") : "unchecked");
-                Optional<CheckResult> last = checked ? b.lastCheck() : Optional.empty();
-                if (last.isPresent()) {
-                    ObjectNode result = n.putObject("lastCheck");
-                    result.put("result", last.get().up() ? "up" : "down");
-                    result.put("reason", last.get().reason());
-                    result.put("at", last.get().at().toString());
-                } else {
-                    n.putNull("lastCheck");
-                }
-                n.put("backup", b.backup());
-                n.put("weight", b.weight());
-                n.put("activeConnections", b.activeConnections());
-            });
+            server.backends(route).forEach(b -> AdminApi.backend(list.addObject(), b, checked));
         });
         return root;
     }
 
     private FullHttpResponse metrics() {
-        FullHttpResponse response = text(HttpResponseStatus.OK, PrometheusText.render(server));
+        FullHttpResponse response = Responses.text(HttpResponseStatus.OK, PrometheusText.render(server));
         response.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
-        return response;
-    }
-
-    private static String address(SocketAddress address) {
-        return address == null ? null : Listeners.format(address);
-    }
-
-    private static FullHttpResponse json(ObjectNode body) throws JsonProcessingException {
-        FullHttpResponse response = response(HttpResponseStatus.OK, JSON.writeValueAsBytes(body));
-        response.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON);
-        return response;
-    }
-
-    private static FullHttpResponse text(HttpResponseStatus status, String body) {
-        FullHttpResponse response = response(status, body.getBytes(StandardCharsets.UTF_8));
-        response.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain; charset=utf-8");
-        return response;
-    }
-
-    private static FullHttpResponse response(HttpResponseStatus status, byte[] body) {
-        ByteBuf content = Unpooled.wrappedBuffer(body);
-        FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, content);
-        response.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, content.readableBytes());
         return response;
     }
 

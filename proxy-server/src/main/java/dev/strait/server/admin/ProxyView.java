@@ -8,7 +8,9 @@ import java.util.Map;
 
 /**
  * What the admin endpoint may read of the running proxy: its routes with their counters, each route's backends, the
- * live connections and whether it is ready. The server implements it; admin has no other way in.
+ * live connections and whether it is ready; and the two things it may do: drain or enable a backend, and close a
+ * connection (through its owner, {@link dev.strait.server.connection.ProxiedConnection#close}). The server implements
+ * it; admin has no other way in.
  *
  * <p>Called from the admin endpoint's event loop while the proxy runs, so implementations are thread-safe and answer
  * from snapshots without blocking.
@@ -32,6 +34,14 @@ public interface ProxyView {
      * @throws IllegalArgumentException if no route has that name
      */
     boolean activelyChecked(String routeName);
+
+    /**
+     * Drains ({@code true}) or enables one of a route's backends: a drained backend gets no new connections, its live
+     * ones run on. Returns true when this changed it.
+     *
+     * @throws IllegalArgumentException if no route has that name
+     */
+    boolean setDrained(String routeName, Backend backend, boolean drained);
 
     /** A snapshot of the live connections. */
     List<ProxiedConnection> liveConnections();

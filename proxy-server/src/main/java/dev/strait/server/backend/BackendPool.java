@@ -136,6 +136,21 @@ public final class BackendPool implements AutoCloseable {
         return changed;
     }
 
+    /**
+     * Drains ({@code true}: no new connections, live ones run on) or enables a backend; when enabling changed it,
+     * clients waiting for a backend are told. Health checks go on either way. Returns true when this changed it.
+     */
+    public boolean setDrained(Backend backend, boolean drained) {
+        boolean changed = backend.setDrained(drained);
+        if (changed) {
+            log.info("route {}: backend {} {}", route, backend, drained ? "drained" : "enabled");
+            if (!drained) {
+                onAvailable.run();
+            }
+        }
+        return changed;
+    }
+
     /** Called on the pool's loop by a name watch with the backends its name now resolves to. */
     void replace(int specIndex, List<Backend> backends) {
         bySpec.set(specIndex, List.copyOf(backends));

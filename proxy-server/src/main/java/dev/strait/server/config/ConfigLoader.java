@@ -66,7 +66,8 @@ public final class ConfigLoader {
                 values.value(root, "", ProxyConfig.MAX_CONNECTIONS),
                 routes(
                         root.get(ProxyConfig.ROUTES.field()),
-                        RouteDefaults.read(root.get(ProxyConfig.DEFAULTS.field()))));
+                        RouteDefaults.read(root.get(ProxyConfig.DEFAULTS.field()))),
+                values.optional(admin, "admin", ProxyConfig.ADMIN_TOKEN).flatMap(token -> token));
     }
 
     /** The top level without its {@code x-} keys, which hold anchors for the rest of the file and are not read. */

@@ -38,6 +38,20 @@ public interface ConnectionView {
         return state().backendAddress();
     }
 
+    /**
+     * Strait's own address towards the backend once relaying (what the backend sees as its client; a DBA joins it
+     * with {@code pg_stat_activity.client_port}), else null.
+     */
+    default SocketAddress backendLocal() {
+        ConnectionState now = state();
+        if (now instanceof ConnectionState.Closed closed) {
+            now = closed.last();
+        }
+        return now instanceof ConnectionState.Relaying relaying
+                ? relaying.channel().localAddress()
+                : null;
+    }
+
     /** The backend this connection counts against (connecting or relaying), else null. */
     default Backend backendTarget() {
         return state().backend();
