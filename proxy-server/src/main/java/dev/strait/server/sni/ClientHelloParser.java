@@ -128,7 +128,8 @@ public final class ClientHelloParser {
         if (r.at == to) {
             return new Result(Kind.HELLO, null, List.of()); // no extensions at all
         }
-        int extEnd = r.at + r.u16();
+        int extLength = r.u16();
+        int extEnd = r.at + extLength;
         if (r.bad || extEnd != to) {
             return Result.ERROR;
         }
@@ -161,7 +162,8 @@ public final class ClientHelloParser {
 
     /** The host_name of a server_name extension; "" if it names none; null if malformed. */
     private static String serverName(Reader r) {
-        int listEnd = r.at + r.u16();
+        int listLength = r.u16();
+        int listEnd = r.at + listLength;
         if (r.bad || listEnd != r.to) {
             return null;
         }
@@ -191,7 +193,8 @@ public final class ClientHelloParser {
     }
 
     private static List<String> alpn(Reader r) {
-        int listEnd = r.at + r.u16();
+        int listLength = r.u16();
+        int listEnd = r.at + listLength;
         if (r.bad || listEnd != r.to) {
             return null;
         }
