@@ -55,7 +55,25 @@ final class RouteParser {
                 : List.of(); // an sni route without default backends closes clients that match no target
         JsonNode health = YamlValues.block(node, prefix + ".healthCheck", "healthCheck", HEALTH_FIELDS);
         JsonNode passive = YamlValues.block(node, prefix + ".passiveCheck", "passiveCheck", PASSIVE_FIELDS);
-        Route route = new Route(
+        RouteProtocol protocol = values.value(node, prefix, Route.PROTOCOL);
+        try {
+            return route(name, listen, node, prefix, backends, health, passive, sni, protocol);
+        } catch (ConfigException e) {
+            throw e.key().startsWith(prefix) ? e : e.under(prefix);
+        }
+    }
+
+    private Route route(
+            String name,
+            HostAndPort listen,
+            JsonNode node,
+            String prefix,
+            List<BackendSpec> backends,
+            JsonNode health,
+            JsonNode passive,
+            List<SniTarget> sni,
+            RouteProtocol protocol) {
+        return new Route(
                 name,
                 listen,
                 backends,
@@ -83,16 +101,9 @@ final class RouteParser {
                         values.cidrs(prefix + ".deny", node.get("deny"))),
                 tcpKeepalive(
                         prefix + ".tcpKeepalive",
-                        YamlValues.block(node, prefix + ".tcpKeepalive", "tcpKeepalive", KEEPALIVE_FIELDS)));
-        RouteProtocol protocol = values.value(node, prefix, Route.PROTOCOL);
-        if (sni.isEmpty() && protocol == RouteProtocol.TCP) {
-            return route;
-        }
-        try {
-            return route.withSni(sni, protocol);
-        } catch (ConfigException e) {
-            throw e.key().startsWith(prefix) ? e : e.under(prefix);
-        }
+                        YamlValues.block(node, prefix + ".tcpKeepalive", "tcpKeepalive", KEEPALIVE_FIELDS)),
+                sni,
+                protocol);
     }
 
     private List<BackendSpec> backends(String key, JsonNode backendsNode) {
