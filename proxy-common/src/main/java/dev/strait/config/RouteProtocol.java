@@ -19,8 +19,13 @@ public enum RouteProtocol {
         };
     }
 
+    /** The name the config file uses. */
+    public String configName() {
+        return name().toLowerCase(Locale.ROOT);
+    }
+
     @Override
     public String toString() {
-        return name().toLowerCase(Locale.ROOT);
+        return configName();
     }
 }
