@@ -2,8 +2,10 @@ package dev.strait.config;
 
 import static java.util.Objects.requireNonNull;
 
+import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import java.util.stream.Stream;
 
 /**
@@ -21,6 +23,9 @@ import java.util.stream.Stream;
  * @param limits connection and rate limits
  * @param access which client addresses are accepted
  * @param tcpKeepalive TCP keepalive on the client's and the backend's socket
+ * @param sni targets chosen by the TLS server name the client asks for; empty: no SNI routing. With it, {@code
+ *     backends} (the default target) may be empty, and clients that match no target are then closed
+ * @param protocol what the clients speak first: {@code postgres} makes SNI routing answer PostgreSQL's SSLRequest
  */
 public record Route(
         String name,
@@ -34,7 +39,9 @@ public record Route(
         WaterMark writeBufferWaterMark,
         Limits limits,
         AccessList access,
-        TcpKeepalive tcpKeepalive) {
+        TcpKeepalive tcpKeepalive,
+        List<SniTarget> sni,
+        RouteProtocol protocol) {
 
     public static final ConfigKey<Void> NAME =
             ConfigKey.readByLoader("name", "1-64 letters, digits, '.', '_' or '-'", "route-N");
@@ -49,6 +56,8 @@ public record Route(
     public static final ConfigKey<Void> HEALTH_CHECK = ConfigKey.readByLoader("healthCheck", "mapping", "off");
     public static final ConfigKey<Void> PASSIVE_CHECK = ConfigKey.readByLoader("passiveCheck", "mapping", "off");
     public static final ConfigKey<Integer> RETRIES = ConfigKey.of("retries", "integer", "2", ConfigValues::integer);
+    public static final ConfigKey<RouteProtocol> PROTOCOL =
+            ConfigKey.of("protocol", "tcp | postgres", "tcp", RouteProtocol::parse);
 
     /** Every key of a route, those of its blocks and backends included. */
     public static final List<ConfigKey<?>> KEYS = Stream.of(
@@ -60,7 +69,9 @@ public record Route(
                     WaterMark.KEYS,
                     Limits.KEYS,
                     AccessList.KEYS,
-                    TcpKeepalive.KEYS)
+                    TcpKeepalive.KEYS,
+                    List.<ConfigKey<?>>of(PROTOCOL),
+                    SniTarget.KEYS)
             .flatMap(List::stream)
             .toList();
 
@@ -80,13 +91,59 @@ public record Route(
         if (!name.matches("[A-Za-z0-9._-]{1,64}")) {
             throw ConfigException.badValue("name", name, "1-64 letters, digits, '.', '_' or '-'");
         }
+        requireNonNull(protocol, "protocol");
+        sni = List.copyOf(requireNonNull(sni, "sni"));
+        Set<String> names = new HashSet<>();
+        for (SniTarget target : sni) {
+            for (String serverName : target.serverNames()) {
+                if (!names.add(serverName)) {
+                    throw ConfigException.badValue("sni", serverName, "each server name in one entry only");
+                }
+            }
+        }
         backends = List.copyOf(requireNonNull(backends, "backends"));
-        if (backends.isEmpty()) {
+        if (backends.isEmpty() && sni.isEmpty()) {
             throw new ConfigException("backends", "at least one backend is required for route " + name);
         }
         if (retries < 0 || retries > 100) {
             throw ConfigException.badValue("retries", retries, "0 to 100");
         }
+    }
+
+    /** A route without SNI routing, as before {@code sni} and {@code protocol} existed. */
+    public Route(
+            String name,
+            HostAndPort listen,
+            List<BackendSpec> backends,
+            BalanceAlgorithm balance,
+            Optional<HealthCheck> healthCheck,
+            PassiveCheck passiveCheck,
+            int retries,
+            Timeouts timeouts,
+            WaterMark writeBufferWaterMark,
+            Limits limits,
+            AccessList access,
+            TcpKeepalive tcpKeepalive) {
+        this(
+                name,
+                listen,
+                backends,
+                balance,
+                healthCheck,
+                passiveCheck,
+                retries,
+                timeouts,
+                writeBufferWaterMark,
+                limits,
+                access,
+                tcpKeepalive,
+                List.of(),
+                RouteProtocol.TCP);
+    }
+
+    /** Whether clients are routed by what they say first (a ClientHello's server name, PostgreSQL's preamble). */
+    public boolean routesBySni() {
+        return !sni.isEmpty();
     }
 
     /**
@@ -123,6 +180,27 @@ public record Route(
                 writeBufferWaterMark,
                 limits,
                 access,
-                tcpKeepalive);
+                tcpKeepalive,
+                sni,
+                protocol);
+    }
+
+    /** This route with SNI targets and a protocol. */
+    public Route withSni(List<SniTarget> targets, RouteProtocol proto) {
+        return new Route(
+                name,
+                listen,
+                backends,
+                balance,
+                healthCheck,
+                passiveCheck,
+                retries,
+                timeouts,
+                writeBufferWaterMark,
+                limits,
+                access,
+                tcpKeepalive,
+                targets,
+                proto);
     }
 }

@@ -2,6 +2,7 @@ package dev.strait.server;
 
 import dev.strait.config.BackendSpec;
 import dev.strait.config.ConfigValues;
+import dev.strait.config.SniTarget;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.RecordComponent;
 import java.time.Duration;
@@ -52,6 +53,9 @@ final class ConfigDiff {
                     ? spec.address().toString()
                     : spec.address() + " (weight " + spec.weight() + ", maxConnections " + spec.maxConnections()
                             + (spec.backup() ? ", backup)" : ")");
+        }
+        if (value instanceof SniTarget target) {
+            return String.join("|", target.serverNames()) + ": " + plain(target.backends());
         }
         if (value instanceof Enum<?> e) {
             return configName(e);

@@ -10,10 +10,12 @@ import dev.strait.server.connection.ConnectionRegistry;
 import dev.strait.server.connection.ProxiedConnection;
 import dev.strait.server.listen.ListenException;
 import dev.strait.server.route.RouteMetrics;
+import dev.strait.server.route.RouteRuntime;
 import dev.strait.transport.Transport;
 import io.netty.channel.EventLoopGroup;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -135,12 +137,20 @@ public final class ProxyServer implements ProxyView {
     /** A route's current backends with their health and load, for the admin endpoint and tests. */
     @Override
     public List<Backend> backends(String routeName) {
-        return routes.runtime(routeName).pool().current();
+        RouteRuntime runtime = routes.runtime(routeName);
+        if (runtime.targets().isEmpty()) {
+            return runtime.pool().current();
+        }
+        List<Backend> all = new ArrayList<>();
+        runtime.pools().forEach(p -> all.addAll(p.current()));
+        return all; // the default backends, then each sni target's
     }
 
     @Override
     public boolean activelyChecked(String routeName) {
-        return routes.runtime(routeName).route().healthCheck().isPresent();
+        RouteRuntime runtime = routes.runtime(routeName);
+        return runtime.route().healthCheck().isPresent()
+                || runtime.targets().stream().anyMatch(t -> t.healthCheck().isPresent());
     }
 
     @Override

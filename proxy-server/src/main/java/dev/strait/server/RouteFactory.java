@@ -4,9 +4,13 @@ import static java.util.Objects.requireNonNull;
 
 import dev.strait.balance.Backend;
 import dev.strait.balance.Balancers;
+import dev.strait.config.BackendSpec;
+import dev.strait.config.HealthCheck;
 import dev.strait.config.HostAndPort;
+import dev.strait.config.PassiveCheck;
 import dev.strait.config.ProxyConfig;
 import dev.strait.config.Route;
+import dev.strait.config.SniTarget;
 import dev.strait.server.backend.BackendPool;
 import dev.strait.server.backend.DnsSettings;
 import dev.strait.server.backend.HealthChecker;
@@ -18,7 +22,9 @@ import dev.strait.server.route.AcceptErrorHandler;
 import dev.strait.server.route.AdmissionGate;
 import dev.strait.server.route.RouteMetrics;
 import dev.strait.server.route.RouteRuntime;
+import dev.strait.server.route.RouteTarget;
 import dev.strait.server.route.WaitList;
+import dev.strait.server.sni.SniStage;
 import dev.strait.transport.Transport;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
@@ -79,7 +85,7 @@ final class RouteFactory {
     /** Builds a route's runtime and binds its listener. */
     RouteListener bind(Route route, RouteListener previous, ProxyConfig cfg) throws StartException {
         RouteRuntime runtime = newRuntime(route, previous == null ? null : previous.runtime(), cfg);
-        RouteListener listener = new RouteListener(runtime, healthChecker(runtime));
+        RouteListener listener = new RouteListener(runtime, healthCheckers(runtime));
         WriteBufferWaterMark waterMark = waterMark(route);
         ServerBootstrap bootstrap = new ServerBootstrap()
                 .channel(transport.serverChannel())
@@ -126,28 +132,38 @@ final class RouteFactory {
         log.info(
                 "listening on {} -> {} (transport {})",
                 Listeners.format(listener.channel().localAddress()),
-                route.backends().stream().map(b -> b.address().toString()).collect(Collectors.joining(",")),
+                route.backends().stream().map(b -> b.address().toString()).collect(Collectors.joining(","))
+                        + (route.routesBySni() ? " (and " + route.sni().size() + " sni target(s))" : ""),
                 transport.name());
     }
 
     RouteRuntime newRuntime(Route route, RouteRuntime previous, ProxyConfig cfg) {
-        EventLoop loop = workers.next();
-        Map<String, Backend> carried =
-                previous == null ? Map.of() : previous.pool().byName();
         // Carried over a reload: clients still waiting on the old runtime are woken by the new one's events too.
         WaitList waiters = previous == null ? new WaitList() : previous.waiters();
-        BackendPool pool = new BackendPool(
+        BackendPool pool = pool(
                 route.name(),
                 route.backends(),
                 route.passiveCheck(),
-                dnsSettings(cfg),
-                loop,
-                carried,
-                waiters::wakeAll);
-        if (route.healthCheck().isEmpty()) {
-            // Nothing would bring back a backend that an earlier config's health check took down; a passive
-            // cool-off still running ends on its own timer.
-            pool.current().stream().filter(b -> !b.coolingOff()).forEach(pool::markHealthy);
+                route.healthCheck().isPresent(),
+                previous == null ? null : previous.pool(),
+                waiters,
+                cfg);
+        List<RouteTarget> targets = new ArrayList<>(route.sni().size());
+        for (SniTarget sni : route.sni()) {
+            RouteTarget was = previous == null ? null : previous.target(sni.name());
+            targets.add(new RouteTarget(
+                    sni.name(),
+                    pool(
+                            route.name() + "/" + sni.name(),
+                            sni.backends(),
+                            sni.passiveCheck(),
+                            sni.healthCheck().isPresent(),
+                            was == null ? null : was.pool(),
+                            waiters,
+                            cfg),
+                    Balancers.create(sni.balance()),
+                    sni.retries(),
+                    sni.healthCheck()));
         }
         AdmissionGate gate = new AdmissionGate(
                 route.access(),
@@ -156,25 +172,61 @@ final class RouteFactory {
                 cfg.maxConnections(),
                 onRelease,
                 previous == null ? null : previous.gate());
+        RouteMetrics metrics = previous == null ? new RouteMetrics() : previous.metrics();
         return new RouteRuntime(
                 route,
                 pool,
                 Balancers.create(route.balance()),
                 backendBootstrap(route),
                 gate,
-                previous == null ? new RouteMetrics() : previous.metrics(),
+                metrics,
                 waiters,
-                List.of(), // no stage can be turned on yet: PROXY header, SNI/PostgreSQL peek and TLS will add theirs
-                cfg.splice().spliceAfter());
+                // Only the stages the route turns on: a plain route has none. PROXY header and TLS will add theirs.
+                route.routesBySni() ? List.of(SniStage.factory(route, metrics)) : List.of(),
+                cfg.splice().spliceAfter(),
+                targets);
+    }
+
+    /** One pool of backends (the route's own, or an sni target's), carrying over the health of {@code previous}. */
+    private BackendPool pool(
+            String name,
+            List<BackendSpec> backends,
+            PassiveCheck passive,
+            boolean activelyChecked,
+            BackendPool previous,
+            WaitList waiters,
+            ProxyConfig cfg) {
+        EventLoop loop = workers.next();
+        Map<String, Backend> carried = previous == null ? Map.of() : previous.byName();
+        BackendPool pool = new BackendPool(name, backends, passive, dnsSettings(cfg), loop, carried, waiters::wakeAll);
+        if (!activelyChecked) {
+            // Nothing would bring back a backend that an earlier config's health check took down; a passive
+            // cool-off still running ends on its own timer.
+            pool.current().stream().filter(b -> !b.coolingOff()).forEach(pool::markHealthy);
+        }
+        return pool;
+    }
+
+    /** The route's health checkers: one for its own backends, one per sni target, each where configured. */
+    List<HealthChecker> healthCheckers(RouteRuntime runtime) {
+        List<HealthChecker> checkers = new ArrayList<>();
+        healthChecker(runtime).ifPresent(checkers::add);
+        for (RouteTarget target : runtime.targets()) {
+            target.healthCheck().ifPresent(check -> checkers.add(checker(runtime, check, target.pool())));
+        }
+        return checkers;
     }
 
     Optional<HealthChecker> healthChecker(RouteRuntime runtime) {
-        return runtime.route().healthCheck().map(check -> new HealthChecker(
-                        runtime.name(), check, runtime.pool(), workers.next(), transport, backend -> {
-                            int closed = registry.closeConnectionsTo(backend);
-                            log.info("route {}: closed {} connection(s) to {}", runtime.name(), closed, backend);
-                        })
-                .start());
+        return runtime.route().healthCheck().map(check -> checker(runtime, check, runtime.pool()));
+    }
+
+    private HealthChecker checker(RouteRuntime runtime, HealthCheck check, BackendPool pool) {
+        return new HealthChecker(runtime.name(), check, pool, workers.next(), transport, backend -> {
+                    int closed = registry.closeConnectionsTo(backend);
+                    log.info("route {}: closed {} connection(s) to {}", runtime.name(), closed, backend);
+                })
+                .start();
     }
 
     private DnsSettings dnsSettings(ProxyConfig c) {

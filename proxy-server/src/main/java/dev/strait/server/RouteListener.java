@@ -1,10 +1,10 @@
 package dev.strait.server;
 
+import dev.strait.server.backend.BackendPool;
 import dev.strait.server.backend.HealthChecker;
 import dev.strait.server.route.RouteRuntime;
 import io.netty.channel.Channel;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
@@ -14,11 +14,11 @@ import java.util.concurrent.atomic.AtomicReference;
 final class RouteListener {
     private final AtomicReference<RouteRuntime> runtime;
     private volatile List<Channel> channels = List.of();
-    private volatile Optional<HealthChecker> checker;
+    private volatile List<HealthChecker> checkers;
 
-    RouteListener(RouteRuntime runtime, Optional<HealthChecker> checker) {
+    RouteListener(RouteRuntime runtime, List<HealthChecker> checkers) {
         this.runtime = new AtomicReference<>(runtime);
-        this.checker = checker;
+        this.checkers = List.copyOf(checkers);
     }
 
     RouteRuntime runtime() {
@@ -44,16 +44,16 @@ final class RouteListener {
     }
 
     /** Swaps in a new runtime for new connections; returns the old one. */
-    RouteRuntime swap(RouteRuntime next, Optional<HealthChecker> nextChecker) {
+    RouteRuntime swap(RouteRuntime next, List<HealthChecker> nextCheckers) {
         next.gate().attach(channels);
-        checker.ifPresent(HealthChecker::close);
-        checker = nextChecker;
+        checkers.forEach(HealthChecker::close);
+        checkers = List.copyOf(nextCheckers);
         return runtime.getAndSet(next);
     }
 
     /** Stops the health checker and the name watches; the listener is closed by the caller. */
     void stopBackgroundWork() {
-        checker.ifPresent(HealthChecker::close);
-        runtime.get().pool().close();
+        checkers.forEach(HealthChecker::close);
+        runtime.get().pools().forEach(BackendPool::close);
     }
 }

@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import dev.strait.config.ProxyConfig;
 import dev.strait.config.Route;
+import dev.strait.server.backend.BackendPool;
 import dev.strait.server.listen.Listeners;
 import dev.strait.server.route.RouteMetrics;
 import dev.strait.server.route.RouteRuntime;
@@ -64,7 +65,7 @@ final class RouteTable {
             }
         } catch (StartException | RuntimeException e) {
             fresh.values().forEach(RouteTable::stop);
-            runtimes.values().forEach(r -> r.pool().close());
+            runtimes.values().forEach(r -> r.pools().forEach(BackendPool::close));
             throw e;
         }
         for (Route route : plan.toBind()) {
@@ -83,9 +84,9 @@ final class RouteTable {
         for (Route route : plan.updated()) {
             RouteRuntime runtime = runtimes.get(route.name());
             old.get(route.name())
-                    .swap(runtime, factory.healthChecker(runtime))
-                    .pool()
-                    .close();
+                    .swap(runtime, factory.healthCheckers(runtime))
+                    .pools()
+                    .forEach(BackendPool::close);
             log.info(
                     "route {}: updated {}; new connections use the new settings",
                     route.name(),

@@ -28,6 +28,7 @@ class PackageDependencyTest {
             Set.of("dev.strait.server"),
             Set.of("dev.strait.server.admin", "dev.strait.server.config"),
             Set.of("dev.strait.server.connection"),
+            Set.of("dev.strait.server.sni"),
             Set.of("dev.strait.server.route"),
             Set.of("dev.strait.server.backend", "dev.strait.server.listen", "dev.strait.server.lifecycle"),
             Set.of("dev.strait.server.probe"),

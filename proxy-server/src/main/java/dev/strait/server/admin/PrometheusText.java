@@ -89,6 +89,7 @@ final class PrometheusText {
                 "counter",
                 routes,
                 RouteMetrics::acceptErrorsTotal);
+        sniFamily(out, routes);
         backendFamily(
                 server,
                 out,
@@ -139,6 +140,23 @@ final class PrometheusText {
                         .append(b.name())
                         .append("\"} ")
                         .append(value.applyAsLong(route, b))
+                        .append('\n')));
+    }
+
+    /** Clients routed by an SNI route's stage, by target and result; only routes that routed any. */
+    private static void sniFamily(StringBuilder out, Map<String, RouteMetrics> routes) {
+        out.append("# HELP strait_sni_routed_total Clients an SNI route sent to a target (or default, or none),")
+                .append(" by why: matched, no_match, no_sni, not_tls, error, silent, plaintext, cancel.\n")
+                .append("# TYPE strait_sni_routed_total counter\n");
+        routes.forEach(
+                (route, m) -> m.sniRoutedTotals().forEach((k, n) -> out.append("strait_sni_routed_total{route=\"")
+                        .append(route)
+                        .append("\",target=\"")
+                        .append(k.target())
+                        .append("\",result=\"")
+                        .append(k.result())
+                        .append("\"} ")
+                        .append(n)
                         .append('\n')));
     }
 

@@ -14,6 +14,8 @@ import dev.strait.config.Limits;
 import dev.strait.config.PassiveCheck;
 import dev.strait.config.PostgresLogin;
 import dev.strait.config.Route;
+import dev.strait.config.RouteProtocol;
+import dev.strait.config.SniTarget;
 import dev.strait.config.TcpKeepalive;
 import dev.strait.config.Timeouts;
 import dev.strait.config.WaterMark;
@@ -33,6 +35,7 @@ final class RouteParser {
     private static final Set<String> TIMEOUT_FIELDS = ConfigKey.fieldsUnder("timeouts", Route.KEYS);
     private static final Set<String> WATER_MARK_FIELDS = ConfigKey.fieldsUnder("writeBufferWaterMark", Route.KEYS);
     private static final Set<String> KEEPALIVE_FIELDS = ConfigKey.fieldsUnder("tcpKeepalive", Route.KEYS);
+    private static final Set<String> SNI_FIELDS = ConfigKey.fieldsUnder("sni[]", Route.KEYS);
 
     private final YamlValues values;
 
@@ -46,16 +49,30 @@ final class RouteParser {
                 ? values.scalar(prefix + ".name", node.get("name"))
                 : "route-" + prefix.substring(7, prefix.length() - 1);
         HostAndPort listen = values.value(node, prefix, Route.LISTEN);
-        JsonNode backendsNode = node.get("backends");
-        if (backendsNode == null || !backendsNode.isArray() || backendsNode.isEmpty()) {
-            throw new ConfigException(prefix + ".backends", "a list of at least one host:port is required");
-        }
-        List<BackendSpec> backends = new ArrayList<>();
-        for (int i = 0; i < backendsNode.size(); i++) {
-            backends.add(backend(prefix + ".backends[" + i + "]", backendsNode.get(i)));
-        }
+        List<SniTarget> sni = sni(prefix + ".sni", node.get("sni"));
+        List<BackendSpec> backends = sni.isEmpty() || node.has("backends")
+                ? backends(prefix + ".backends", node.get("backends"))
+                : List.of(); // an sni route without default backends closes clients that match no target
         JsonNode health = YamlValues.block(node, prefix + ".healthCheck", "healthCheck", HEALTH_FIELDS);
         JsonNode passive = YamlValues.block(node, prefix + ".passiveCheck", "passiveCheck", PASSIVE_FIELDS);
+        RouteProtocol protocol = values.value(node, prefix, Route.PROTOCOL);
+        try {
+            return route(name, listen, node, prefix, backends, health, passive, sni, protocol);
+        } catch (ConfigException e) {
+            throw e.key().startsWith(prefix) ? e : e.under(prefix);
+        }
+    }
+
+    private Route route(
+            String name,
+            HostAndPort listen,
+            JsonNode node,
+            String prefix,
+            List<BackendSpec> backends,
+            JsonNode health,
+            JsonNode passive,
+            List<SniTarget> sni,
+            RouteProtocol protocol) {
         return new Route(
                 name,
                 listen,
@@ -84,7 +101,68 @@ final class RouteParser {
                         values.cidrs(prefix + ".deny", node.get("deny"))),
                 tcpKeepalive(
                         prefix + ".tcpKeepalive",
-                        YamlValues.block(node, prefix + ".tcpKeepalive", "tcpKeepalive", KEEPALIVE_FIELDS)));
+                        YamlValues.block(node, prefix + ".tcpKeepalive", "tcpKeepalive", KEEPALIVE_FIELDS)),
+                sni,
+                protocol);
+    }
+
+    private List<BackendSpec> backends(String key, JsonNode backendsNode) {
+        if (backendsNode == null || !backendsNode.isArray() || backendsNode.isEmpty()) {
+            throw new ConfigException(key, "a list of at least one host:port is required");
+        }
+        List<BackendSpec> backends = new ArrayList<>();
+        for (int i = 0; i < backendsNode.size(); i++) {
+            backends.add(backend(key + "[" + i + "]", backendsNode.get(i)));
+        }
+        return backends;
+    }
+
+    /** The route's {@code sni} list; absent: empty. */
+    private List<SniTarget> sni(String key, JsonNode node) {
+        if (node == null) {
+            return List.of();
+        }
+        if (!node.isArray() || node.isEmpty()) {
+            throw new ConfigException(key, "expected a list of {serverNames: [...], backends: [...]} mappings");
+        }
+        List<SniTarget> targets = new ArrayList<>();
+        for (int i = 0; i < node.size(); i++) {
+            String at = key + "[" + i + "]";
+            JsonNode entry = node.get(i);
+            YamlValues.requireObject(at, entry, SNI_FIELDS, at + ".");
+            JsonNode namesNode = entry.get("serverNames");
+            if (namesNode == null || !namesNode.isArray() || namesNode.isEmpty()) {
+                throw new ConfigException(at + ".serverNames", "a list of at least one server name is required");
+            }
+            List<String> names = new ArrayList<>();
+            for (int n = 0; n < namesNode.size(); n++) {
+                String nameKey = at + ".serverNames[" + n + "]";
+                String name = values.scalar(nameKey, namesNode.get(n));
+                try {
+                    names.add(SniTarget.normalize(name));
+                } catch (ConfigException e) {
+                    throw ConfigException.badValue(nameKey, name, "a host name, or *.domain for any one label");
+                }
+            }
+            JsonNode health = YamlValues.block(entry, at + ".healthCheck", "healthCheck", HEALTH_FIELDS);
+            JsonNode passive = YamlValues.block(entry, at + ".passiveCheck", "passiveCheck", PASSIVE_FIELDS);
+            try {
+                targets.add(new SniTarget(
+                        names,
+                        backends(at + ".backends", entry.get("backends")),
+                        values.value(entry, at, Route.BALANCE),
+                        health == null ? Optional.empty() : Optional.of(healthCheck(at + ".healthCheck", health)),
+                        passive == null
+                                ? PassiveCheck.DISABLED
+                                : new PassiveCheck(
+                                        values.value(passive, at + ".passiveCheck", PassiveCheck.FAILURES),
+                                        values.value(passive, at + ".passiveCheck", PassiveCheck.COOL_OFF)),
+                        values.value(entry, at, Route.RETRIES)));
+            } catch (ConfigException e) {
+                throw e.key().startsWith(at) ? e : e.under(at);
+            }
+        }
+        return targets;
     }
 
     /** TCP keepalive at {@code path}; a missing block (null) gives every default. */
@@ -103,7 +181,9 @@ final class RouteParser {
                 values.value(t, path, Timeouts.CLIENT_FIN),
                 values.value(t, path, Timeouts.SERVER_FIN),
                 values.value(t, path, Timeouts.QUEUE),
-                values.value(t, path, Timeouts.MAX_LIFETIME));
+                values.value(t, path, Timeouts.MAX_LIFETIME),
+                values.value(t, path, Timeouts.CLIENT_HELLO),
+                values.value(t, path, Timeouts.SILENT_CLIENT));
     }
 
     private WaterMark waterMark(String path, JsonNode w) {

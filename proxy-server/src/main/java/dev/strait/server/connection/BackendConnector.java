@@ -1,12 +1,16 @@
 package dev.strait.server.connection;
 
 import dev.strait.balance.Backend;
+import dev.strait.balance.LoadBalancer;
 import dev.strait.config.Route;
 import dev.strait.relay.RelayHandler;
+import dev.strait.server.backend.BackendPool;
+import dev.strait.server.lifecycle.BackendGreeting;
 import dev.strait.server.lifecycle.CloseCause;
 import dev.strait.server.lifecycle.ConnectionState;
 import dev.strait.server.route.AdmissionGate;
 import dev.strait.server.route.RouteRuntime;
+import dev.strait.server.route.RouteTarget;
 import dev.strait.transport.ErrorText;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
@@ -47,6 +51,9 @@ final class BackendConnector {
     private StringJoiner failures;
     private Throwable lastFailure;
     private int attempts;
+    private BackendPool pool; // the route's own backends, or the target a stage chose
+    private LoadBalancer balancer;
+    private int retries;
 
     BackendConnector(
             RouteRuntime route,
@@ -61,6 +68,9 @@ final class BackendConnector {
         this.deadlineNanos = deadlineNanos;
         this.handler = handler;
         this.frontend = frontend;
+        this.pool = route.pool();
+        this.balancer = route.balancer();
+        this.retries = route.route().retries();
     }
 
     /** Starts: asks for a slot if the client waits for one, else connects. */
@@ -81,8 +91,15 @@ final class BackendConnector {
         }
     }
 
-    /** The last pre-relay stage handed over: connect. */
+    /** The last pre-relay stage handed over: connect, to the target a stage chose if one did. */
     void connect() {
+        String name = connection.target();
+        RouteTarget target = name == null ? null : route.target(name);
+        if (target != null) {
+            pool = target.pool();
+            balancer = target.balancer();
+            retries = target.retries();
+        }
         connectNext();
     }
 
@@ -108,9 +125,7 @@ final class BackendConnector {
             return;
         }
         Route config = route.route();
-        Backend target = attempts > config.retries()
-                ? null
-                : route.balancer().pick(connection.clientAddress(), route.pool().current(), tried);
+        Backend target = attempts > retries ? null : balancer.pick(connection.clientAddress(), pool.current(), tried);
         if (target == null) {
             waitForBackend();
             return;
@@ -145,13 +160,23 @@ final class BackendConnector {
             return; // the client left meanwhile: the close path abandoned the attempt and released the backend
         }
         if (f.isSuccess()) {
-            route.pool().connectSucceeded(target);
-            handler.relay(f.channel());
+            pool.connectSucceeded(target);
+            BackendGreeting greeting = connection.greeting();
+            if (greeting == null) {
+                handler.relay(f.channel());
+            } else {
+                BackendGreeter.greet(
+                        f.channel(), greeting, route.route().timeouts().connect(), connection, () -> {
+                            if (!(connection.state() instanceof ConnectionState.Closed)) {
+                                handler.relay(f.channel());
+                            }
+                        });
+            }
             return;
         }
         connection.attemptFailed();
         route.metrics().backendConnectFailed();
-        route.pool().connectFailed(target, f.cause());
+        pool.connectFailed(target, f.cause());
         skip(target);
         lastFailure = f.cause();
         if (failures == null) {
@@ -174,7 +199,7 @@ final class BackendConnector {
         connection.waitForBackend(deadlineNanos);
         Waiter waiter = connection.waiter();
         waiter.await(left, this::newRound);
-        for (Backend b : route.pool().current()) { // checked after joining the list: no event is missed
+        for (Backend b : pool.current()) { // checked after joining the list: no event is missed
             if (b.available()) {
                 waiter.await(Math.min(left, TimeUnit.MILLISECONDS.toNanos(RETRY_MILLIS)), this::newRound);
                 return;

@@ -3,6 +3,7 @@ package dev.strait.server.connection;
 import dev.strait.balance.Backend;
 import dev.strait.relay.RelayHandler;
 import dev.strait.relay.RelayListener;
+import dev.strait.server.lifecycle.BackendGreeting;
 import dev.strait.server.lifecycle.CloseCause;
 import dev.strait.server.lifecycle.ConnectionState;
 import dev.strait.server.lifecycle.ConnectionState.Accepted;
@@ -66,6 +67,8 @@ public final class ProxiedConnection implements ConnectionView, StageHost, Chann
     private String detail;
     private Future<?> lifetime;
     private Waiter waiter;
+    private String target; // a stage's choice among the route's named targets; null: its own backends
+    private BackendGreeting greeting;
 
     ProxiedConnection(RouteRuntime route, Channel frontend, ConnectionRegistry registry) {
         this.route = route;
@@ -118,6 +121,23 @@ public final class ProxiedConnection implements ConnectionView, StageHost, Chann
     public void staging(String stage, Duration deadline, CloseCause onDeadline) {
         move(new Staging(stage), FROM_ADMITTED_OR_STAGING);
         waiter().sleep(deadline.toNanos(), () -> close(onDeadline));
+    }
+
+    /** A stage chose the client's target, and what its backend must be told first; read by the connector. */
+    @Override
+    public void routeTo(String targetName, BackendGreeting backendGreeting) {
+        this.target = targetName;
+        this.greeting = backendGreeting;
+    }
+
+    /** The named target a stage chose, or null for the route's own backends. */
+    String target() {
+        return target;
+    }
+
+    /** What the backend must be told before the relay starts, or null. */
+    BackendGreeting greeting() {
+        return greeting;
     }
 
     /** Admitted, Staging or WaitingForBackend -> Connecting: attempt {@code attempt} to {@code backend} (counted). */

@@ -48,7 +48,16 @@ public enum CloseCause {
     /** An operator closed it. */
     ADMIN_CLOSE,
     /** Anything else: an unexpected exception, logged at warn where it happened. */
-    ERROR;
+    ERROR,
+    /** {@code timeouts.clientHello}: an SNI route's client did not send its whole ClientHello in time. */
+    CLIENT_HELLO_TIMEOUT,
+    /**
+     * What the client sent first broke its protocol where a stage must not pass it on: bytes after PostgreSQL's
+     * SSLRequest in the same read (the CVE-2021-23214 pattern), or no TLS after Strait answered {@code S}.
+     */
+    PROTOCOL_ERROR,
+    /** The chosen backend refused what Strait must say first (PostgreSQL's SSLRequest answered {@code N}). */
+    BACKEND_REJECTED;
 
     /** The cause a relay's report of how one side ended stands for. */
     public static CloseCause of(boolean clientSide, RelayListener.End end) {

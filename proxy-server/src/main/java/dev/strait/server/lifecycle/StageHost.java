@@ -17,4 +17,10 @@ public interface StageHost {
 
     /** Closes the connection for {@code cause}. */
     void close(CloseCause cause);
+
+    /**
+     * A stage chose where the client goes: the route's target named {@code target} (null: the route's default
+     * backends), and what Strait must say to that backend before the relay starts (null: nothing).
+     */
+    void routeTo(String target, BackendGreeting greeting);
 }

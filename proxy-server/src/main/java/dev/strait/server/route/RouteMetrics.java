@@ -3,6 +3,11 @@ package dev.strait.server.route;
 import dev.strait.transport.ErrorText;
 import java.io.IOException;
 import java.time.Duration;
+import java.util.Comparator;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import org.apache.logging.log4j.LogManager;
@@ -25,6 +30,7 @@ public final class RouteMetrics {
     private final AtomicLong reportedFromClient = new AtomicLong();
     private final AtomicLong reportedFromBackend = new AtomicLong();
     private final LongAdder acceptErrors = new LongAdder();
+    private final ConcurrentMap<SniOutcome, LongAdder> sniRouted = new ConcurrentHashMap<>();
     private final RateLimitedWarning acceptErrorWarning =
             new RateLimitedWarning(LogManager.getLogger(RouteMetrics.class), Duration.ofSeconds(10));
     private final RateLimitedWarning spliceFallbackWarning =
@@ -136,5 +142,23 @@ public final class RouteMetrics {
     /** Bytes relayed backend to client by connections that have closed. */
     public long bytesFromBackendTotal() {
         return bytesFromBackend.sum();
+    }
+
+    /** Where an SNI route's stage sent a client: a target's name, {@code default} or {@code none} (closed), and why. */
+    public record SniOutcome(String target, String result) {}
+
+    /** An SNI route's stage sent a client to {@code target} for {@code result} ({@code matched}, {@code no_sni}...). */
+    public void sniRouted(String target, String result) {
+        sniRouted
+                .computeIfAbsent(new SniOutcome(target, result), k -> new LongAdder())
+                .increment();
+    }
+
+    /** Clients routed by the SNI stage so far, by target and result. */
+    public Map<SniOutcome, Long> sniRoutedTotals() {
+        Map<SniOutcome, Long> totals =
+                new TreeMap<>(Comparator.comparing(SniOutcome::target).thenComparing(SniOutcome::result));
+        sniRouted.forEach((k, v) -> totals.put(k, v.sum()));
+        return totals;
     }
 }

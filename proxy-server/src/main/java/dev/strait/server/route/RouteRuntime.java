@@ -7,13 +7,15 @@ import dev.strait.config.Route;
 import dev.strait.server.backend.BackendPool;
 import dev.strait.server.lifecycle.PreRelayStage;
 import io.netty.bootstrap.Bootstrap;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
  * What a route's new connections use: its config, its live backends and balancer, the backend bootstrap template
  * (cloned onto each client's event loop), its admission gate, its counters, the clients waiting for a slot or a
- * backend, the pre-relay stages it turns on (in order; none on a plain route), and the read size that switches a
- * direction to splice(2) (0: never). A reload swaps in a new one; live connections keep the one they started with.
+ * backend, the pre-relay stages it turns on (in order; none on a plain route), the read size that switches a
+ * direction to splice(2) (0: never), and the named targets a stage may send a client to instead ({@code sni}
+ * entries; none on a plain route). A reload swaps in a new one; live connections keep the one they started with.
  */
 public record RouteRuntime(
         Route route,
@@ -24,7 +26,8 @@ public record RouteRuntime(
         RouteMetrics metrics,
         WaitList waiters,
         List<PreRelayStage.Factory> stages,
-        int spliceAfter) {
+        int spliceAfter,
+        List<RouteTarget> targets) {
     public RouteRuntime {
         requireNonNull(route, "route");
         requireNonNull(pool, "pool");
@@ -34,12 +37,48 @@ public record RouteRuntime(
         requireNonNull(metrics, "metrics");
         requireNonNull(waiters, "waiters");
         stages = List.copyOf(stages);
+        targets = List.copyOf(targets);
         if (spliceAfter < 0) {
             throw new IllegalArgumentException("spliceAfter must not be negative: " + spliceAfter);
         }
     }
 
+    /** A route without named targets: every client goes to its backends. */
+    public RouteRuntime(
+            Route route,
+            BackendPool pool,
+            LoadBalancer balancer,
+            Bootstrap backendBootstrap,
+            AdmissionGate gate,
+            RouteMetrics metrics,
+            WaitList waiters,
+            List<PreRelayStage.Factory> stages,
+            int spliceAfter) {
+        this(route, pool, balancer, backendBootstrap, gate, metrics, waiters, stages, spliceAfter, List.of());
+    }
+
     public String name() {
         return route.name();
+    }
+
+    /** The named target {@code name} (an {@code sni} entry), or null if there is none by that name. */
+    public RouteTarget target(String name) {
+        for (int i = 0; i < targets.size(); i++) {
+            if (targets.get(i).name().equals(name)) {
+                return targets.get(i);
+            }
+        }
+        return null;
+    }
+
+    /** Every backend pool of the route: the default one, then each target's. */
+    public List<BackendPool> pools() {
+        if (targets.isEmpty()) {
+            return List.of(pool);
+        }
+        List<BackendPool> all = new ArrayList<>(targets.size() + 1);
+        all.add(pool);
+        targets.forEach(t -> all.add(t.pool()));
+        return all;
     }
 }

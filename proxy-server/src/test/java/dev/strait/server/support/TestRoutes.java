@@ -10,6 +10,8 @@ import dev.strait.config.HostAndPort;
 import dev.strait.config.Limits;
 import dev.strait.config.PassiveCheck;
 import dev.strait.config.Route;
+import dev.strait.config.RouteProtocol;
+import dev.strait.config.SniTarget;
 import dev.strait.config.TcpKeepalive;
 import dev.strait.config.Timeouts;
 import dev.strait.config.WaterMark;
@@ -58,6 +60,8 @@ public final class TestRoutes {
         b.limits = route.limits();
         b.access = route.access();
         b.tcpKeepalive = route.tcpKeepalive();
+        b.sni = route.sni();
+        b.protocol = route.protocol();
         return b;
     }
 
@@ -75,6 +79,8 @@ public final class TestRoutes {
         private Limits limits = Limits.NONE;
         private AccessList access = AccessList.OPEN;
         private TcpKeepalive tcpKeepalive = TcpKeepalive.DEFAULTS;
+        private List<SniTarget> sni = List.of();
+        private RouteProtocol protocol = RouteProtocol.TCP;
 
         private Builder(String name) {
             this.name = requireNonNull(name, "name");
@@ -157,7 +163,35 @@ public final class TestRoutes {
             return this;
         }
 
+        /** SNI targets (the route's backends become the default, and may then be empty). */
+        public Builder sni(List<SniTarget> targets) {
+            this.sni = List.copyOf(targets);
+            return this;
+        }
+
+        public Builder protocol(RouteProtocol protocol) {
+            this.protocol = requireNonNull(protocol, "protocol");
+            return this;
+        }
+
         public Route build() {
+            if (!sni.isEmpty() || protocol != RouteProtocol.TCP) {
+                return new Route(
+                        name,
+                        listen,
+                        backends,
+                        balance,
+                        healthCheck,
+                        passiveCheck,
+                        retries,
+                        timeouts,
+                        waterMark,
+                        limits,
+                        access,
+                        tcpKeepalive,
+                        sni,
+                        protocol);
+            }
             return new Route(
                     name,
                     listen,
