@@ -5,10 +5,12 @@ import static java.util.Objects.requireNonNull;
 import dev.strait.balance.Backend;
 import dev.strait.config.ProxyConfig;
 import dev.strait.server.admin.AdminServer;
+import dev.strait.server.admin.LiveMetrics;
 import dev.strait.server.admin.ProxyView;
 import dev.strait.server.connection.ConnectionRegistry;
 import dev.strait.server.connection.ProxiedConnection;
 import dev.strait.server.listen.ListenException;
+import dev.strait.server.metrics.ProxyMetrics;
 import dev.strait.server.route.RouteMetrics;
 import dev.strait.transport.Transport;
 import io.netty.channel.EventLoopGroup;
@@ -40,6 +42,7 @@ public final class ProxyServer implements ProxyView {
     private final EventLoopGroup workers;
     private final int workerThreads;
     private final ConnectionRegistry registry = new ConnectionRegistry();
+    private final ProxyMetrics metrics = new ProxyMetrics(version());
     // Serialises start, reload and shutdown; never taken by event-loop code, which these wait on.
     private final Object lifecycle = new Object();
     private final AtomicInteger globalActive = new AtomicInteger();
@@ -55,8 +58,20 @@ public final class ProxyServer implements ProxyView {
         this.workerThreads = config.workers() == 0 ? Runtime.getRuntime().availableProcessors() : config.workers();
         this.boss = transport.newEventLoopGroup(1, "strait-boss");
         this.workers = transport.newEventLoopGroup(workerThreads, "strait-worker");
-        this.routes = new RouteTable(
-                new RouteFactory(transport, boss, workers, registry, globalActive, this::resumePausedListeners));
+        this.routes = new RouteTable(new RouteFactory(
+                transport, boss, workers, registry, globalActive, this::resumePausedListeners, metrics));
+        LiveMetrics.register(metrics, this);
+    }
+
+    /** The version in the jar's manifest; "unknown" when run from classes (tests). */
+    private static String version() {
+        String version = ProxyServer.class.getPackage().getImplementationVersion();
+        return version == null ? "unknown" : version;
+    }
+
+    /** The server's metric families: what {@code /metrics} serves. */
+    public ProxyMetrics metrics() {
+        return metrics;
     }
 
     /** Binds every route and the admin endpoint; on any failure releases everything and throws. */
@@ -68,7 +83,8 @@ public final class ProxyServer implements ProxyView {
                 server.routes.bindAll(config);
             }
             if (config.admin().isPresent()) {
-                server.admin = AdminServer.start(config.admin().get(), server.boss, server.transport, server);
+                server.admin =
+                        AdminServer.start(config.admin().get(), server.boss, server.transport, server, server.metrics);
             }
             return server;
         } catch (StartException | RuntimeException e) {

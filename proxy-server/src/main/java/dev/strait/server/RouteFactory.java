@@ -14,6 +14,7 @@ import dev.strait.server.connection.ConnectionRegistry;
 import dev.strait.server.connection.FrontendInitializer;
 import dev.strait.server.listen.ListenException;
 import dev.strait.server.listen.Listeners;
+import dev.strait.server.metrics.ProxyMetrics;
 import dev.strait.server.route.AcceptErrorHandler;
 import dev.strait.server.route.AdmissionGate;
 import dev.strait.server.route.RouteMetrics;
@@ -54,10 +55,12 @@ final class RouteFactory {
     private final ConnectionRegistry registry;
     private final AtomicInteger globalActive;
     private final Runnable onRelease;
+    private final ProxyMetrics metrics;
 
     /**
      * @param globalActive live connections across all routes, shared by every admission gate
      * @param onRelease run when any connection ends, so listeners paused by a limit can resume
+     * @param metrics the server's metric families, where each new route takes its series
      */
     RouteFactory(
             Transport transport,
@@ -65,13 +68,15 @@ final class RouteFactory {
             EventLoopGroup workers,
             ConnectionRegistry registry,
             AtomicInteger globalActive,
-            Runnable onRelease) {
+            Runnable onRelease,
+            ProxyMetrics metrics) {
         this.transport = requireNonNull(transport, "transport");
         this.boss = requireNonNull(boss, "boss");
         this.workers = requireNonNull(workers, "workers");
         this.registry = requireNonNull(registry, "registry");
         this.globalActive = requireNonNull(globalActive, "globalActive");
         this.onRelease = requireNonNull(onRelease, "onRelease");
+        this.metrics = requireNonNull(metrics, "metrics");
     }
 
     /** Builds a route's runtime and binds its listener. */
@@ -160,7 +165,7 @@ final class RouteFactory {
                 Balancers.create(route.balance()),
                 backendBootstrap(route),
                 gate,
-                previous == null ? new RouteMetrics() : previous.metrics(),
+                previous == null ? new RouteMetrics(metrics, route.name()) : previous.metrics(),
                 waiters,
                 List.of(), // no stage can be turned on yet: PROXY header, SNI/PostgreSQL peek and TLS will add theirs
                 cfg.splice().spliceAfter());

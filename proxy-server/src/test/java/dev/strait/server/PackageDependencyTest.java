@@ -30,6 +30,7 @@ class PackageDependencyTest {
             Set.of("dev.strait.server.connection"),
             Set.of("dev.strait.server.route"),
             Set.of("dev.strait.server.backend", "dev.strait.server.listen", "dev.strait.server.lifecycle"),
+            Set.of("dev.strait.server.metrics"),
             Set.of("dev.strait.server.probe"),
             Set.of("dev.strait.relay", "dev.strait.balance", "dev.strait.transport"),
             Set.of("dev.strait.config"));

@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.strait.balance.CheckResult;
 import dev.strait.server.connection.ProxiedConnection;
 import dev.strait.server.listen.Listeners;
+import dev.strait.server.metrics.ProxyMetrics;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
@@ -24,6 +25,8 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.QueryStringDecoder;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.net.SocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -40,20 +43,22 @@ import java.util.Optional;
  *   <li>{@code GET /connections}: every live connection as JSON (route, both addresses, state, age, bytes).
  *   <li>{@code GET /backends}: every route's backends with health, check state ({@code unchecked}, {@code up},
  *       {@code down}), the last probe's result, weight and live connections, as JSON.
- *   <li>{@code GET /metrics}: per-route counters in the Prometheus text format.
+ *   <li>{@code GET /metrics}: the server's {@link ProxyMetrics} in the Prometheus text format.
  * </ul>
  */
 final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final ProxyView server;
+    private final ProxyMetrics metrics;
 
-    AdminHandler(ProxyView server) {
+    AdminHandler(ProxyView server, ProxyMetrics metrics) {
         this.server = requireNonNull(server, "server");
+        this.metrics = requireNonNull(metrics, "metrics");
     }
 
     @Override
-    protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) throws JsonProcessingException {
+    protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) throws IOException {
         String path = new QueryStringDecoder(request.uri()).path();
         FullHttpResponse response;
         if (!HttpMethod.GET.equals(request.method()) && !HttpMethod.HEAD.equals(request.method())) {
@@ -132,9 +137,11 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         return root;
     }
 
-    private FullHttpResponse metrics() {
-        FullHttpResponse response = text(HttpResponseStatus.OK, PrometheusText.render(server));
-        response.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
+    private FullHttpResponse metrics() throws IOException {
+        ByteArrayOutputStream body = new ByteArrayOutputStream(8192);
+        metrics.write(body);
+        FullHttpResponse response = response(HttpResponseStatus.OK, body.toByteArray());
+        response.headers().set(HttpHeaderNames.CONTENT_TYPE, metrics.contentType());
         return response;
     }
 

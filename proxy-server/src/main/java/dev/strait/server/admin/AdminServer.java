@@ -3,6 +3,7 @@ package dev.strait.server.admin;
 import dev.strait.config.HostAndPort;
 import dev.strait.server.listen.ListenException;
 import dev.strait.server.listen.Listeners;
+import dev.strait.server.metrics.ProxyMetrics;
 import dev.strait.transport.Transport;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
@@ -25,8 +26,12 @@ public final class AdminServer implements AutoCloseable {
         this.channel = channel;
     }
 
-    /** Binds the admin endpoint on {@code group} (accept and requests both); it reads the proxy through {@code view}. */
-    public static AdminServer start(HostAndPort listen, EventLoopGroup group, Transport transport, ProxyView view)
+    /**
+     * Binds the admin endpoint on {@code group} (accept and requests both); it reads the proxy through {@code view}
+     * and serves {@code metrics} on {@code /metrics}.
+     */
+    public static AdminServer start(
+            HostAndPort listen, EventLoopGroup group, Transport transport, ProxyView view, ProxyMetrics metrics)
             throws ListenException {
         ServerBootstrap bootstrap = new ServerBootstrap()
                 .group(group)
@@ -38,7 +43,7 @@ public final class AdminServer implements AutoCloseable {
                         ch.pipeline()
                                 .addLast("http", new HttpServerCodec())
                                 .addLast("aggregate", new HttpObjectAggregator(8192))
-                                .addLast("admin", new AdminHandler(view));
+                                .addLast("admin", new AdminHandler(view, metrics));
                     }
                 });
         Channel channel = Listeners.bind(bootstrap, listen, "the admin endpoint");

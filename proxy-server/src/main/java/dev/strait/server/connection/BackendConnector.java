@@ -150,7 +150,7 @@ final class BackendConnector {
             return;
         }
         connection.attemptFailed();
-        route.metrics().backendConnectFailed();
+        route.metrics().backendConnectFailed(target.name());
         route.pool().connectFailed(target, f.cause());
         skip(target);
         lastFailure = f.cause();

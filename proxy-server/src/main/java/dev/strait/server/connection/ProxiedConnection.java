@@ -21,8 +21,10 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Locale;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.apache.logging.log4j.LogManager;
@@ -57,11 +59,34 @@ public final class ProxiedConnection implements ConnectionView, StageHost, Chann
     private String detail;
     private Future<?> lifetime;
     private Waiter waiter;
+    // Timing facts for the metrics and the access log, on the event loop's ticker: primitives, no allocation.
+    private final long acceptedNanos;
+    private long waitSince;
+    private long waitNanos;
+    private long connectSince;
+    private long connectNanos;
+    private int attempts;
+    private SocketAddress backendLocal;
+    private Side closedFirst;
+
+    /** Who ended the connection first, for the access log's {@code closedFirst}. */
+    public enum Side {
+        CLIENT,
+        BACKEND,
+        PROXY;
+
+        private final String label = name().toLowerCase(Locale.ROOT);
+
+        public String label() {
+            return label;
+        }
+    }
 
     ProxiedConnection(RouteRuntime route, Channel frontend, ConnectionRegistry registry) {
         this.route = route;
         this.frontend = frontend;
         this.registry = registry;
+        this.acceptedNanos = now();
         frontend.closeFuture().addListener(this);
     }
 
@@ -83,6 +108,7 @@ public final class ProxiedConnection implements ConnectionView, StageHost, Chann
     /** Accepted -> WaitingForSlot: a limit is reached in queue mode; the client waits unread. */
     void waitForSlot(long deadlineNanos) {
         move(new WaitingForSlot(deadlineNanos), Accepted.class);
+        waitSince = now();
         registered();
     }
 
@@ -90,6 +116,9 @@ public final class ProxiedConnection implements ConnectionView, StageHost, Chann
     void admit() {
         boolean waited = state instanceof WaitingForSlot;
         move(ADMITTED, Accepted.class, WaitingForSlot.class);
+        if (waited) {
+            waitNanos += now() - waitSince;
+        }
         route.metrics().accepted();
         if (!waited) {
             registered();
@@ -113,11 +142,20 @@ public final class ProxiedConnection implements ConnectionView, StageHost, Chann
 
     /** Admitted, Staging or WaitingForBackend -> Connecting: attempt {@code attempt} to {@code backend} (counted). */
     void connecting(Backend backend, int attempt, Channel attemptChannel) {
+        long now = now();
+        if (state instanceof WaitingForBackend) {
+            waitNanos += now - waitSince;
+        }
+        connectSince = now;
+        attempts++;
         move(new Connecting(backend, attempt, attemptChannel), Admitted.class, Staging.class, WaitingForBackend.class);
     }
 
     /** Admitted, Staging or WaitingForBackend -> WaitingForBackend: no backend to try now. */
     void waitForBackend(long deadlineNanos) {
+        if (!(state instanceof WaitingForBackend)) {
+            waitSince = now();
+        }
         move(new WaitingForBackend(deadlineNanos), Admitted.class, Staging.class, WaitingForBackend.class);
     }
 
@@ -127,6 +165,9 @@ public final class ProxiedConnection implements ConnectionView, StageHost, Chann
             throw illegal("relaying");
         }
         state = new Relaying(c.backend(), c.channel(), fromClient, fromBackend);
+        connectNanos = now() - connectSince;
+        backendLocal = c.channel().localAddress();
+        route.metrics().backendConnected(c.backend().name(), connectNanos);
     }
 
     /** Notes why the connection is ending and closes the client (its backend follows); from any thread. */
@@ -144,6 +185,13 @@ public final class ProxiedConnection implements ConnectionView, StageHost, Chann
     void note(CloseCause why) {
         if (!(state instanceof Closed) && (cause == null || (cause.weak() && !why.weak()))) {
             cause = why;
+        }
+        if (closedFirst == null) {
+            closedFirst = switch (why) {
+                case CLIENT_CLOSE, CLIENT_RESET -> Side.CLIENT;
+                case BACKEND_CLOSE, BACKEND_RESET -> Side.BACKEND;
+                default -> Side.PROXY; // a timeout, a limit, the connector giving up, an operator
+            };
         }
     }
 
@@ -185,6 +233,9 @@ public final class ProxiedConnection implements ConnectionView, StageHost, Chann
 
     @Override
     public void ended(String side, End end) {
+        if (closedFirst == null) {
+            closedFirst = "frontend".equals(side) ? Side.CLIENT : Side.BACKEND;
+        }
         note(CloseCause.of("frontend".equals(side), end));
     }
 
@@ -209,7 +260,14 @@ public final class ProxiedConnection implements ConnectionView, StageHost, Chann
             return;
         }
         CloseCause why = cause == null ? CloseCause.CLIENT_CLOSE : cause;
+        if (closedFirst == null) {
+            closedFirst = Side.CLIENT; // the client left before anyone noted a cause
+        }
         state = new Closed(why, was);
+        long closedNanos = now();
+        if (was instanceof WaitingForSlot || was instanceof WaitingForBackend) {
+            waitNanos += closedNanos - waitSince;
+        }
         if (lifetime != null) {
             lifetime.cancel(false);
         }
@@ -227,8 +285,17 @@ public final class ProxiedConnection implements ConnectionView, StageHost, Chann
             released(backend);
         }
         if (was.holdsSlot()) {
-            route.metrics().closed(was.bytesFromClient(), was.bytesFromBackend());
+            route.metrics()
+                    .closed(
+                            why,
+                            closedNanos - acceptedNanos,
+                            waitNanos,
+                            was instanceof Relaying ? backend.name() : null,
+                            was.bytesFromClient(),
+                            was.bytesFromBackend());
             route.gate().release(clientAddress());
+        } else {
+            route.metrics().ended(why);
         }
         registry.remove(this);
         if (log.isDebugEnabled()) {
@@ -267,6 +334,40 @@ public final class ProxiedConnection implements ConnectionView, StageHost, Chann
     @Override
     public ConnectionState state() {
         return state;
+    }
+
+    private long now() {
+        return frontend.eventLoop().ticker().nanoTime();
+    }
+
+    /** Nanoseconds spent waiting for a slot or a backend so far (complete once closed). */
+    public long waitNanos() {
+        return waitNanos;
+    }
+
+    /** Nanoseconds the successful backend connect took; 0 before relaying. */
+    public long connectNanos() {
+        return connectNanos;
+    }
+
+    /** Backend connects attempted so far, over every round of waiting. */
+    public int attempts() {
+        return attempts;
+    }
+
+    /** Strait's own address towards the backend once relaying, else null. */
+    public SocketAddress backendLocal() {
+        return backendLocal;
+    }
+
+    /** Who ended the connection first, once it is ending; null before. */
+    public Side closedFirst() {
+        return closedFirst;
+    }
+
+    /** When it was accepted, on the event loop's ticker. */
+    public long acceptedNanos() {
+        return acceptedNanos;
     }
 
     InetAddress clientAddress() {
