@@ -21,6 +21,7 @@ import java.util.stream.Stream;
  * @param limits connection and rate limits
  * @param access which client addresses are accepted
  * @param tcpKeepalive TCP keepalive on the client's and the backend's socket
+ * @param accessLog the access log of this route's connections (the top level's, overridden key by key)
  */
 public record Route(
         String name,
@@ -34,7 +35,8 @@ public record Route(
         WaterMark writeBufferWaterMark,
         Limits limits,
         AccessList access,
-        TcpKeepalive tcpKeepalive) {
+        TcpKeepalive tcpKeepalive,
+        AccessLog accessLog) {
 
     public static final ConfigKey<Void> NAME =
             ConfigKey.readByLoader("name", "1-64 letters, digits, '.', '_' or '-'", "route-N");
@@ -60,7 +62,8 @@ public record Route(
                     WaterMark.KEYS,
                     Limits.KEYS,
                     AccessList.KEYS,
-                    TcpKeepalive.KEYS)
+                    TcpKeepalive.KEYS,
+                    AccessLog.KEYS)
             .flatMap(List::stream)
             .toList();
 
@@ -77,6 +80,7 @@ public record Route(
         requireNonNull(limits, "limits");
         requireNonNull(access, "access");
         requireNonNull(tcpKeepalive, "tcpKeepalive");
+        requireNonNull(accessLog, "accessLog");
         if (!name.matches("[A-Za-z0-9._-]{1,64}")) {
             throw ConfigException.badValue("name", name, "1-64 letters, digits, '.', '_' or '-'");
         }
@@ -106,7 +110,8 @@ public record Route(
                 WaterMark.DEFAULT,
                 Limits.NONE,
                 AccessList.OPEN,
-                TcpKeepalive.DEFAULTS);
+                TcpKeepalive.DEFAULTS,
+                AccessLog.DEFAULTS);
     }
 
     /** This route with other timeouts. */
@@ -123,6 +128,7 @@ public record Route(
                 writeBufferWaterMark,
                 limits,
                 access,
-                tcpKeepalive);
+                tcpKeepalive,
+                accessLog);
     }
 }

@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import dev.strait.balance.Backend;
 import dev.strait.config.ProxyConfig;
+import dev.strait.server.accesslog.AccessLogs;
 import dev.strait.server.admin.AdminServer;
 import dev.strait.server.admin.LiveMetrics;
 import dev.strait.server.admin.ProxyView;
@@ -43,6 +44,7 @@ public final class ProxyServer implements ProxyView {
     private final int workerThreads;
     private final ConnectionRegistry registry = new ConnectionRegistry();
     private final ProxyMetrics metrics = new ProxyMetrics(version());
+    private final AccessLogs accessLogs = new AccessLogs(metrics);
     // Serialises start, reload and shutdown; never taken by event-loop code, which these wait on.
     private final Object lifecycle = new Object();
     private final AtomicInteger globalActive = new AtomicInteger();
@@ -59,7 +61,7 @@ public final class ProxyServer implements ProxyView {
         this.boss = transport.newEventLoopGroup(1, "strait-boss");
         this.workers = transport.newEventLoopGroup(workerThreads, "strait-worker");
         this.routes = new RouteTable(new RouteFactory(
-                transport, boss, workers, registry, globalActive, this::resumePausedListeners, metrics));
+                transport, boss, workers, registry, globalActive, this::resumePausedListeners, metrics, accessLogs));
         LiveMetrics.register(metrics, this);
     }
 
@@ -67,6 +69,11 @@ public final class ProxyServer implements ProxyView {
     private static String version() {
         String version = ProxyServer.class.getPackage().getImplementationVersion();
         return version == null ? "unknown" : version;
+    }
+
+    /** Reopens every access log file before its next line (SIGHUP, for logrotate). */
+    public void reopenAccessLogs() {
+        accessLogs.reopen();
     }
 
     /** The server's metric families: what {@code /metrics} serves. */
@@ -225,6 +232,7 @@ public final class ProxyServer implements ProxyView {
             boss.shutdownGracefully(0, 2, TimeUnit.SECONDS);
             workers.terminationFuture().awaitUninterruptibly(10, TimeUnit.SECONDS);
             boss.terminationFuture().awaitUninterruptibly(10, TimeUnit.SECONDS);
+            accessLogs.close(); // after the event loops: every connection's last line is queued
             if (announce) {
                 log.info("stopped");
             }

@@ -7,6 +7,7 @@ import dev.strait.balance.Balancers;
 import dev.strait.config.HostAndPort;
 import dev.strait.config.ProxyConfig;
 import dev.strait.config.Route;
+import dev.strait.server.accesslog.AccessLogs;
 import dev.strait.server.backend.BackendPool;
 import dev.strait.server.backend.DnsSettings;
 import dev.strait.server.backend.HealthChecker;
@@ -56,11 +57,13 @@ final class RouteFactory {
     private final AtomicInteger globalActive;
     private final Runnable onRelease;
     private final ProxyMetrics metrics;
+    private final AccessLogs accessLogs;
 
     /**
      * @param globalActive live connections across all routes, shared by every admission gate
      * @param onRelease run when any connection ends, so listeners paused by a limit can resume
      * @param metrics the server's metric families, where each new route takes its series
+     * @param accessLogs the server's access log writers, where each route finds its own
      */
     RouteFactory(
             Transport transport,
@@ -69,7 +72,8 @@ final class RouteFactory {
             ConnectionRegistry registry,
             AtomicInteger globalActive,
             Runnable onRelease,
-            ProxyMetrics metrics) {
+            ProxyMetrics metrics,
+            AccessLogs accessLogs) {
         this.transport = requireNonNull(transport, "transport");
         this.boss = requireNonNull(boss, "boss");
         this.workers = requireNonNull(workers, "workers");
@@ -77,6 +81,7 @@ final class RouteFactory {
         this.globalActive = requireNonNull(globalActive, "globalActive");
         this.onRelease = requireNonNull(onRelease, "onRelease");
         this.metrics = requireNonNull(metrics, "metrics");
+        this.accessLogs = requireNonNull(accessLogs, "accessLogs");
     }
 
     /** Builds a route's runtime and binds its listener. */
@@ -168,7 +173,8 @@ final class RouteFactory {
                 previous == null ? new RouteMetrics(metrics, route.name()) : previous.metrics(),
                 waiters,
                 List.of(), // no stage can be turned on yet: PROXY header, SNI/PostgreSQL peek and TLS will add theirs
-                cfg.splice().spliceAfter());
+                cfg.splice().spliceAfter(),
+                accessLogs.loggerFor(route.accessLog()));
     }
 
     Optional<HealthChecker> healthChecker(RouteRuntime runtime) {

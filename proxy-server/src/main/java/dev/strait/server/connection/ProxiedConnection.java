@@ -3,6 +3,8 @@ package dev.strait.server.connection;
 import dev.strait.balance.Backend;
 import dev.strait.relay.RelayHandler;
 import dev.strait.relay.RelayListener;
+import dev.strait.server.accesslog.AccessLogLine;
+import dev.strait.server.accesslog.AccessLogger;
 import dev.strait.server.lifecycle.CloseCause;
 import dev.strait.server.lifecycle.ConnectionState;
 import dev.strait.server.lifecycle.ConnectionState.Accepted;
@@ -58,6 +60,7 @@ public final class ProxiedConnection implements ConnectionView, StageHost, Chann
     private CloseCause cause;
     private String detail;
     private Future<?> lifetime;
+    private Future<?> progress;
     private Waiter waiter;
     // Timing facts for the metrics and the access log, on the event loop's ticker: primitives, no allocation.
     private final long acceptedNanos;
@@ -168,6 +171,40 @@ public final class ProxiedConnection implements ConnectionView, StageHost, Chann
         connectNanos = now() - connectSince;
         backendLocal = c.channel().localAddress();
         route.metrics().backendConnected(c.backend().name(), connectNanos);
+        AccessLogger accessLog = route.accessLog();
+        if (accessLog != null) {
+            if (accessLog.onConnect()) {
+                accessLog.log(line("connect", null));
+            }
+            long every = accessLog.periodic().toNanos();
+            if (every > 0) {
+                progress = frontend.eventLoop()
+                        .scheduleAtFixedRate(
+                                () -> accessLog.log(line("progress", null)), every, every, TimeUnit.NANOSECONDS);
+            }
+        }
+    }
+
+    /** An access log line of this connection as it is now; {@code cause} null until it closes. */
+    private AccessLogLine line(String event, CloseCause why) {
+        ConnectionState now = state;
+        return new AccessLogLine(
+                event,
+                started,
+                TimeUnit.NANOSECONDS.toMillis(now() - acceptedNanos),
+                route.name(),
+                client(),
+                listener(),
+                now.backendAddress(),
+                backendLocal,
+                attempts,
+                TimeUnit.NANOSECONDS.toMillis(waitNanos),
+                TimeUnit.NANOSECONDS.toMillis(connectNanos),
+                now.bytesFromClient(),
+                now.bytesFromBackend(),
+                now.bytesSpliced() > 0,
+                why == null ? null : why.label(),
+                why == null || closedFirst == null ? null : closedFirst.label());
     }
 
     /** Notes why the connection is ending and closes the client (its backend follows); from any thread. */
@@ -271,6 +308,9 @@ public final class ProxiedConnection implements ConnectionView, StageHost, Chann
         if (lifetime != null) {
             lifetime.cancel(false);
         }
+        if (progress != null) {
+            progress.cancel(false);
+        }
         if (waiter != null) {
             waiter.stop();
         }
@@ -298,6 +338,10 @@ public final class ProxiedConnection implements ConnectionView, StageHost, Chann
             route.metrics().ended(why);
         }
         registry.remove(this);
+        AccessLogger accessLog = route.accessLog();
+        if (accessLog != null) {
+            accessLog.log(line("close", why));
+        }
         if (log.isDebugEnabled()) {
             log.debug(
                     "frontend {} -> backend {} (route {}) closed in state {}: {}{}",

@@ -68,7 +68,8 @@ final class EmbeddedRoute {
                 new RouteMetrics(new ProxyMetrics("test"), route.name()),
                 waiters,
                 stages,
-                0);
+                0,
+                null);
     }
 
     /** Route {@code test} over {@code backends} round-robin backends (10.0.0.1:1, 10.0.0.2:1, ...). */

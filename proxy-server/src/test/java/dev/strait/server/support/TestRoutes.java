@@ -3,6 +3,7 @@ package dev.strait.server.support;
 import static java.util.Objects.requireNonNull;
 
 import dev.strait.config.AccessList;
+import dev.strait.config.AccessLog;
 import dev.strait.config.BackendSpec;
 import dev.strait.config.BalanceAlgorithm;
 import dev.strait.config.HealthCheck;
@@ -58,6 +59,7 @@ public final class TestRoutes {
         b.limits = route.limits();
         b.access = route.access();
         b.tcpKeepalive = route.tcpKeepalive();
+        b.accessLog = route.accessLog();
         return b;
     }
 
@@ -75,6 +77,7 @@ public final class TestRoutes {
         private Limits limits = Limits.NONE;
         private AccessList access = AccessList.OPEN;
         private TcpKeepalive tcpKeepalive = TcpKeepalive.DEFAULTS;
+        private AccessLog accessLog = AccessLog.DEFAULTS;
 
         private Builder(String name) {
             this.name = requireNonNull(name, "name");
@@ -152,6 +155,11 @@ public final class TestRoutes {
             return this;
         }
 
+        public Builder accessLog(AccessLog accessLog) {
+            this.accessLog = requireNonNull(accessLog, "accessLog");
+            return this;
+        }
+
         public Builder tcpKeepalive(TcpKeepalive tcpKeepalive) {
             this.tcpKeepalive = requireNonNull(tcpKeepalive, "tcpKeepalive");
             return this;
@@ -170,7 +178,8 @@ public final class TestRoutes {
                     waterMark,
                     limits,
                     access,
-                    tcpKeepalive);
+                    tcpKeepalive,
+                    accessLog);
         }
     }
 }
