@@ -4,7 +4,7 @@
 #
 # Contract for proxy functions: `proxy_<kind> NAME BACKEND_PORT` starts the proxy in front of
 # 127.0.0.1:BACKEND_PORT and sets PROXY_PORT (where clients connect) and PROXY_PID (the process
-# whose CPU and memory we account to the proxy, "" for direct). Kinds: direct strait haproxy
+# whose CPU and memory we account to the proxy, "" for direct). Kinds: direct strait strait-nolog haproxy
 # haproxy-splice nginx socat.
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -13,7 +13,10 @@ REPO_DIR=$(dirname "$BENCH_DIR")
 STRAIT_JAR=${STRAIT_JAR:-$REPO_DIR/proxy-server/target/proxy-server.jar}
 STRAIT_JAVA=${STRAIT_JAVA:-java}
 STRAIT_JAVA_OPTS=${STRAIT_JAVA_OPTS:--Xms256m -Xmx256m -XX:+AlwaysPreTouch}
-STRAIT_ARGS=${STRAIT_ARGS:-}                       # extra CLI flags, e.g. "--config x.yaml"
+STRAIT_ARGS=${STRAIT_ARGS:-}                       # extra CLI flags, e.g. "--transport nio"
+# The access log of the `strait` kind: on (the default config: a text line per connection, to the proxy's log
+# file) or off. The `strait-nolog` kind always has it off, so both can run side by side in the same rounds.
+STRAIT_ACCESS_LOG=${STRAIT_ACCESS_LOG:-on}
 # splice-auto hardly splices on loopback (same CPU/GiB as copying); force it both ways. ";" separates lines.
 HAPROXY_SPLICE=${HAPROXY_SPLICE:-option splice-request; option splice-response}
 NGINX_STREAM_MODULE=${NGINX_STREAM_MODULE:-/usr/lib/nginx/modules/ngx_stream_module.so}
@@ -48,12 +51,12 @@ require_needed() {
 need_proxy() {
   case $1 in
     direct) ;;
-    strait) need "$STRAIT_JAVA" openjdk-17-jre-headless
+    strait|strait-nolog) need "$STRAIT_JAVA" openjdk-17-jre-headless
             [[ -f $STRAIT_JAR ]] || die "no $STRAIT_JAR: build it first (make jar)" ;;
     haproxy|haproxy-splice) need haproxy haproxy ;;
     nginx) need nginx nginx; need "$NGINX_STREAM_MODULE" libnginx-mod-stream ;;
     socat) need socat socat ;;
-    *) die "unknown proxy '$1' (known: direct strait haproxy haproxy-splice nginx socat)" ;;
+    *) die "unknown proxy '$1' (known: direct strait strait-nolog haproxy haproxy-splice nginx socat)" ;;
   esac
 }
 
@@ -184,15 +187,26 @@ start_proxy() {
   wait_listen "$PROXY_PORT" "$PROXY_PID" "$name"
 }
 
-proxy_strait() {
-  local name=$1 backend=$2
+# strait_with NAME BACKEND_PORT on|off: Strait with one route (the defaults of --listen/--backend) and its access
+# log on or off, from a config file, so that the two differ in nothing else.
+strait_with() {
+  local name=$1 backend=$2 enabled cfg=$WORK/$1.yaml
+  case $3 in on) enabled=true ;; off) enabled=false ;; *) die "STRAIT_ACCESS_LOG must be on or off, not '$3'" ;; esac
+  cat >"$cfg" <<EOF
+accessLog: { enabled: $enabled }
+routes:
+  - name: default
+    listen: 127.0.0.1:$PROXY_PORT
+    backends: [127.0.0.1:$backend]
+EOF
   # a private copy: the checkout's jar may be rebuilt while we run
   [[ -f $WORK/strait.jar ]] || cp "$STRAIT_JAR" "$WORK/strait.jar"
   # shellcheck disable=SC2086 # options are word lists on purpose
-  spawn "$name" "$STRAIT_JAVA" $STRAIT_JAVA_OPTS -jar "$WORK/strait.jar" \
-    --listen "127.0.0.1:$PROXY_PORT" --backend "127.0.0.1:$backend" $STRAIT_ARGS
+  spawn "$name" "$STRAIT_JAVA" $STRAIT_JAVA_OPTS -jar "$WORK/strait.jar" --config "$cfg" $STRAIT_ARGS
   PROXY_PID=$SPAWNED_PID
 }
+proxy_strait() { strait_with "$1" "$2" "$STRAIT_ACCESS_LOG"; }
+proxy_strait_nolog() { strait_with "$1" "$2" off; }
 
 haproxy_with() {
   local name=$1 backend=$2 extra=${3//; /$'\n'    } cfg=$WORK/$1.cfg

@@ -20,7 +20,8 @@ import java.util.stream.Stream;
  * @param admin where the HTTP admin endpoint listens, if anywhere
  * @param dns how backend host names are resolved and how often they are re-resolved
  * @param maxConnections live connections across all routes; 0 means no limit; each route's {@code onLimit} applies
- * @param routes at least one route; names and listen addresses are unique
+ * @param routes at least one route; names and listen addresses are unique (the top-level {@code accessLog} block,
+ *     {@link AccessLog#KEYS}, is each route's default and lives in the routes)
  * @param adminToken the bearer token every admin {@code POST} needs; without one, every {@code POST} is refused
  */
 public record ProxyConfig(
@@ -66,7 +67,8 @@ public record ProxyConfig(
                             ADMIN_TOKEN,
                             DEFAULTS,
                             ROUTES),
-                    DnsConfig.KEYS)
+                    DnsConfig.KEYS,
+                    AccessLog.KEYS)
             .flatMap(List::stream)
             .toList();
 

@@ -26,6 +26,7 @@ import java.util.stream.Stream;
  * @param sni targets chosen by the TLS server name the client asks for; empty: no SNI routing. With it, {@code
  *     backends} (the default target) may be empty, and clients that match no target are then closed
  * @param protocol what the clients speak first: {@code postgres} makes SNI routing answer PostgreSQL's SSLRequest
+ * @param accessLog the access log of this route's connections (the top level's, overridden key by key)
  */
 public record Route(
         String name,
@@ -41,7 +42,8 @@ public record Route(
         AccessList access,
         TcpKeepalive tcpKeepalive,
         List<SniTarget> sni,
-        RouteProtocol protocol) {
+        RouteProtocol protocol,
+        AccessLog accessLog) {
 
     public static final ConfigKey<Void> NAME =
             ConfigKey.readByLoader("name", "1-64 letters, digits, '.', '_' or '-'", "route-N");
@@ -71,7 +73,8 @@ public record Route(
                     AccessList.KEYS,
                     TcpKeepalive.KEYS,
                     List.<ConfigKey<?>>of(PROTOCOL),
-                    SniTarget.KEYS)
+                    SniTarget.KEYS,
+                    AccessLog.KEYS)
             .flatMap(List::stream)
             .toList();
 
@@ -88,6 +91,7 @@ public record Route(
         requireNonNull(limits, "limits");
         requireNonNull(access, "access");
         requireNonNull(tcpKeepalive, "tcpKeepalive");
+        requireNonNull(accessLog, "accessLog");
         if (!name.matches("[A-Za-z0-9._-]{1,64}")) {
             throw ConfigException.badValue("name", name, "1-64 letters, digits, '.', '_' or '-'");
         }
@@ -138,7 +142,8 @@ public record Route(
                 access,
                 tcpKeepalive,
                 List.of(),
-                RouteProtocol.TCP);
+                RouteProtocol.TCP,
+                AccessLog.DEFAULTS);
     }
 
     /** Whether clients are routed by what they say first (a ClientHello's server name, PostgreSQL's preamble). */
@@ -163,7 +168,10 @@ public record Route(
                 WaterMark.DEFAULT,
                 Limits.NONE,
                 AccessList.OPEN,
-                TcpKeepalive.DEFAULTS);
+                TcpKeepalive.DEFAULTS,
+                List.of(),
+                RouteProtocol.TCP,
+                AccessLog.DEFAULTS);
     }
 
     /** This route with other timeouts. */
@@ -182,7 +190,8 @@ public record Route(
                 access,
                 tcpKeepalive,
                 sni,
-                protocol);
+                protocol,
+                accessLog);
     }
 
     /** This route with SNI targets and a protocol. */
@@ -201,6 +210,7 @@ public record Route(
                 access,
                 tcpKeepalive,
                 targets,
-                proto);
+                proto,
+                accessLog);
     }
 }

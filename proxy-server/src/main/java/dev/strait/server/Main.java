@@ -55,7 +55,8 @@ import picocli.CommandLine.Spec;
             "Config values may use $${VAR} and $${VAR:-default} from the environment.",
             "Exit status: 0 ok, 1 cannot start (e.g. port in use), 2 bad arguments or config.",
             "SIGTERM stops accepting, drains live connections up to shutdownTimeout (30s), then exits 0.",
-            "SIGHUP re-reads --config; an invalid file is rejected and the running config stays."
+            "SIGHUP re-reads --config (an invalid file is rejected and the running config stays) and reopens access log"
+                    + " files."
         })
 public final class Main implements Callable<Integer> {
     private static final Logger log = LogManager.getLogger(Main.class);
@@ -193,9 +194,15 @@ public final class Main implements Callable<Integer> {
         // own thread instead of being dropped; if start fails, the process exits and it never runs. Without --config
         // there is nothing to reload, but SIGHUP must still not stop the proxy.
         if (config != null) {
-            Signals.onHangup(() -> reload(running.join(), "SIGHUP"));
+            Signals.onHangup(() -> {
+                running.join().reopenAccessLogs();
+                reload(running.join(), "SIGHUP");
+            });
         } else {
-            Signals.onHangup(() -> log.info("SIGHUP: nothing to reload (no --config)"));
+            Signals.onHangup(() -> {
+                running.join().reopenAccessLogs();
+                log.info("SIGHUP: nothing to reload (no --config); access log files reopened");
+            });
         }
         // Also before the bind: a SIGTERM that comes as soon as the listening lines are out must drain, not find
         // the JVM's default handler (or a shutdown hook not yet added). It waits for start like SIGHUP does; the

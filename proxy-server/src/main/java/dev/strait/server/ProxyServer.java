@@ -4,11 +4,14 @@ import static java.util.Objects.requireNonNull;
 
 import dev.strait.balance.Backend;
 import dev.strait.config.ProxyConfig;
+import dev.strait.server.accesslog.AccessLogs;
 import dev.strait.server.admin.AdminServer;
+import dev.strait.server.admin.LiveMetrics;
 import dev.strait.server.admin.ProxyView;
 import dev.strait.server.connection.ConnectionRegistry;
 import dev.strait.server.connection.ProxiedConnection;
 import dev.strait.server.listen.ListenException;
+import dev.strait.server.metrics.ProxyMetrics;
 import dev.strait.server.route.RouteMetrics;
 import dev.strait.server.route.RouteRuntime;
 import dev.strait.transport.Transport;
@@ -42,6 +45,8 @@ public final class ProxyServer implements ProxyView {
     private final EventLoopGroup workers;
     private final int workerThreads;
     private final ConnectionRegistry registry = new ConnectionRegistry();
+    private final ProxyMetrics metrics = new ProxyMetrics(version());
+    private final AccessLogs accessLogs = new AccessLogs(metrics);
     // Serialises start, reload and shutdown; never taken by event-loop code, which these wait on.
     private final Object lifecycle = new Object();
     private final AtomicInteger globalActive = new AtomicInteger();
@@ -57,8 +62,25 @@ public final class ProxyServer implements ProxyView {
         this.workerThreads = config.workers() == 0 ? Runtime.getRuntime().availableProcessors() : config.workers();
         this.boss = transport.newEventLoopGroup(1, "strait-boss");
         this.workers = transport.newEventLoopGroup(workerThreads, "strait-worker");
-        this.routes = new RouteTable(
-                new RouteFactory(transport, boss, workers, registry, globalActive, this::resumePausedListeners));
+        this.routes = new RouteTable(new RouteFactory(
+                transport, boss, workers, registry, globalActive, this::resumePausedListeners, metrics, accessLogs));
+        LiveMetrics.register(metrics, this);
+    }
+
+    /** The version in the jar's manifest; "unknown" when run from classes (tests). */
+    private static String version() {
+        String version = ProxyServer.class.getPackage().getImplementationVersion();
+        return version == null ? "unknown" : version;
+    }
+
+    /** Reopens every access log file before its next line (SIGHUP, for logrotate). */
+    public void reopenAccessLogs() {
+        accessLogs.reopen();
+    }
+
+    /** The server's metric families: what {@code /metrics} serves. */
+    public ProxyMetrics metrics() {
+        return metrics;
     }
 
     /** Binds every route and the admin endpoint; on any failure releases everything and throws. */
@@ -71,7 +93,12 @@ public final class ProxyServer implements ProxyView {
             }
             if (config.admin().isPresent()) {
                 server.admin = AdminServer.start(
-                        config.admin().get(), server.boss, server.transport, server, () -> server.config.adminToken());
+                        config.admin().get(),
+                        server.boss,
+                        server.transport,
+                        server,
+                        server.metrics,
+                        () -> server.config.adminToken());
             }
             return server;
         } catch (StartException | RuntimeException e) {
@@ -225,6 +252,7 @@ public final class ProxyServer implements ProxyView {
             boss.shutdownGracefully(0, 2, TimeUnit.SECONDS);
             workers.terminationFuture().awaitUninterruptibly(10, TimeUnit.SECONDS);
             boss.terminationFuture().awaitUninterruptibly(10, TimeUnit.SECONDS);
+            accessLogs.close(); // after the event loops: every connection's last line is queued
             if (announce) {
                 log.info("stopped");
             }

@@ -11,6 +11,7 @@ import dev.strait.config.PassiveCheck;
 import dev.strait.config.ProxyConfig;
 import dev.strait.config.Route;
 import dev.strait.config.SniTarget;
+import dev.strait.server.accesslog.AccessLogs;
 import dev.strait.server.backend.BackendPool;
 import dev.strait.server.backend.DnsSettings;
 import dev.strait.server.backend.HealthChecker;
@@ -18,6 +19,7 @@ import dev.strait.server.connection.ConnectionRegistry;
 import dev.strait.server.connection.FrontendInitializer;
 import dev.strait.server.listen.ListenException;
 import dev.strait.server.listen.Listeners;
+import dev.strait.server.metrics.ProxyMetrics;
 import dev.strait.server.route.AcceptErrorHandler;
 import dev.strait.server.route.AdmissionGate;
 import dev.strait.server.route.RouteMetrics;
@@ -62,10 +64,14 @@ final class RouteFactory {
     private final ConnectionRegistry registry;
     private final AtomicInteger globalActive;
     private final Runnable onRelease;
+    private final ProxyMetrics metrics;
+    private final AccessLogs accessLogs;
 
     /**
      * @param globalActive live connections across all routes, shared by every admission gate
      * @param onRelease run when any connection ends, so listeners paused by a limit can resume
+     * @param metrics the server's metric families, where each new route takes its series
+     * @param accessLogs the server's access log writers, where each route finds its own
      */
     RouteFactory(
             Transport transport,
@@ -73,13 +79,17 @@ final class RouteFactory {
             EventLoopGroup workers,
             ConnectionRegistry registry,
             AtomicInteger globalActive,
-            Runnable onRelease) {
+            Runnable onRelease,
+            ProxyMetrics metrics,
+            AccessLogs accessLogs) {
         this.transport = requireNonNull(transport, "transport");
         this.boss = requireNonNull(boss, "boss");
         this.workers = requireNonNull(workers, "workers");
         this.registry = requireNonNull(registry, "registry");
         this.globalActive = requireNonNull(globalActive, "globalActive");
         this.onRelease = requireNonNull(onRelease, "onRelease");
+        this.metrics = requireNonNull(metrics, "metrics");
+        this.accessLogs = requireNonNull(accessLogs, "accessLogs");
     }
 
     /** Builds a route's runtime and binds its listener. */
@@ -172,19 +182,20 @@ final class RouteFactory {
                 cfg.maxConnections(),
                 onRelease,
                 previous == null ? null : previous.gate());
-        RouteMetrics metrics = previous == null ? new RouteMetrics() : previous.metrics();
+        RouteMetrics routeMetrics = previous == null ? new RouteMetrics(metrics, route.name()) : previous.metrics();
         return new RouteRuntime(
                 route,
                 pool,
                 Balancers.create(route.balance()),
                 backendBootstrap(route),
                 gate,
-                metrics,
+                routeMetrics,
                 waiters,
                 // Only the stages the route turns on: a plain route has none. PROXY header and TLS will add theirs.
-                route.routesBySni() ? List.of(SniStage.factory(route, metrics)) : List.of(),
+                route.routesBySni() ? List.of(SniStage.factory(route, routeMetrics)) : List.of(),
                 cfg.splice().spliceAfter(),
-                targets);
+                targets,
+                accessLogs.loggerFor(route.accessLog()));
     }
 
     /** One pool of backends (the route's own, or an sni target's), carrying over the health of {@code previous}. */

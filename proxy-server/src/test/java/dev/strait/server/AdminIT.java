@@ -13,6 +13,7 @@ import dev.strait.config.Route;
 import dev.strait.config.TransportKind;
 import dev.strait.server.support.LoopbackBackend;
 import dev.strait.server.support.Ports;
+import dev.strait.server.support.Scrape;
 import dev.strait.server.support.TestRoutes;
 import dev.strait.server.support.TestThreads;
 import java.io.IOException;
@@ -85,7 +86,7 @@ class AdminIT {
             assertThat(get("/live").statusCode())
                     .as("still live while draining")
                     .isEqualTo(200);
-            assertThat(metrics()).contains("strait_up 0");
+            assertThat(Scrape.of(metrics()).value("strait_up")).isZero();
         }
         shutdown.get(10, TimeUnit.SECONDS);
     }
@@ -121,39 +122,50 @@ class AdminIT {
             String payload = "y".repeat(3000);
             assertThat(echo(client, payload)).isEqualTo(payload);
 
-            await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(metrics())
-                    .contains("strait_bytes_from_client_total{route=\"web\"} 3000\n")
-                    .contains("strait_bytes_from_backend_total{route=\"web\"} 3000\n"));
+            await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
+                Scrape page = Scrape.of(metrics());
+                assertThat(page.value("strait_bytes_from_client_total", "route", "web", "backend", backend.address()))
+                        .isEqualTo(3000);
+                assertThat(page.value("strait_bytes_from_backend_total", "route", "web", "backend", backend.address()))
+                        .isEqualTo(3000);
+            });
         }
         await().atMost(Duration.ofSeconds(5))
                 .until(() ->
                         JSON.readTree(get("/connections").body()).path("count").asInt() == 0);
-        assertThat(metrics())
+        Scrape page = Scrape.of(metrics());
+        assertThat(page.value("strait_bytes_from_client_total", "route", "web", "backend", backend.address()))
                 .as("once closed, the same bytes are counted once")
-                .contains("strait_bytes_from_client_total{route=\"web\"} 3000\n")
-                .contains("strait_bytes_from_backend_total{route=\"web\"} 3000\n");
+                .isEqualTo(3000);
+        assertThat(page.value("strait_bytes_from_backend_total", "route", "web", "backend", backend.address()))
+                .isEqualTo(3000);
     }
 
     @Test
     void exportsActiveAndAcceptedConnectionsPerRoute() throws Exception {
-        assertThat(metrics())
-                .contains("strait_connections_active{route=\"web\"} 0")
-                .contains("strait_connections_accepted_total{route=\"web\"} 0")
-                .contains("strait_up 1");
+        Scrape before = Scrape.of(metrics());
+        assertThat(before.value("strait_connections_active", "route", "web")).isZero();
+        assertThat(before.value("strait_connections_accepted_total", "route", "web"))
+                .isZero();
+        assertThat(before.value("strait_up")).isEqualTo(1);
 
         try (Socket client = connect()) {
             assertThat(echo(client, "one")).isEqualTo("one");
-            assertThat(metrics())
-                    .contains("strait_connections_active{route=\"web\"} 1\n")
-                    .contains("strait_connections_accepted_total{route=\"web\"} 1\n");
+            Scrape open = Scrape.of(metrics());
+            assertThat(open.value("strait_connections_active", "route", "web")).isEqualTo(1);
+            assertThat(open.value("strait_connections_accepted_total", "route", "web"))
+                    .isEqualTo(1);
         }
         try (Socket client = connect()) {
             assertThat(echo(client, "two")).isEqualTo("two");
         }
 
-        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(metrics())
-                .contains("strait_connections_active{route=\"web\"} 0\n")
-                .contains("strait_connections_accepted_total{route=\"web\"} 2\n"));
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
+            Scrape after = Scrape.of(metrics());
+            assertThat(after.value("strait_connections_active", "route", "web")).isZero();
+            assertThat(after.value("strait_connections_accepted_total", "route", "web"))
+                    .isEqualTo(2);
+        });
     }
 
     @Test
@@ -164,9 +176,11 @@ class AdminIT {
                 .isTrue();
         assertThat(web.path("check").asText()).isEqualTo("unchecked");
         assertThat(web.path("lastCheck").isNull()).as("lastCheck of %s", web).isTrue();
-        assertThat(metrics())
-                .contains("strait_backend_checked{route=\"web\",backend=\"127.0.0.1:" + backend.port() + "\"} 0\n")
-                .doesNotContain("strait_backend_up{route=\"web\"");
+        Scrape page = Scrape.of(metrics());
+        assertThat(page.value("strait_backend_checked", "route", "web", "backend", backend.address()))
+                .isZero();
+        assertThat(page.find("strait_backend_up", "route", "web", "backend", backend.address()))
+                .isEmpty();
     }
 
     @Test
@@ -202,10 +216,13 @@ class AdminIT {
         assertThat(down.path("result").asText()).isEqualTo("down");
         assertThat(down.path("reason").asText()).containsIgnoringCase("refused");
         assertThat(list.get(1).path("healthy").asBoolean()).isFalse();
-        assertThat(metrics())
-                .contains("strait_backend_checked{route=\"checked\",backend=\"127.0.0.1:" + backend.port() + "\"} 1\n")
-                .contains("strait_backend_up{route=\"checked\",backend=\"127.0.0.1:" + backend.port() + "\"} 1\n")
-                .contains("strait_backend_up{route=\"checked\",backend=\"127.0.0.1:" + closedPort + "\"} 0\n");
+        Scrape page = Scrape.of(metrics());
+        assertThat(page.value("strait_backend_checked", "route", "checked", "backend", backend.address()))
+                .isEqualTo(1);
+        assertThat(page.value("strait_backend_up", "route", "checked", "backend", backend.address()))
+                .isEqualTo(1);
+        assertThat(page.value("strait_backend_up", "route", "checked", "backend", "127.0.0.1:" + closedPort))
+                .isZero();
     }
 
     @Test

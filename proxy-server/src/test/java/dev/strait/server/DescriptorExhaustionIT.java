@@ -172,8 +172,8 @@ class DescriptorExhaustionIT {
         return response.body()
                 .lines()
                 .filter(line -> line.startsWith(series + " "))
-                .mapToLong(line ->
-                        Long.parseLong(line.substring(series.length() + 1).strip()))
+                .mapToLong(line -> (long)
+                        Double.parseDouble(line.substring(series.length() + 1).strip()))
                 .findFirst()
                 .orElseThrow(() -> new AssertionError(series + " not in /metrics:\n" + response.body()));
     }

@@ -30,7 +30,12 @@ class PackageDependencyTest {
             Set.of("dev.strait.server.connection"),
             Set.of("dev.strait.server.sni"),
             Set.of("dev.strait.server.route"),
-            Set.of("dev.strait.server.backend", "dev.strait.server.listen", "dev.strait.server.lifecycle"),
+            Set.of(
+                    "dev.strait.server.backend",
+                    "dev.strait.server.listen",
+                    "dev.strait.server.lifecycle",
+                    "dev.strait.server.accesslog"),
+            Set.of("dev.strait.server.metrics"),
             Set.of("dev.strait.server.probe"),
             Set.of("dev.strait.relay", "dev.strait.balance", "dev.strait.transport"),
             Set.of("dev.strait.config"));

@@ -177,7 +177,10 @@ class ReloadPlanTest {
                 two.writeBufferWaterMark(),
                 two.limits(),
                 two.access(),
-                two.tcpKeepalive());
+                two.tcpKeepalive(),
+                two.sni(),
+                two.protocol(),
+                two.accessLog());
 
         ReloadPlan plan = ReloadPlan.between(config(two), config(one), Map.of());
 

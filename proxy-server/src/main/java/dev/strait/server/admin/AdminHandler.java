@@ -5,16 +5,18 @@ import static java.util.Objects.requireNonNull;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.strait.server.connection.ProxiedConnection;
+import dev.strait.server.metrics.ProxyMetrics;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
-import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.QueryStringDecoder;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -30,7 +32,7 @@ import org.apache.logging.log4j.Logger;
  *   <li>{@code GET /connections}: every live connection as JSON (route, both addresses, state, age, bytes).
  *   <li>{@code GET /backends}: every route's backends with health, check state ({@code unchecked}, {@code up},
  *       {@code down}), drain state, the last probe's result, weight and live connections, as JSON.
- *   <li>{@code GET /metrics}: per-route counters in the Prometheus text format.
+ *   <li>{@code GET /metrics}: the server's {@link ProxyMetrics} in the Prometheus text format.
  *   <li>{@code /api/...}: the JSON API ({@link AdminApi}), the only place that takes a {@code POST}.
  *   <li>{@code GET /ui}: the live page ({@link UiAssets}).
  * </ul>
@@ -42,17 +44,19 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     private static final Logger log = LogManager.getLogger(AdminHandler.class);
 
     private final ProxyView server;
+    private final ProxyMetrics metrics;
     private final AdminApi api;
     private final UiAssets ui;
 
-    AdminHandler(ProxyView server, AdminApi api, UiAssets ui) {
+    AdminHandler(ProxyView server, ProxyMetrics metrics, AdminApi api, UiAssets ui) {
         this.server = requireNonNull(server, "server");
+        this.metrics = requireNonNull(metrics, "metrics");
         this.api = requireNonNull(api, "api");
         this.ui = requireNonNull(ui, "ui");
     }
 
     @Override
-    protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
+    protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) throws IOException {
         String path = new QueryStringDecoder(request.uri()).path();
         FullHttpResponse response;
         if (request.decoderResult().isFailure()) {
@@ -135,10 +139,10 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         return root;
     }
 
-    private FullHttpResponse metrics() {
-        FullHttpResponse response = Responses.text(HttpResponseStatus.OK, PrometheusText.render(server));
-        response.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
-        return response;
+    private FullHttpResponse metrics() throws IOException {
+        ByteArrayOutputStream body = new ByteArrayOutputStream(8192);
+        metrics.write(body);
+        return Responses.bytes(HttpResponseStatus.OK, body.toByteArray(), metrics.contentType());
     }
 
     @Override

@@ -4,6 +4,7 @@ import dev.strait.config.AdminToken;
 import dev.strait.config.HostAndPort;
 import dev.strait.server.listen.ListenException;
 import dev.strait.server.listen.Listeners;
+import dev.strait.server.metrics.ProxyMetrics;
 import dev.strait.transport.Transport;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
@@ -36,7 +37,8 @@ public final class AdminServer implements AutoCloseable {
     }
 
     /**
-     * Binds the admin endpoint on {@code group} (accept and requests both); it reads the proxy through {@code view}.
+     * Binds the admin endpoint on {@code group} (accept and requests both); it reads the proxy through {@code view}
+     * and serves {@code metrics} on {@code /metrics}.
      *
      * @param token the current {@code admin.token}, read once per admin connection (so a reload applies to the next)
      */
@@ -45,6 +47,7 @@ public final class AdminServer implements AutoCloseable {
             EventLoopGroup group,
             Transport transport,
             ProxyView view,
+            ProxyMetrics metrics,
             Supplier<Optional<AdminToken>> token)
             throws ListenException {
         UiAssets ui = UiAssets.load();
@@ -59,7 +62,9 @@ public final class AdminServer implements AutoCloseable {
                         ch.pipeline()
                                 .addLast("http", new HttpServerCodec())
                                 .addLast("aggregate", new HttpObjectAggregator(8192))
-                                .addLast("admin", new AdminHandler(view, new AdminApi(view, sampler, token.get()), ui));
+                                .addLast(
+                                        "admin",
+                                        new AdminHandler(view, metrics, new AdminApi(view, sampler, token.get()), ui));
                     }
                 });
         Channel channel = Listeners.bind(bootstrap, listen, "the admin endpoint");

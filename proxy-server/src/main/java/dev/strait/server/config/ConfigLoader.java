@@ -55,6 +55,8 @@ public final class ConfigLoader {
         root = withoutExtensions(root);
         YamlValues.requireObject("(top level)", root, TOP_FIELDS, "");
         JsonNode admin = YamlValues.block(root, "admin", "admin", ADMIN_FIELDS);
+        JsonNode accessLog = YamlValues.block(root, "accessLog", "accessLog", RouteParser.ACCESS_LOG_FIELDS);
+        routeParser.accessLog("accessLog", accessLog); // its errors name the top-level key, not a route's
         return new ProxyConfig(
                 values.value(root, "", ProxyConfig.TRANSPORT),
                 values.value(root, "", ProxyConfig.SPLICE),
@@ -66,7 +68,8 @@ public final class ConfigLoader {
                 values.value(root, "", ProxyConfig.MAX_CONNECTIONS),
                 routes(
                         root.get(ProxyConfig.ROUTES.field()),
-                        RouteDefaults.read(root.get(ProxyConfig.DEFAULTS.field()))),
+                        RouteDefaults.read(root.get(ProxyConfig.DEFAULTS.field())),
+                        accessLog),
                 values.optional(admin, "admin", ProxyConfig.ADMIN_TOKEN).flatMap(token -> token));
     }
 
@@ -79,6 +82,22 @@ public final class ConfigLoader {
         List<String> names = new ArrayList<>();
         copy.fieldNames().forEachRemaining(names::add);
         names.stream().filter(name -> name.startsWith(EXTENSION_PREFIX)).forEach(copy::remove);
+        return copy;
+    }
+
+    /** The route with the top-level {@code accessLog} block under its own, key by key (the route's keys win). */
+    private static JsonNode withAccessLog(JsonNode route, JsonNode accessLog) {
+        if (accessLog == null || !(route instanceof ObjectNode own)) {
+            return route;
+        }
+        ObjectNode merged = ((ObjectNode) accessLog).deepCopy();
+        if (own.get("accessLog") instanceof ObjectNode ownBlock) {
+            merged.setAll(ownBlock);
+        } else if (own.has("accessLog")) {
+            return route; // not a mapping: the route parser says so, naming the route's key
+        }
+        ObjectNode copy = own.deepCopy();
+        copy.set("accessLog", merged);
         return copy;
     }
 
@@ -99,7 +118,7 @@ public final class ConfigLoader {
     }
 
     /** The routes, each parsed on its own; checks across routes are {@link ProxyConfig}'s. */
-    private List<Route> routes(JsonNode routesNode, RouteDefaults defaults) {
+    private List<Route> routes(JsonNode routesNode, RouteDefaults defaults, JsonNode accessLog) {
         if (routesNode == null || !routesNode.isArray() || routesNode.isEmpty()) {
             throw new ConfigException(ProxyConfig.ROUTES.name(), "a list of at least one route is required");
         }
@@ -107,7 +126,7 @@ public final class ConfigLoader {
         for (int i = 0; i < routesNode.size(); i++) {
             String prefix = "routes[" + i + "]";
             try {
-                routes.add(routeParser.route(prefix, defaults.under(routesNode.get(i))));
+                routes.add(routeParser.route(prefix, withAccessLog(defaults.under(routesNode.get(i)), accessLog)));
             } catch (ConfigException e) {
                 throw e.key().startsWith(prefix) ? e : e.under(prefix);
             }

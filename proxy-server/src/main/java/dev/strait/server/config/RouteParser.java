@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.strait.config.AccessList;
+import dev.strait.config.AccessLog;
 import dev.strait.config.BackendSpec;
 import dev.strait.config.ConfigException;
 import dev.strait.config.ConfigKey;
@@ -36,6 +37,7 @@ final class RouteParser {
     private static final Set<String> WATER_MARK_FIELDS = ConfigKey.fieldsUnder("writeBufferWaterMark", Route.KEYS);
     private static final Set<String> KEEPALIVE_FIELDS = ConfigKey.fieldsUnder("tcpKeepalive", Route.KEYS);
     private static final Set<String> SNI_FIELDS = ConfigKey.fieldsUnder("sni[]", Route.KEYS);
+    static final Set<String> ACCESS_LOG_FIELDS = ConfigKey.fieldsUnder("accessLog", Route.KEYS);
 
     private final YamlValues values;
 
@@ -103,7 +105,10 @@ final class RouteParser {
                         prefix + ".tcpKeepalive",
                         YamlValues.block(node, prefix + ".tcpKeepalive", "tcpKeepalive", KEEPALIVE_FIELDS)),
                 sni,
-                protocol);
+                protocol,
+                accessLog(
+                        prefix + ".accessLog",
+                        YamlValues.block(node, prefix + ".accessLog", "accessLog", ACCESS_LOG_FIELDS)));
     }
 
     private List<BackendSpec> backends(String key, JsonNode backendsNode) {
@@ -163,6 +168,16 @@ final class RouteParser {
             }
         }
         return targets;
+    }
+
+    /** The access log at {@code path}; a missing block (null) gives every default. */
+    AccessLog accessLog(String path, JsonNode a) {
+        return new AccessLog(
+                values.value(a, path, AccessLog.ENABLED),
+                values.value(a, path, AccessLog.FORMAT),
+                values.value(a, path, AccessLog.TARGET),
+                values.value(a, path, AccessLog.ON_CONNECT),
+                values.value(a, path, AccessLog.PERIODIC));
     }
 
     /** TCP keepalive at {@code path}; a missing block (null) gives every default. */

@@ -175,7 +175,7 @@ final class BackendConnector {
             return;
         }
         connection.attemptFailed();
-        route.metrics().backendConnectFailed();
+        route.metrics().backendConnectFailed(target.name());
         pool.connectFailed(target, f.cause());
         skip(target);
         lastFailure = f.cause();

@@ -3,6 +3,8 @@ package dev.strait.server.connection;
 import dev.strait.balance.Backend;
 import dev.strait.relay.RelayHandler;
 import dev.strait.relay.RelayListener;
+import dev.strait.server.accesslog.AccessLogLine;
+import dev.strait.server.accesslog.AccessLogger;
 import dev.strait.server.lifecycle.BackendGreeting;
 import dev.strait.server.lifecycle.CloseCause;
 import dev.strait.server.lifecycle.ConnectionState;
@@ -22,9 +24,11 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.apache.logging.log4j.LogManager;
@@ -66,14 +70,38 @@ public final class ProxiedConnection implements ConnectionView, StageHost, Chann
     private CloseCause cause;
     private String detail;
     private Future<?> lifetime;
+    private Future<?> progress;
     private Waiter waiter;
     private String target; // a stage's choice among the route's named targets; null: its own backends
     private BackendGreeting greeting;
+    // Timing facts for the metrics and the access log, on the event loop's ticker: primitives, no allocation.
+    private final long acceptedNanos;
+    private long waitSince;
+    private long waitNanos;
+    private long connectSince;
+    private long connectNanos;
+    private int attempts;
+    private SocketAddress backendLocal;
+    private Side closedFirst;
+
+    /** Who ended the connection first, for the access log's {@code closedFirst}. */
+    public enum Side {
+        CLIENT,
+        BACKEND,
+        PROXY;
+
+        private final String label = name().toLowerCase(Locale.ROOT);
+
+        public String label() {
+            return label;
+        }
+    }
 
     ProxiedConnection(RouteRuntime route, Channel frontend, ConnectionRegistry registry) {
         this.route = route;
         this.frontend = frontend;
         this.registry = registry;
+        this.acceptedNanos = now();
         frontend.closeFuture().addListener(this);
     }
 
@@ -95,6 +123,7 @@ public final class ProxiedConnection implements ConnectionView, StageHost, Chann
     /** Accepted -> WaitingForSlot: a limit is reached in queue mode; the client waits unread. */
     void waitForSlot(long deadlineNanos) {
         move(new WaitingForSlot(deadlineNanos), FROM_ACCEPTED);
+        waitSince = now();
         registered();
     }
 
@@ -102,6 +131,9 @@ public final class ProxiedConnection implements ConnectionView, StageHost, Chann
     void admit() {
         boolean waited = state instanceof WaitingForSlot;
         move(ADMITTED, FROM_ACCEPTED_OR_WAITING_FOR_SLOT);
+        if (waited) {
+            waitNanos += now() - waitSince;
+        }
         route.metrics().accepted();
         if (!waited) {
             registered();
@@ -142,11 +174,20 @@ public final class ProxiedConnection implements ConnectionView, StageHost, Chann
 
     /** Admitted, Staging or WaitingForBackend -> Connecting: attempt {@code attempt} to {@code backend} (counted). */
     void connecting(Backend backend, int attempt, Channel attemptChannel) {
+        long now = now();
+        if (state instanceof WaitingForBackend) {
+            waitNanos += now - waitSince;
+        }
+        connectSince = now;
+        attempts++;
         move(new Connecting(backend, attempt, attemptChannel), FROM_READY_TO_CONNECT);
     }
 
     /** Admitted, Staging or WaitingForBackend -> WaitingForBackend: no backend to try now. */
     void waitForBackend(long deadlineNanos) {
+        if (!(state instanceof WaitingForBackend)) {
+            waitSince = now();
+        }
         move(new WaitingForBackend(deadlineNanos), FROM_READY_TO_CONNECT);
     }
 
@@ -156,6 +197,43 @@ public final class ProxiedConnection implements ConnectionView, StageHost, Chann
             throw illegal("relaying");
         }
         state = new Relaying(c.backend(), c.channel(), fromClient, fromBackend);
+        connectNanos = now() - connectSince;
+        backendLocal = c.channel().localAddress();
+        route.metrics().backendConnected(c.backend().name(), connectNanos);
+        AccessLogger accessLog = route.accessLog();
+        if (accessLog != null) {
+            if (accessLog.onConnect()) {
+                accessLog.log(line("connect", null));
+            }
+            long every = accessLog.periodic().toNanos();
+            if (every > 0) {
+                progress = frontend.eventLoop()
+                        .scheduleAtFixedRate(
+                                () -> accessLog.log(line("progress", null)), every, every, TimeUnit.NANOSECONDS);
+            }
+        }
+    }
+
+    /** An access log line of this connection as it is now; {@code cause} null until it closes. */
+    private AccessLogLine line(String event, CloseCause why) {
+        ConnectionState now = state;
+        return new AccessLogLine(
+                event,
+                started,
+                TimeUnit.NANOSECONDS.toMillis(now() - acceptedNanos),
+                route.name(),
+                client(),
+                listener(),
+                now.backendAddress(),
+                backendLocal,
+                attempts,
+                TimeUnit.NANOSECONDS.toMillis(waitNanos),
+                TimeUnit.NANOSECONDS.toMillis(connectNanos),
+                now.bytesFromClient(),
+                now.bytesFromBackend(),
+                now.bytesSpliced() > 0,
+                why == null ? null : why.label(),
+                why == null || closedFirst == null ? null : closedFirst.label());
     }
 
     /** Notes why the connection is ending and closes the client (its backend follows); from any thread. */
@@ -173,6 +251,13 @@ public final class ProxiedConnection implements ConnectionView, StageHost, Chann
     void note(CloseCause why) {
         if (!(state instanceof Closed) && (cause == null || (cause.weak() && !why.weak()))) {
             cause = why;
+        }
+        if (closedFirst == null) {
+            closedFirst = switch (why) {
+                case CLIENT_CLOSE, CLIENT_RESET -> Side.CLIENT;
+                case BACKEND_CLOSE, BACKEND_RESET -> Side.BACKEND;
+                default -> Side.PROXY; // a timeout, a limit, the connector giving up, an operator
+            };
         }
     }
 
@@ -214,6 +299,9 @@ public final class ProxiedConnection implements ConnectionView, StageHost, Chann
 
     @Override
     public void ended(String side, End end) {
+        if (closedFirst == null) {
+            closedFirst = "frontend".equals(side) ? Side.CLIENT : Side.BACKEND;
+        }
         note(CloseCause.of("frontend".equals(side), end));
     }
 
@@ -238,9 +326,19 @@ public final class ProxiedConnection implements ConnectionView, StageHost, Chann
             return;
         }
         CloseCause why = cause == null ? CloseCause.CLIENT_CLOSE : cause;
+        if (closedFirst == null) {
+            closedFirst = Side.CLIENT; // the client left before anyone noted a cause
+        }
         state = new Closed(why, was);
+        long closedNanos = now();
+        if (was instanceof WaitingForSlot || was instanceof WaitingForBackend) {
+            waitNanos += closedNanos - waitSince;
+        }
         if (lifetime != null) {
             lifetime.cancel(false);
+        }
+        if (progress != null) {
+            progress.cancel(false);
         }
         if (waiter != null) {
             waiter.stop();
@@ -256,10 +354,23 @@ public final class ProxiedConnection implements ConnectionView, StageHost, Chann
             released(backend);
         }
         if (was.holdsSlot()) {
-            route.metrics().closed(was.bytesFromClient(), was.bytesFromBackend());
+            route.metrics()
+                    .closed(
+                            why,
+                            closedNanos - acceptedNanos,
+                            waitNanos,
+                            was instanceof Relaying ? backend.name() : null,
+                            was.bytesFromClient(),
+                            was.bytesFromBackend());
             route.gate().release(clientAddress());
+        } else {
+            route.metrics().ended(why);
         }
         registry.remove(this);
+        AccessLogger accessLog = route.accessLog();
+        if (accessLog != null) {
+            accessLog.log(line("close", why));
+        }
         if (log.isDebugEnabled()) {
             log.debug(
                     "frontend {} -> backend {} (route {}) closed in state {}: {}{}",
@@ -296,6 +407,40 @@ public final class ProxiedConnection implements ConnectionView, StageHost, Chann
     @Override
     public ConnectionState state() {
         return state;
+    }
+
+    private long now() {
+        return frontend.eventLoop().ticker().nanoTime();
+    }
+
+    /** Nanoseconds spent waiting for a slot or a backend so far (complete once closed). */
+    public long waitNanos() {
+        return waitNanos;
+    }
+
+    /** Nanoseconds the successful backend connect took; 0 before relaying. */
+    public long connectNanos() {
+        return connectNanos;
+    }
+
+    /** Backend connects attempted so far, over every round of waiting. */
+    public int attempts() {
+        return attempts;
+    }
+
+    /** Strait's own address towards the backend once relaying, else null. */
+    public SocketAddress backendLocal() {
+        return backendLocal;
+    }
+
+    /** Who ended the connection first, once it is ending; null before. */
+    public Side closedFirst() {
+        return closedFirst;
+    }
+
+    /** When it was accepted, on the event loop's ticker. */
+    public long acceptedNanos() {
+        return acceptedNanos;
     }
 
     InetAddress clientAddress() {

@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import dev.strait.balance.LoadBalancer;
 import dev.strait.config.Route;
+import dev.strait.server.accesslog.AccessLogger;
 import dev.strait.server.backend.BackendPool;
 import dev.strait.server.lifecycle.PreRelayStage;
 import io.netty.bootstrap.Bootstrap;
@@ -14,8 +15,9 @@ import java.util.List;
  * What a route's new connections use: its config, its live backends and balancer, the backend bootstrap template
  * (cloned onto each client's event loop), its admission gate, its counters, the clients waiting for a slot or a
  * backend, the pre-relay stages it turns on (in order; none on a plain route), the read size that switches a
- * direction to splice(2) (0: never), and the named targets a stage may send a client to instead ({@code sni}
- * entries; none on a plain route). A reload swaps in a new one; live connections keep the one they started with.
+ * direction to splice(2) (0: never), the named targets a stage may send a client to instead ({@code sni} entries;
+ * none on a plain route), and its access log (null when off: nothing per connection then). A reload swaps in a new
+ * one; live connections keep the one they started with.
  */
 public record RouteRuntime(
         Route route,
@@ -27,7 +29,8 @@ public record RouteRuntime(
         WaitList waiters,
         List<PreRelayStage.Factory> stages,
         int spliceAfter,
-        List<RouteTarget> targets) {
+        List<RouteTarget> targets,
+        AccessLogger accessLog) {
     public RouteRuntime {
         requireNonNull(route, "route");
         requireNonNull(pool, "pool");
@@ -43,7 +46,7 @@ public record RouteRuntime(
         }
     }
 
-    /** A route without named targets: every client goes to its backends. */
+    /** A route without named targets (every client goes to its backends) and without an access log. */
     public RouteRuntime(
             Route route,
             BackendPool pool,
@@ -54,7 +57,7 @@ public record RouteRuntime(
             WaitList waiters,
             List<PreRelayStage.Factory> stages,
             int spliceAfter) {
-        this(route, pool, balancer, backendBootstrap, gate, metrics, waiters, stages, spliceAfter, List.of());
+        this(route, pool, balancer, backendBootstrap, gate, metrics, waiters, stages, spliceAfter, List.of(), null);
     }
 
     public String name() {

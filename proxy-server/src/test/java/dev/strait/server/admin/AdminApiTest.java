@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.strait.balance.Backend;
 import dev.strait.config.AdminToken;
 import dev.strait.server.connection.ProxiedConnection;
+import dev.strait.server.metrics.ProxyMetrics;
 import dev.strait.server.route.RouteMetrics;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.embedded.EmbeddedChannel;
@@ -209,8 +210,11 @@ class AdminApiTest {
     }
 
     private EmbeddedChannel admin(Optional<AdminToken> token) {
-        return new EmbeddedChannel(
-                new AdminHandler(proxy, new AdminApi(proxy, new TrafficSampler(proxy), token), UiAssets.load()));
+        return new EmbeddedChannel(new AdminHandler(
+                proxy,
+                new ProxyMetrics("test"),
+                new AdminApi(proxy, new TrafficSampler(proxy), token),
+                UiAssets.load()));
     }
 
     private static Backend backend(String name, int last) {
@@ -260,7 +264,7 @@ class AdminApiTest {
 
         FakeProxy(Map<String, List<Backend>> backends) {
             this.backends = backends;
-            backends.keySet().forEach(name -> metrics.put(name, new RouteMetrics()));
+            backends.keySet().forEach(name -> metrics.put(name, new RouteMetrics(new ProxyMetrics("test"), "test")));
         }
 
         @Override

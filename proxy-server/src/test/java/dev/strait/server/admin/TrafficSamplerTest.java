@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.strait.balance.Backend;
 import dev.strait.server.connection.ProxiedConnection;
+import dev.strait.server.lifecycle.CloseCause;
+import dev.strait.server.metrics.ProxyMetrics;
 import dev.strait.server.route.RouteMetrics;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -14,8 +16,8 @@ import org.junit.jupiter.api.Test;
 class TrafficSamplerTest {
     private static final long SECOND = 1_000_000_000L;
 
-    private final RouteMetrics db = new RouteMetrics();
-    private final RouteMetrics web = new RouteMetrics();
+    private final RouteMetrics db = new RouteMetrics(new ProxyMetrics("test"), "test");
+    private final RouteMetrics web = new RouteMetrics(new ProxyMetrics("test"), "test");
     private final Map<String, RouteMetrics> routes = new LinkedHashMap<>(Map.of("db", db));
     private final TrafficSampler sampler = new TrafficSampler(new Routes(routes));
 
@@ -23,7 +25,7 @@ class TrafficSamplerTest {
     void givesEachRouteItsBytesPerSecondEachWayBetweenReadings() {
         sampler.tick(0, 1_000);
         db.accepted();
-        db.closed(3_000, 500);
+        db.closed(CloseCause.CLIENT_CLOSE, 0, 0, "10.0.0.1:5432", 3_000, 500);
         sampler.tick(2 * SECOND, 3_000);
 
         List<TrafficSampler.Point> points = sampler.history().get("db");

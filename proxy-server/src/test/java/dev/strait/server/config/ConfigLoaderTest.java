@@ -3,6 +3,7 @@ package dev.strait.server.config;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.strait.config.AccessLog;
 import dev.strait.config.BackendSpec;
 import dev.strait.config.BalanceAlgorithm;
 import dev.strait.config.ConfigException;
@@ -265,6 +266,53 @@ class ConfigLoaderTest {
         TcpKeepalive off = config.routes().get(1).tcpKeepalive();
         assertThat(off).isEqualTo(new TcpKeepalive(Duration.ZERO, Duration.ofSeconds(7), 5));
         assertThat(off.enabled()).as("0s idle disables").isFalse();
+    }
+
+    @Test
+    void readsTheAccessLogFromTheTopLevelWithEachRouteOverridingItKeyByKey() {
+        assertThat(parse(ONE_ROUTE).routes().get(0).accessLog())
+                .as("on, text, stdout, at close only")
+                .isEqualTo(new AccessLog(true, AccessLog.Format.TEXT, "stdout", false, Duration.ZERO));
+
+        ProxyConfig config = parse(
+                """
+                accessLog: { format: json, target: /var/log/strait/access.log, periodic: 1m }
+                routes:
+                  - name: inherits
+                    listen: 127.0.0.1:15432
+                    backends: [127.0.0.1:5432]
+                  - name: own
+                    listen: 127.0.0.1:15433
+                    backends: [127.0.0.1:5433]
+                    accessLog: { onConnect: true, periodic: 0s }
+                  - name: quiet
+                    listen: 127.0.0.1:15434
+                    backends: [127.0.0.1:5434]
+                    accessLog: { enabled: false }
+                """);
+
+        assertThat(config.routes().get(0).accessLog())
+                .isEqualTo(new AccessLog(
+                        true, AccessLog.Format.JSON, "/var/log/strait/access.log", false, Duration.ofMinutes(1)));
+        assertThat(config.routes().get(1).accessLog())
+                .isEqualTo(
+                        new AccessLog(true, AccessLog.Format.JSON, "/var/log/strait/access.log", true, Duration.ZERO));
+        assertThat(config.routes().get(2).accessLog().enabled()).isFalse();
+    }
+
+    @Test
+    void rejectsABadAccessLogNamingTheTopLevelOrTheRouteKey() {
+        assertConfigError("accessLog: { format: xml }\n" + ONE_ROUTE, "accessLog.format")
+                .hasMessageNotContaining("routes[")
+                .hasMessageContaining("\"xml\"");
+        assertConfigError(ONE_ROUTE + "    accessLog: { format: csv }\n", "routes[0].accessLog.format")
+                .hasMessageContaining("\"csv\"");
+        assertConfigError("accessLog: { periodic: 100ms }\n" + ONE_ROUTE, "accessLog.periodic")
+                .hasMessageContaining("\"100ms\"");
+        assertConfigError("accessLog: { enabled: yes please }\n" + ONE_ROUTE, "accessLog.enabled")
+                .hasMessageContaining("true or false");
+        assertConfigError("accessLog: { colour: blue }\n" + ONE_ROUTE, "accessLog.colour")
+                .hasMessageContaining("unknown key");
     }
 
     @Test

@@ -11,6 +11,7 @@ import dev.strait.config.Timeouts;
 import dev.strait.relay.RelayHandler;
 import dev.strait.server.backend.BackendPool;
 import dev.strait.server.lifecycle.PreRelayStage;
+import dev.strait.server.metrics.ProxyMetrics;
 import dev.strait.server.route.AdmissionGate;
 import dev.strait.server.route.RouteMetrics;
 import dev.strait.server.route.RouteRuntime;
@@ -64,10 +65,12 @@ final class EmbeddedRoute {
                 Balancers.create(route.balance()),
                 new Bootstrap(),
                 gate,
-                new RouteMetrics(),
+                new RouteMetrics(new ProxyMetrics("test"), route.name()),
                 waiters,
                 stages,
-                0);
+                0,
+                List.of(),
+                null);
     }
 
     /** Route {@code test} over {@code backends} round-robin backends (10.0.0.1:1, 10.0.0.2:1, ...). */

@@ -11,6 +11,7 @@ import dev.strait.server.lifecycle.BackendGreeting;
 import dev.strait.server.lifecycle.CloseCause;
 import dev.strait.server.lifecycle.PreRelayStage;
 import dev.strait.server.lifecycle.StageHost;
+import dev.strait.server.metrics.ProxyMetrics;
 import dev.strait.server.route.RouteMetrics;
 import dev.strait.server.route.RouteMetrics.SniOutcome;
 import io.netty.buffer.ByteBuf;
@@ -67,7 +68,7 @@ class SniStageTest {
     /** One connection through a stage, with what it passed on. */
     static final class Run {
         final Host host = new Host();
-        final RouteMetrics metrics = new RouteMetrics();
+        final RouteMetrics metrics = new RouteMetrics(new ProxyMetrics("test"), "test");
         final EmbeddedChannel channel;
 
         Run(boolean postgres, boolean hasDefault, Duration silent) {

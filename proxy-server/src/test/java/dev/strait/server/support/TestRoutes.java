@@ -3,6 +3,7 @@ package dev.strait.server.support;
 import static java.util.Objects.requireNonNull;
 
 import dev.strait.config.AccessList;
+import dev.strait.config.AccessLog;
 import dev.strait.config.BackendSpec;
 import dev.strait.config.BalanceAlgorithm;
 import dev.strait.config.HealthCheck;
@@ -62,6 +63,7 @@ public final class TestRoutes {
         b.tcpKeepalive = route.tcpKeepalive();
         b.sni = route.sni();
         b.protocol = route.protocol();
+        b.accessLog = route.accessLog();
         return b;
     }
 
@@ -81,6 +83,7 @@ public final class TestRoutes {
         private TcpKeepalive tcpKeepalive = TcpKeepalive.DEFAULTS;
         private List<SniTarget> sni = List.of();
         private RouteProtocol protocol = RouteProtocol.TCP;
+        private AccessLog accessLog = AccessLog.DEFAULTS;
 
         private Builder(String name) {
             this.name = requireNonNull(name, "name");
@@ -158,6 +161,11 @@ public final class TestRoutes {
             return this;
         }
 
+        public Builder accessLog(AccessLog accessLog) {
+            this.accessLog = requireNonNull(accessLog, "accessLog");
+            return this;
+        }
+
         public Builder tcpKeepalive(TcpKeepalive tcpKeepalive) {
             this.tcpKeepalive = requireNonNull(tcpKeepalive, "tcpKeepalive");
             return this;
@@ -175,23 +183,6 @@ public final class TestRoutes {
         }
 
         public Route build() {
-            if (!sni.isEmpty() || protocol != RouteProtocol.TCP) {
-                return new Route(
-                        name,
-                        listen,
-                        backends,
-                        balance,
-                        healthCheck,
-                        passiveCheck,
-                        retries,
-                        timeouts,
-                        waterMark,
-                        limits,
-                        access,
-                        tcpKeepalive,
-                        sni,
-                        protocol);
-            }
             return new Route(
                     name,
                     listen,
@@ -204,7 +195,10 @@ public final class TestRoutes {
                     waterMark,
                     limits,
                     access,
-                    tcpKeepalive);
+                    tcpKeepalive,
+                    sni,
+                    protocol,
+                    accessLog);
         }
     }
 }
