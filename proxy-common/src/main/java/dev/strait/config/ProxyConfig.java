@@ -2,6 +2,7 @@ package dev.strait.config;
 
 import static java.util.Objects.requireNonNull;
 
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
@@ -21,6 +22,7 @@ import java.util.stream.Stream;
  * @param dns how backend host names are resolved and how often they are re-resolved
  * @param maxConnections live connections across all routes; 0 means no limit; each route's {@code onLimit} applies
  * @param routes at least one route; names and listen addresses are unique
+ * @param captureDirectory where traffic capture files go; empty: the system's temporary directory
  */
 public record ProxyConfig(
         TransportKind transport,
@@ -31,7 +33,8 @@ public record ProxyConfig(
         Optional<HostAndPort> admin,
         DnsConfig dns,
         int maxConnections,
-        List<Route> routes) {
+        List<Route> routes,
+        Optional<Path> captureDirectory) {
 
     public static final ConfigKey<TransportKind> TRANSPORT =
             ConfigKey.of("transport", "auto | epoll | io_uring | nio", "auto", TransportKind::parse);
@@ -45,6 +48,8 @@ public record ProxyConfig(
             ConfigKey.of("maxConnections", "integer", "0", ConfigValues::integer);
     public static final ConfigKey<HostAndPort> ADMIN_LISTEN =
             ConfigKey.optional("admin.listen", "host:port", HostAndPort::parse);
+    public static final ConfigKey<Path> CAPTURE_DIRECTORY =
+            ConfigKey.optional("capture.directory", "directory path; writable", ProxyConfig::directory);
     public static final ConfigKey<Void> DEFAULTS =
             ConfigKey.readByLoader("defaults", "mapping of route keys", ConfigKey.NONE);
     public static final ConfigKey<Void> ROUTES = ConfigKey.readByLoader("routes", "list of routes", ConfigKey.REQUIRED);
@@ -59,6 +64,7 @@ public record ProxyConfig(
                             SHUTDOWN_TIMEOUT,
                             MAX_CONNECTIONS,
                             ADMIN_LISTEN,
+                            CAPTURE_DIRECTORY,
                             DEFAULTS,
                             ROUTES),
                     DnsConfig.KEYS)
@@ -68,8 +74,40 @@ public record ProxyConfig(
     public static final Duration DEFAULT_SHUTDOWN_TIMEOUT = SHUTDOWN_TIMEOUT.defaultValue();
     public static final int DEFAULT_BACKLOG = BACKLOG.defaultValue();
 
+    /** A config with traffic captures written to the system's temporary directory. */
+    public ProxyConfig(
+            TransportKind transport,
+            SpliceMode splice,
+            int workers,
+            int backlog,
+            Duration shutdownTimeout,
+            Optional<HostAndPort> admin,
+            DnsConfig dns,
+            int maxConnections,
+            List<Route> routes) {
+        this(
+                transport,
+                splice,
+                workers,
+                backlog,
+                shutdownTimeout,
+                admin,
+                dns,
+                maxConnections,
+                routes,
+                Optional.empty());
+    }
+
+    private static Path directory(String key, String text) {
+        if (text.isBlank() || text.indexOf('\0') >= 0) {
+            throw ConfigException.badValue(key, text, "a directory path");
+        }
+        return Path.of(text);
+    }
+
     public ProxyConfig {
         requireNonNull(transport, "transport");
+        requireNonNull(captureDirectory, "captureDirectory");
         requireNonNull(splice, "splice");
         requireNonNull(shutdownTimeout, "shutdownTimeout");
         requireNonNull(admin, "admin");
@@ -149,12 +187,22 @@ public record ProxyConfig(
                 running.admin,
                 dns,
                 maxConnections,
-                routes);
+                routes,
+                running.captureDirectory);
     }
 
     /** This config with another admin address, transport override applied by the caller. */
     public ProxyConfig with(TransportKind newTransport, Optional<HostAndPort> newAdmin) {
         return new ProxyConfig(
-                newTransport, splice, workers, backlog, shutdownTimeout, newAdmin, dns, maxConnections, routes);
+                newTransport,
+                splice,
+                workers,
+                backlog,
+                shutdownTimeout,
+                newAdmin,
+                dns,
+                maxConnections,
+                routes,
+                captureDirectory);
     }
 }

@@ -21,6 +21,7 @@ import java.util.stream.Stream;
  * @param limits connection and rate limits
  * @param access which client addresses are accepted
  * @param tcpKeepalive TCP keepalive on the client's and the backend's socket
+ * @param capture a traffic capture the route starts with, if any
  */
 public record Route(
         String name,
@@ -34,7 +35,8 @@ public record Route(
         WaterMark writeBufferWaterMark,
         Limits limits,
         AccessList access,
-        TcpKeepalive tcpKeepalive) {
+        TcpKeepalive tcpKeepalive,
+        Optional<RouteCapture> capture) {
 
     public static final ConfigKey<Void> NAME =
             ConfigKey.readByLoader("name", "1-64 letters, digits, '.', '_' or '-'", "route-N");
@@ -49,6 +51,7 @@ public record Route(
     public static final ConfigKey<Void> HEALTH_CHECK = ConfigKey.readByLoader("healthCheck", "mapping", "off");
     public static final ConfigKey<Void> PASSIVE_CHECK = ConfigKey.readByLoader("passiveCheck", "mapping", "off");
     public static final ConfigKey<Integer> RETRIES = ConfigKey.of("retries", "integer", "2", ConfigValues::integer);
+    public static final ConfigKey<Void> CAPTURE = ConfigKey.readByLoader("capture", "mapping", "off");
 
     /** Every key of a route, those of its blocks and backends included. */
     public static final List<ConfigKey<?>> KEYS = Stream.of(
@@ -60,7 +63,9 @@ public record Route(
                     WaterMark.KEYS,
                     Limits.KEYS,
                     AccessList.KEYS,
-                    TcpKeepalive.KEYS)
+                    TcpKeepalive.KEYS,
+                    List.<ConfigKey<?>>of(CAPTURE),
+                    RouteCapture.KEYS)
             .flatMap(List::stream)
             .toList();
 
@@ -77,6 +82,7 @@ public record Route(
         requireNonNull(limits, "limits");
         requireNonNull(access, "access");
         requireNonNull(tcpKeepalive, "tcpKeepalive");
+        requireNonNull(capture, "capture");
         if (!name.matches("[A-Za-z0-9._-]{1,64}")) {
             throw ConfigException.badValue("name", name, "1-64 letters, digits, '.', '_' or '-'");
         }
@@ -106,7 +112,8 @@ public record Route(
                 WaterMark.DEFAULT,
                 Limits.NONE,
                 AccessList.OPEN,
-                TcpKeepalive.DEFAULTS);
+                TcpKeepalive.DEFAULTS,
+                Optional.empty());
     }
 
     /** This route with other timeouts. */
@@ -123,6 +130,7 @@ public record Route(
                 writeBufferWaterMark,
                 limits,
                 access,
-                tcpKeepalive);
+                tcpKeepalive,
+                capture);
     }
 }

@@ -10,6 +10,8 @@ import dev.strait.config.Route;
 import dev.strait.server.backend.BackendPool;
 import dev.strait.server.backend.DnsSettings;
 import dev.strait.server.backend.HealthChecker;
+import dev.strait.server.capture.CaptureRequest;
+import dev.strait.server.capture.Captures;
 import dev.strait.server.connection.ConnectionRegistry;
 import dev.strait.server.connection.FrontendInitializer;
 import dev.strait.server.listen.ListenException;
@@ -19,6 +21,7 @@ import dev.strait.server.route.AdmissionGate;
 import dev.strait.server.route.RouteMetrics;
 import dev.strait.server.route.RouteRuntime;
 import dev.strait.server.route.WaitList;
+import dev.strait.transport.ErrorText;
 import dev.strait.transport.Transport;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
@@ -30,6 +33,7 @@ import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.unix.UnixChannelOption;
 import io.netty.resolver.dns.SequentialDnsServerAddressStreamProvider;
 import io.netty.util.concurrent.EventExecutor;
+import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
@@ -52,6 +56,7 @@ final class RouteFactory {
     private final EventLoopGroup boss;
     private final EventLoopGroup workers;
     private final ConnectionRegistry registry;
+    private final Captures captures;
     private final AtomicInteger globalActive;
     private final Runnable onRelease;
 
@@ -64,12 +69,14 @@ final class RouteFactory {
             EventLoopGroup boss,
             EventLoopGroup workers,
             ConnectionRegistry registry,
+            Captures captures,
             AtomicInteger globalActive,
             Runnable onRelease) {
         this.transport = requireNonNull(transport, "transport");
         this.boss = requireNonNull(boss, "boss");
         this.workers = requireNonNull(workers, "workers");
         this.registry = requireNonNull(registry, "registry");
+        this.captures = requireNonNull(captures, "captures");
         this.globalActive = requireNonNull(globalActive, "globalActive");
         this.onRelease = requireNonNull(onRelease, "onRelease");
     }
@@ -154,6 +161,7 @@ final class RouteFactory {
                 cfg.maxConnections(),
                 onRelease,
                 previous == null ? null : previous.gate());
+        startConfiguredCapture(route, previous);
         return new RouteRuntime(
                 route,
                 pool,
@@ -163,7 +171,22 @@ final class RouteFactory {
                 previous == null ? new RouteMetrics() : previous.metrics(),
                 waiters,
                 List.of(), // no stage can be turned on yet: PROXY header, SNI/PostgreSQL peek and TLS will add theirs
-                cfg.splice().spliceAfter());
+                cfg.splice().spliceAfter(),
+                captures);
+    }
+
+    /** A route's {@code capture} block starts a capture when the route starts, and again when a reload changes it. */
+    private void startConfiguredCapture(Route route, RouteRuntime previous) {
+        if (route.capture().isEmpty()
+                || (previous != null && previous.route().capture().equals(route.capture()))) {
+            return;
+        }
+        try {
+            captures.start(new CaptureRequest(
+                    route.name(), Optional.empty(), route.capture().get()));
+        } catch (IOException | IllegalStateException e) {
+            log.warn("route {}: cannot start its capture: {}", route.name(), ErrorText.of(e));
+        }
     }
 
     Optional<HealthChecker> healthChecker(RouteRuntime runtime) {

@@ -29,7 +29,11 @@ class PackageDependencyTest {
             Set.of("dev.strait.server.admin", "dev.strait.server.config"),
             Set.of("dev.strait.server.connection"),
             Set.of("dev.strait.server.route"),
-            Set.of("dev.strait.server.backend", "dev.strait.server.listen", "dev.strait.server.lifecycle"),
+            Set.of(
+                    "dev.strait.server.backend",
+                    "dev.strait.server.listen",
+                    "dev.strait.server.lifecycle",
+                    "dev.strait.server.capture"),
             Set.of("dev.strait.server.probe"),
             Set.of("dev.strait.relay", "dev.strait.balance", "dev.strait.transport"),
             Set.of("dev.strait.config"));

@@ -177,7 +177,8 @@ class ReloadPlanTest {
                 two.writeBufferWaterMark(),
                 two.limits(),
                 two.access(),
-                two.tcpKeepalive());
+                two.tcpKeepalive(),
+                two.capture());
 
         ReloadPlan plan = ReloadPlan.between(config(two), config(one), Map.of());
 

@@ -3,29 +3,39 @@ package dev.strait.server.admin;
 import static java.util.Objects.requireNonNull;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.strait.balance.CheckResult;
+import dev.strait.server.capture.Capture;
 import dev.strait.server.connection.ProxiedConnection;
 import dev.strait.server.listen.Listeners;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.DefaultFileRegion;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.DefaultHttpResponse;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http.QueryStringDecoder;
+import java.io.IOException;
 import java.net.SocketAddress;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -41,22 +51,34 @@ import java.util.Optional;
  *   <li>{@code GET /backends}: every route's backends with health, check state ({@code unchecked}, {@code up},
  *       {@code down}), the last probe's result, weight and live connections, as JSON.
  *   <li>{@code GET /metrics}: per-route counters in the Prometheus text format.
+ *   <li>{@code /api/captures...}: traffic captures ({@link CaptureApi}).
  * </ul>
  */
 final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final ProxyView server;
+    private final CaptureApi captures;
 
     AdminHandler(ProxyView server) {
         this.server = requireNonNull(server, "server");
+        this.captures = new CaptureApi(JSON, server);
     }
 
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) throws JsonProcessingException {
         String path = new QueryStringDecoder(request.uri()).path();
         FullHttpResponse response;
-        if (!HttpMethod.GET.equals(request.method()) && !HttpMethod.HEAD.equals(request.method())) {
+        if (CaptureApi.handles(path)) {
+            byte[] body = ByteBufUtil.getBytes(request.content());
+            CaptureApi.Reply reply = captures.handle(request.method(), path, body);
+            if (reply instanceof CaptureApi.File file) {
+                sendFile(ctx, request, file.capture());
+                return;
+            }
+            CaptureApi.Json answer = (CaptureApi.Json) reply;
+            response = json(answer.status(), answer.body());
+        } else if (!HttpMethod.GET.equals(request.method()) && !HttpMethod.HEAD.equals(request.method())) {
             response = text(HttpResponseStatus.METHOD_NOT_ALLOWED, "only GET\n");
         } else {
             response = switch (path) {
@@ -77,6 +99,40 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             response.content().clear();
         }
         var written = ctx.writeAndFlush(response);
+        if (!keepAlive) {
+            written.addListener(ChannelFutureListener.CLOSE);
+        }
+    }
+
+    /** Streams a capture's file (its whole records so far) from the disk, with sendfile where the transport can. */
+    private static void sendFile(ChannelHandlerContext ctx, FullHttpRequest request, Capture capture) {
+        FileChannel file;
+        try {
+            file = FileChannel.open(capture.file(), StandardOpenOption.READ);
+        } catch (IOException e) {
+            FullHttpResponse gone = text(HttpResponseStatus.NOT_FOUND, "cannot read the capture file\n");
+            ctx.writeAndFlush(gone).addListener(ChannelFutureListener.CLOSE);
+            return;
+        }
+        long length = capture.completeBytes();
+        HttpResponse head = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
+        head.headers()
+                .set(HttpHeaderNames.CONTENT_TYPE, "application/vnd.tcpdump.pcap")
+                .set(HttpHeaderNames.CONTENT_DISPOSITION, "attachment; filename=\"strait-" + capture.id() + ".pcap\"")
+                .set(HttpHeaderNames.CONTENT_LENGTH, length);
+        boolean keepAlive = HttpUtil.isKeepAlive(request);
+        HttpUtil.setKeepAlive(head, keepAlive);
+        ctx.write(head);
+        if (HttpMethod.HEAD.equals(request.method())) {
+            try {
+                file.close();
+            } catch (IOException ignored) {
+                // nothing was read
+            }
+        } else {
+            ctx.write(new DefaultFileRegion(file, 0, length)); // closes the file once written
+        }
+        var written = ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
         if (!keepAlive) {
             written.addListener(ChannelFutureListener.CLOSE);
         }
@@ -143,7 +199,11 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     }
 
     private static FullHttpResponse json(ObjectNode body) throws JsonProcessingException {
-        FullHttpResponse response = response(HttpResponseStatus.OK, JSON.writeValueAsBytes(body));
+        return json(HttpResponseStatus.OK, body);
+    }
+
+    private static FullHttpResponse json(HttpResponseStatus status, JsonNode body) throws JsonProcessingException {
+        FullHttpResponse response = response(status, JSON.writeValueAsBytes(body));
         response.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON);
         return response;
     }

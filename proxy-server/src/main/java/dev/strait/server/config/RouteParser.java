@@ -14,6 +14,7 @@ import dev.strait.config.Limits;
 import dev.strait.config.PassiveCheck;
 import dev.strait.config.PostgresLogin;
 import dev.strait.config.Route;
+import dev.strait.config.RouteCapture;
 import dev.strait.config.TcpKeepalive;
 import dev.strait.config.Timeouts;
 import dev.strait.config.WaterMark;
@@ -32,6 +33,7 @@ final class RouteParser {
     private static final Set<String> PASSIVE_FIELDS = ConfigKey.fieldsUnder("passiveCheck", Route.KEYS);
     private static final Set<String> TIMEOUT_FIELDS = ConfigKey.fieldsUnder("timeouts", Route.KEYS);
     private static final Set<String> WATER_MARK_FIELDS = ConfigKey.fieldsUnder("writeBufferWaterMark", Route.KEYS);
+    private static final Set<String> CAPTURE_FIELDS = ConfigKey.fieldsUnder("capture", Route.KEYS);
     private static final Set<String> KEEPALIVE_FIELDS = ConfigKey.fieldsUnder("tcpKeepalive", Route.KEYS);
 
     private final YamlValues values;
@@ -84,7 +86,22 @@ final class RouteParser {
                         values.cidrs(prefix + ".deny", node.get("deny"))),
                 tcpKeepalive(
                         prefix + ".tcpKeepalive",
-                        YamlValues.block(node, prefix + ".tcpKeepalive", "tcpKeepalive", KEEPALIVE_FIELDS)));
+                        YamlValues.block(node, prefix + ".tcpKeepalive", "tcpKeepalive", KEEPALIVE_FIELDS)),
+                capture(prefix + ".capture", YamlValues.block(node, prefix + ".capture", "capture", CAPTURE_FIELDS)));
+    }
+
+    /** The capture a route starts with; none without a {@code capture} block. */
+    private Optional<RouteCapture> capture(String path, JsonNode c) {
+        if (c == null) {
+            return Optional.empty();
+        }
+        long maxBytes = values.value(c, path, RouteCapture.MAX_BYTES);
+        return Optional.of(new RouteCapture(
+                values.value(c, path, RouteCapture.SECONDS),
+                maxBytes,
+                values.optional(c, path, RouteCapture.MAX_BYTES_PER_CONNECTION)
+                        .map(Integer::longValue)
+                        .orElse(maxBytes)));
     }
 
     /** TCP keepalive at {@code path}; a missing block (null) gives every default. */

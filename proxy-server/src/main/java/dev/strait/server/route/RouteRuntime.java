@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import dev.strait.balance.LoadBalancer;
 import dev.strait.config.Route;
 import dev.strait.server.backend.BackendPool;
+import dev.strait.server.capture.Captures;
 import dev.strait.server.lifecycle.PreRelayStage;
 import io.netty.bootstrap.Bootstrap;
 import java.util.List;
@@ -13,7 +14,7 @@ import java.util.List;
  * What a route's new connections use: its config, its live backends and balancer, the backend bootstrap template
  * (cloned onto each client's event loop), its admission gate, its counters, the clients waiting for a slot or a
  * backend, the pre-relay stages it turns on (in order; none on a plain route), and the read size that switches a
- * direction to splice(2) (0: never). A reload swaps in a new one; live connections keep the one they started with.
+ * direction to splice(2) (0: never), and the server's captures (consulted when a relay starts). A reload swaps in a new one; live connections keep the one they started with.
  */
 public record RouteRuntime(
         Route route,
@@ -24,7 +25,8 @@ public record RouteRuntime(
         RouteMetrics metrics,
         WaitList waiters,
         List<PreRelayStage.Factory> stages,
-        int spliceAfter) {
+        int spliceAfter,
+        Captures captures) {
     public RouteRuntime {
         requireNonNull(route, "route");
         requireNonNull(pool, "pool");
@@ -34,6 +36,7 @@ public record RouteRuntime(
         requireNonNull(metrics, "metrics");
         requireNonNull(waiters, "waiters");
         stages = List.copyOf(stages);
+        requireNonNull(captures, "captures");
         if (spliceAfter < 0) {
             throw new IllegalArgumentException("spliceAfter must not be negative: " + spliceAfter);
         }

@@ -10,6 +10,7 @@ import dev.strait.config.Route;
 import dev.strait.config.Timeouts;
 import dev.strait.relay.RelayHandler;
 import dev.strait.server.backend.BackendPool;
+import dev.strait.server.capture.Captures;
 import dev.strait.server.lifecycle.PreRelayStage;
 import dev.strait.server.route.AdmissionGate;
 import dev.strait.server.route.RouteMetrics;
@@ -67,7 +68,8 @@ final class EmbeddedRoute {
                 new RouteMetrics(),
                 waiters,
                 stages,
-                0);
+                0,
+                new Captures(java.nio.file.Path.of(System.getProperty("java.io.tmpdir"))));
     }
 
     /** Route {@code test} over {@code backends} round-robin backends (10.0.0.1:1, 10.0.0.2:1, ...). */

@@ -10,6 +10,7 @@ import dev.strait.config.HostAndPort;
 import dev.strait.config.Limits;
 import dev.strait.config.PassiveCheck;
 import dev.strait.config.Route;
+import dev.strait.config.RouteCapture;
 import dev.strait.config.TcpKeepalive;
 import dev.strait.config.Timeouts;
 import dev.strait.config.WaterMark;
@@ -58,6 +59,7 @@ public final class TestRoutes {
         b.limits = route.limits();
         b.access = route.access();
         b.tcpKeepalive = route.tcpKeepalive();
+        b.capture = route.capture();
         return b;
     }
 
@@ -75,6 +77,7 @@ public final class TestRoutes {
         private Limits limits = Limits.NONE;
         private AccessList access = AccessList.OPEN;
         private TcpKeepalive tcpKeepalive = TcpKeepalive.DEFAULTS;
+        private Optional<RouteCapture> capture = Optional.empty();
 
         private Builder(String name) {
             this.name = requireNonNull(name, "name");
@@ -157,6 +160,11 @@ public final class TestRoutes {
             return this;
         }
 
+        public Builder capture(RouteCapture capture) {
+            this.capture = Optional.of(capture);
+            return this;
+        }
+
         public Route build() {
             return new Route(
                     name,
@@ -170,7 +178,8 @@ public final class TestRoutes {
                     waterMark,
                     limits,
                     access,
-                    tcpKeepalive);
+                    tcpKeepalive,
+                    capture);
         }
     }
 }
