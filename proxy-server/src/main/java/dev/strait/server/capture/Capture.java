@@ -46,11 +46,7 @@ public final class Capture {
         this.file = requireNonNull(file, "file");
         this.out = requireNonNull(out, "out");
         this.untilNanos = System.nanoTime() + request.duration().toNanos();
-        ByteBuffer header = PcapFormat.fileHeader();
-        while (header.hasRemaining()) {
-            out.write(header);
-        }
-        complete = out.position();
+        write(PcapFormat.fileHeader());
     }
 
     public String id() {
@@ -141,10 +137,11 @@ public final class Capture {
         if (out == null) {
             return;
         }
+        int size = record.remaining();
         while (record.hasRemaining()) {
             out.write(record);
         }
-        complete = out.position();
+        complete += size; // the writer thread is the only writer
     }
 
     void closeFile() throws IOException {
