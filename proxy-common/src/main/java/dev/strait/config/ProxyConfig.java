@@ -2,6 +2,7 @@ package dev.strait.config;
 
 import static java.util.Objects.requireNonNull;
 
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
@@ -23,6 +24,7 @@ import java.util.stream.Stream;
  * @param routes at least one route; names and listen addresses are unique (the top-level {@code accessLog} block,
  *     {@link AccessLog#KEYS}, is each route's default and lives in the routes)
  * @param adminToken the bearer token every admin {@code POST} needs; without one, every {@code POST} is refused
+ * @param captureDirectory where traffic capture files go; empty: the system's temporary directory
  */
 public record ProxyConfig(
         TransportKind transport,
@@ -34,7 +36,8 @@ public record ProxyConfig(
         DnsConfig dns,
         int maxConnections,
         List<Route> routes,
-        Optional<AdminToken> adminToken) {
+        Optional<AdminToken> adminToken,
+        Optional<Path> captureDirectory) {
 
     public static final ConfigKey<TransportKind> TRANSPORT =
             ConfigKey.of("transport", "auto | epoll | io_uring | nio", "auto", TransportKind::parse);
@@ -50,6 +53,8 @@ public record ProxyConfig(
             ConfigKey.optional("admin.listen", "host:port", HostAndPort::parse);
     public static final ConfigKey<Optional<AdminToken>> ADMIN_TOKEN =
             ConfigKey.optional("admin.token", "string", AdminToken::parseOptional);
+    public static final ConfigKey<Path> CAPTURE_DIRECTORY =
+            ConfigKey.optional("capture.directory", "directory path; writable", ProxyConfig::directory);
     public static final ConfigKey<Void> DEFAULTS =
             ConfigKey.readByLoader("defaults", "mapping of route keys", ConfigKey.NONE);
     public static final ConfigKey<Void> ROUTES = ConfigKey.readByLoader("routes", "list of routes", ConfigKey.REQUIRED);
@@ -65,6 +70,7 @@ public record ProxyConfig(
                             MAX_CONNECTIONS,
                             ADMIN_LISTEN,
                             ADMIN_TOKEN,
+                            CAPTURE_DIRECTORY,
                             DEFAULTS,
                             ROUTES),
                     DnsConfig.KEYS,
@@ -75,8 +81,41 @@ public record ProxyConfig(
     public static final Duration DEFAULT_SHUTDOWN_TIMEOUT = SHUTDOWN_TIMEOUT.defaultValue();
     public static final int DEFAULT_BACKLOG = BACKLOG.defaultValue();
 
+    /** A config without an admin token (every admin {@code POST} is refused) and with capture files in the temp dir. */
+    public ProxyConfig(
+            TransportKind transport,
+            SpliceMode splice,
+            int workers,
+            int backlog,
+            Duration shutdownTimeout,
+            Optional<HostAndPort> admin,
+            DnsConfig dns,
+            int maxConnections,
+            List<Route> routes) {
+        this(
+                transport,
+                splice,
+                workers,
+                backlog,
+                shutdownTimeout,
+                admin,
+                dns,
+                maxConnections,
+                routes,
+                Optional.empty(),
+                Optional.empty());
+    }
+
+    private static Path directory(String key, String text) {
+        if (text.isBlank() || text.indexOf('\0') >= 0) {
+            throw ConfigException.badValue(key, text, "a directory path");
+        }
+        return Path.of(text);
+    }
+
     public ProxyConfig {
         requireNonNull(transport, "transport");
+        requireNonNull(captureDirectory, "captureDirectory");
         requireNonNull(splice, "splice");
         requireNonNull(shutdownTimeout, "shutdownTimeout");
         requireNonNull(admin, "admin");
@@ -116,18 +155,9 @@ public record ProxyConfig(
         }
     }
 
-    /** A config without an admin token: every admin {@code POST} is refused. */
-    public ProxyConfig(
-            TransportKind transport,
-            SpliceMode splice,
-            int workers,
-            int backlog,
-            Duration shutdownTimeout,
-            Optional<HostAndPort> admin,
-            DnsConfig dns,
-            int maxConnections,
-            List<Route> routes) {
-        this(
+    /** This config with {@code token} as its admin token. */
+    public ProxyConfig withAdminToken(Optional<AdminToken> token) {
+        return new ProxyConfig(
                 transport,
                 splice,
                 workers,
@@ -137,13 +167,8 @@ public record ProxyConfig(
                 dns,
                 maxConnections,
                 routes,
-                Optional.empty());
-    }
-
-    /** This config with {@code token} as its admin token. */
-    public ProxyConfig withAdminToken(Optional<AdminToken> token) {
-        return new ProxyConfig(
-                transport, splice, workers, backlog, shutdownTimeout, admin, dns, maxConnections, routes, token);
+                token,
+                captureDirectory);
     }
 
     /** Fails when {@code listen} would take the same port as {@code other}'s listener, which a bind would reject. */
@@ -188,7 +213,8 @@ public record ProxyConfig(
                 dns,
                 maxConnections,
                 routes,
-                adminToken);
+                adminToken,
+                running.captureDirectory);
     }
 
     /** This config with another admin address, transport override applied by the caller. */
@@ -203,6 +229,7 @@ public record ProxyConfig(
                 dns,
                 maxConnections,
                 routes,
-                adminToken);
+                adminToken,
+                captureDirectory);
     }
 }

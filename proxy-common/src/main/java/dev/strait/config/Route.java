@@ -27,6 +27,7 @@ import java.util.stream.Stream;
  *     backends} (the default target) may be empty, and clients that match no target are then closed
  * @param protocol what the clients speak first: {@code postgres} makes SNI routing answer PostgreSQL's SSLRequest
  * @param accessLog the access log of this route's connections (the top level's, overridden key by key)
+ * @param capture a traffic capture the route starts with, if any
  */
 public record Route(
         String name,
@@ -43,7 +44,8 @@ public record Route(
         TcpKeepalive tcpKeepalive,
         List<SniTarget> sni,
         RouteProtocol protocol,
-        AccessLog accessLog) {
+        AccessLog accessLog,
+        Optional<RouteCapture> capture) {
 
     public static final ConfigKey<Void> NAME =
             ConfigKey.readByLoader("name", "1-64 letters, digits, '.', '_' or '-'", "route-N");
@@ -60,6 +62,7 @@ public record Route(
     public static final ConfigKey<Integer> RETRIES = ConfigKey.of("retries", "integer", "2", ConfigValues::integer);
     public static final ConfigKey<RouteProtocol> PROTOCOL =
             ConfigKey.of("protocol", "tcp | postgres", "tcp", RouteProtocol::parse);
+    public static final ConfigKey<Void> CAPTURE = ConfigKey.readByLoader("capture", "mapping", "off");
 
     /** Every key of a route, those of its blocks and backends included. */
     public static final List<ConfigKey<?>> KEYS = Stream.of(
@@ -74,7 +77,9 @@ public record Route(
                     TcpKeepalive.KEYS,
                     List.<ConfigKey<?>>of(PROTOCOL),
                     SniTarget.KEYS,
-                    AccessLog.KEYS)
+                    AccessLog.KEYS,
+                    List.<ConfigKey<?>>of(CAPTURE),
+                    RouteCapture.KEYS)
             .flatMap(List::stream)
             .toList();
 
@@ -92,6 +97,7 @@ public record Route(
         requireNonNull(access, "access");
         requireNonNull(tcpKeepalive, "tcpKeepalive");
         requireNonNull(accessLog, "accessLog");
+        requireNonNull(capture, "capture");
         if (!name.matches("[A-Za-z0-9._-]{1,64}")) {
             throw ConfigException.badValue("name", name, "1-64 letters, digits, '.', '_' or '-'");
         }
@@ -143,7 +149,8 @@ public record Route(
                 tcpKeepalive,
                 List.of(),
                 RouteProtocol.TCP,
-                AccessLog.DEFAULTS);
+                AccessLog.DEFAULTS,
+                Optional.empty());
     }
 
     /** Whether clients are routed by what they say first (a ClientHello's server name, PostgreSQL's preamble). */
@@ -171,7 +178,8 @@ public record Route(
                 TcpKeepalive.DEFAULTS,
                 List.of(),
                 RouteProtocol.TCP,
-                AccessLog.DEFAULTS);
+                AccessLog.DEFAULTS,
+                Optional.empty());
     }
 
     /** This route with other timeouts. */
@@ -191,7 +199,8 @@ public record Route(
                 tcpKeepalive,
                 sni,
                 protocol,
-                accessLog);
+                accessLog,
+                capture);
     }
 
     /** This route with SNI targets and a protocol. */
@@ -211,6 +220,7 @@ public record Route(
                 tcpKeepalive,
                 targets,
                 proto,
-                accessLog);
+                accessLog,
+                capture);
     }
 }

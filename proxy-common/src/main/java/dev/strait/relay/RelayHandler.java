@@ -55,6 +55,7 @@ public final class RelayHandler extends ChannelDuplexHandler {
     private final Consumer<IOException> pipeUnavailable;
     private final RelayListener listener;
     private int spliceAfter;
+    private int heldSpliceAfter;
     private volatile long bytesCopied;
     /** Set once this direction splices. */
     private volatile SpliceReader splicer;
@@ -101,6 +102,25 @@ public final class RelayHandler extends ChannelDuplexHandler {
     public long bytesSpliced() {
         SpliceReader reader = splicer;
         return reader == null ? 0 : reader.spliced();
+    }
+
+    /**
+     * Keeps this direction copying, so that every byte passes the pipeline (a capture must see them), until
+     * {@link #releaseSplice}; no effect once it splices.
+     */
+    public void holdSplice() {
+        if (splicer == null && spliceAfter > 0) {
+            heldSpliceAfter = spliceAfter;
+            spliceAfter = 0;
+        }
+    }
+
+    /** Lets this direction switch to splice(2) again after {@link #holdSplice}. */
+    public void releaseSplice() {
+        if (heldSpliceAfter > 0) {
+            spliceAfter = heldSpliceAfter;
+            heldSpliceAfter = 0;
+        }
     }
 
     /** Whether this direction has switched to splice(2). */

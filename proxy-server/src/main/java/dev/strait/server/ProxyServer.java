@@ -8,6 +8,7 @@ import dev.strait.server.accesslog.AccessLogs;
 import dev.strait.server.admin.AdminServer;
 import dev.strait.server.admin.LiveMetrics;
 import dev.strait.server.admin.ProxyView;
+import dev.strait.server.capture.Captures;
 import dev.strait.server.connection.ConnectionRegistry;
 import dev.strait.server.connection.ProxiedConnection;
 import dev.strait.server.listen.ListenException;
@@ -47,6 +48,7 @@ public final class ProxyServer implements ProxyView {
     private final ConnectionRegistry registry = new ConnectionRegistry();
     private final ProxyMetrics metrics = new ProxyMetrics(version());
     private final AccessLogs accessLogs = new AccessLogs(metrics);
+    private final Captures captures;
     // Serialises start, reload and shutdown; never taken by event-loop code, which these wait on.
     private final Object lifecycle = new Object();
     private final AtomicInteger globalActive = new AtomicInteger();
@@ -62,8 +64,18 @@ public final class ProxyServer implements ProxyView {
         this.workerThreads = config.workers() == 0 ? Runtime.getRuntime().availableProcessors() : config.workers();
         this.boss = transport.newEventLoopGroup(1, "strait-boss");
         this.workers = transport.newEventLoopGroup(workerThreads, "strait-worker");
+        this.captures = new Captures(
+                config.captureDirectory().orElseGet(() -> java.nio.file.Path.of(System.getProperty("java.io.tmpdir"))));
         this.routes = new RouteTable(new RouteFactory(
-                transport, boss, workers, registry, globalActive, this::resumePausedListeners, metrics, accessLogs));
+                transport,
+                boss,
+                workers,
+                registry,
+                globalActive,
+                this::resumePausedListeners,
+                metrics,
+                accessLogs,
+                captures));
         LiveMetrics.register(metrics, this);
     }
 
@@ -195,6 +207,12 @@ public final class ProxyServer implements ProxyView {
         return registry;
     }
 
+    /** The traffic captures, started by the admin endpoint or a route's {@code capture} config. */
+    @Override
+    public Captures captures() {
+        return captures;
+    }
+
     /** Every route's counters, in config order. */
     @Override
     public Map<String, RouteMetrics> routeMetrics() {
@@ -248,6 +266,7 @@ public final class ProxyServer implements ProxyView {
             if (a != null) {
                 a.close();
             }
+            captures.close();
             workers.shutdownGracefully(0, 2, TimeUnit.SECONDS);
             boss.shutdownGracefully(0, 2, TimeUnit.SECONDS);
             workers.terminationFuture().awaitUninterruptibly(10, TimeUnit.SECONDS);

@@ -15,6 +15,8 @@ import dev.strait.server.accesslog.AccessLogs;
 import dev.strait.server.backend.BackendPool;
 import dev.strait.server.backend.DnsSettings;
 import dev.strait.server.backend.HealthChecker;
+import dev.strait.server.capture.CaptureRequest;
+import dev.strait.server.capture.Captures;
 import dev.strait.server.connection.ConnectionRegistry;
 import dev.strait.server.connection.FrontendInitializer;
 import dev.strait.server.listen.ListenException;
@@ -27,6 +29,7 @@ import dev.strait.server.route.RouteRuntime;
 import dev.strait.server.route.RouteTarget;
 import dev.strait.server.route.WaitList;
 import dev.strait.server.sni.SniStage;
+import dev.strait.transport.ErrorText;
 import dev.strait.transport.Transport;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
@@ -40,6 +43,7 @@ import io.netty.channel.unix.UnixChannelOption;
 import io.netty.resolver.dns.SequentialDnsServerAddressStreamProvider;
 import io.netty.util.NetUtil;
 import io.netty.util.concurrent.EventExecutor;
+import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
@@ -62,6 +66,7 @@ final class RouteFactory {
     private final EventLoopGroup boss;
     private final EventLoopGroup workers;
     private final ConnectionRegistry registry;
+    private final Captures captures;
     private final AtomicInteger globalActive;
     private final Runnable onRelease;
     private final ProxyMetrics metrics;
@@ -72,6 +77,7 @@ final class RouteFactory {
      * @param onRelease run when any connection ends, so listeners paused by a limit can resume
      * @param metrics the server's metric families, where each new route takes its series
      * @param accessLogs the server's access log writers, where each route finds its own
+     * @param captures the server's traffic captures, consulted when a connection's relay starts
      */
     RouteFactory(
             Transport transport,
@@ -81,11 +87,13 @@ final class RouteFactory {
             AtomicInteger globalActive,
             Runnable onRelease,
             ProxyMetrics metrics,
-            AccessLogs accessLogs) {
+            AccessLogs accessLogs,
+            Captures captures) {
         this.transport = requireNonNull(transport, "transport");
         this.boss = requireNonNull(boss, "boss");
         this.workers = requireNonNull(workers, "workers");
         this.registry = requireNonNull(registry, "registry");
+        this.captures = requireNonNull(captures, "captures");
         this.globalActive = requireNonNull(globalActive, "globalActive");
         this.onRelease = requireNonNull(onRelease, "onRelease");
         this.metrics = requireNonNull(metrics, "metrics");
@@ -182,6 +190,7 @@ final class RouteFactory {
                 cfg.maxConnections(),
                 onRelease,
                 previous == null ? null : previous.gate());
+        startConfiguredCapture(route, previous);
         RouteMetrics routeMetrics = previous == null ? new RouteMetrics(metrics, route.name()) : previous.metrics();
         return new RouteRuntime(
                 route,
@@ -195,7 +204,8 @@ final class RouteFactory {
                 route.routesBySni() ? List.of(SniStage.factory(route, routeMetrics)) : List.of(),
                 cfg.splice().spliceAfter(),
                 targets,
-                accessLogs.loggerFor(route.accessLog()));
+                accessLogs.loggerFor(route.accessLog()),
+                captures);
     }
 
     /** One pool of backends (the route's own, or an sni target's), carrying over the health of {@code previous}. */
@@ -226,6 +236,20 @@ final class RouteFactory {
             target.healthCheck().ifPresent(check -> checkers.add(checker(runtime, check, target.pool())));
         }
         return checkers;
+    }
+
+    /** A route's {@code capture} block starts a capture when the route starts, and again when a reload changes it. */
+    private void startConfiguredCapture(Route route, RouteRuntime previous) {
+        if (route.capture().isEmpty()
+                || (previous != null && previous.route().capture().equals(route.capture()))) {
+            return;
+        }
+        try {
+            captures.start(new CaptureRequest(
+                    route.name(), Optional.empty(), route.capture().get()));
+        } catch (IOException | IllegalStateException e) {
+            log.warn("route {}: cannot start its capture: {}", route.name(), ErrorText.of(e));
+        }
     }
 
     Optional<HealthChecker> healthChecker(RouteRuntime runtime) {

@@ -180,7 +180,8 @@ class ReloadPlanTest {
                 two.tcpKeepalive(),
                 two.sni(),
                 two.protocol(),
-                two.accessLog());
+                two.accessLog(),
+                two.capture());
 
         ReloadPlan plan = ReloadPlan.between(config(two), config(one), Map.of());
 

@@ -100,7 +100,7 @@ final class AdminApi {
     }
 
     /** 403 without a configured token, 401 without the right one; compared in constant time. */
-    private void authorize(FullHttpRequest request) {
+    void authorize(FullHttpRequest request) {
         if (token.isEmpty()) {
             throw new ApiException(
                     HttpResponseStatus.FORBIDDEN,

@@ -1,6 +1,7 @@
 package dev.strait.server.admin;
 
 import dev.strait.balance.Backend;
+import dev.strait.server.capture.Captures;
 import dev.strait.server.connection.ProxiedConnection;
 import dev.strait.server.route.RouteMetrics;
 import java.util.List;
@@ -45,6 +46,9 @@ public interface ProxyView {
 
     /** A snapshot of the live connections. */
     List<ProxiedConnection> liveConnections();
+
+    /** The traffic captures. */
+    Captures captures();
 
     /** Whether the listeners accept new clients: false once shutdown has begun (the readiness probe). */
     boolean isAccepting();

@@ -10,10 +10,12 @@ import dev.strait.config.DnsConfig;
 import dev.strait.config.HostAndPort;
 import dev.strait.config.ProxyConfig;
 import dev.strait.config.Route;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -30,6 +32,7 @@ public final class ConfigLoader {
     /** Top-level keys that start with this are skipped: a place for YAML anchors, as in Docker Compose. */
     static final String EXTENSION_PREFIX = "x-";
 
+    private static final Set<String> CAPTURE_FIELDS = ConfigKey.fieldsUnder("capture", ProxyConfig.KEYS);
     private static final Set<String> DNS_FIELDS = ConfigKey.fieldsUnder("dns", ProxyConfig.KEYS);
 
     private final YamlValues values;
@@ -70,7 +73,20 @@ public final class ConfigLoader {
                         root.get(ProxyConfig.ROUTES.field()),
                         RouteDefaults.read(root.get(ProxyConfig.DEFAULTS.field())),
                         accessLog),
-                values.optional(admin, "admin", ProxyConfig.ADMIN_TOKEN).flatMap(token -> token));
+                values.optional(admin, "admin", ProxyConfig.ADMIN_TOKEN).flatMap(token -> token),
+                captureDirectory(YamlValues.block(root, "capture", "capture", CAPTURE_FIELDS)));
+    }
+
+    /** Capture files are written at run time: a directory that cannot take them is a config error now. */
+    private Optional<Path> captureDirectory(JsonNode capture) {
+        Optional<Path> directory = values.optional(capture, "capture", ProxyConfig.CAPTURE_DIRECTORY);
+        directory.ifPresent(d -> {
+            if (!Files.isDirectory(d) || !Files.isWritable(d)) {
+                throw ConfigException.badValue(
+                        ProxyConfig.CAPTURE_DIRECTORY.name(), d, "not a directory this process can write to");
+            }
+        });
+        return directory;
     }
 
     /** The top level without its {@code x-} keys, which hold anchors for the rest of the file and are not read. */

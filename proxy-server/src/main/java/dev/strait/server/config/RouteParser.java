@@ -15,6 +15,7 @@ import dev.strait.config.Limits;
 import dev.strait.config.PassiveCheck;
 import dev.strait.config.PostgresLogin;
 import dev.strait.config.Route;
+import dev.strait.config.RouteCapture;
 import dev.strait.config.RouteProtocol;
 import dev.strait.config.SniTarget;
 import dev.strait.config.TcpKeepalive;
@@ -35,6 +36,7 @@ final class RouteParser {
     private static final Set<String> PASSIVE_FIELDS = ConfigKey.fieldsUnder("passiveCheck", Route.KEYS);
     private static final Set<String> TIMEOUT_FIELDS = ConfigKey.fieldsUnder("timeouts", Route.KEYS);
     private static final Set<String> WATER_MARK_FIELDS = ConfigKey.fieldsUnder("writeBufferWaterMark", Route.KEYS);
+    private static final Set<String> CAPTURE_FIELDS = ConfigKey.fieldsUnder("capture", Route.KEYS);
     private static final Set<String> KEEPALIVE_FIELDS = ConfigKey.fieldsUnder("tcpKeepalive", Route.KEYS);
     private static final Set<String> SNI_FIELDS = ConfigKey.fieldsUnder("sni[]", Route.KEYS);
     static final Set<String> ACCESS_LOG_FIELDS = ConfigKey.fieldsUnder("accessLog", Route.KEYS);
@@ -108,7 +110,8 @@ final class RouteParser {
                 protocol,
                 accessLog(
                         prefix + ".accessLog",
-                        YamlValues.block(node, prefix + ".accessLog", "accessLog", ACCESS_LOG_FIELDS)));
+                        YamlValues.block(node, prefix + ".accessLog", "accessLog", ACCESS_LOG_FIELDS)),
+                capture(prefix + ".capture", YamlValues.block(node, prefix + ".capture", "capture", CAPTURE_FIELDS)));
     }
 
     private List<BackendSpec> backends(String key, JsonNode backendsNode) {
@@ -178,6 +181,20 @@ final class RouteParser {
                 values.value(a, path, AccessLog.TARGET),
                 values.value(a, path, AccessLog.ON_CONNECT),
                 values.value(a, path, AccessLog.PERIODIC));
+    }
+
+    /** The capture a route starts with; none without a {@code capture} block. */
+    private Optional<RouteCapture> capture(String path, JsonNode c) {
+        if (c == null) {
+            return Optional.empty();
+        }
+        long maxBytes = values.value(c, path, RouteCapture.MAX_BYTES);
+        return Optional.of(new RouteCapture(
+                values.value(c, path, RouteCapture.SECONDS),
+                maxBytes,
+                values.optional(c, path, RouteCapture.MAX_BYTES_PER_CONNECTION)
+                        .map(Integer::longValue)
+                        .orElse(maxBytes)));
     }
 
     /** TCP keepalive at {@code path}; a missing block (null) gives every default. */

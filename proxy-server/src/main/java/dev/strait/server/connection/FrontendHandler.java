@@ -88,9 +88,11 @@ public final class FrontendHandler extends ChannelInboundHandlerAdapter {
                 route.spliceAfter(),
                 this::spliceFallback,
                 connection);
-        connection.relaying(fromClient, connected.pipeline().get(RelayHandler.class));
+        RelayHandler fromBackend = connected.pipeline().get(RelayHandler.class);
+        connection.relaying(fromClient, fromBackend);
         handedOver = true; // what is held goes to the relay below, not released when this handler is removed
         ctx.pipeline().replace(this, "relay", fromClient);
+        route.captures().relayStarting(route.name(), connection.client(), frontend, connected, fromClient, fromBackend);
         log.debug("frontend {} -> backend {} connected (route {})", frontend, connected, route.name());
         connected.config().setAutoRead(true);
         boolean finished = held.finished();

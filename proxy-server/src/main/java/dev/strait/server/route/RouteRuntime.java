@@ -6,6 +6,7 @@ import dev.strait.balance.LoadBalancer;
 import dev.strait.config.Route;
 import dev.strait.server.accesslog.AccessLogger;
 import dev.strait.server.backend.BackendPool;
+import dev.strait.server.capture.Captures;
 import dev.strait.server.lifecycle.PreRelayStage;
 import io.netty.bootstrap.Bootstrap;
 import java.util.ArrayList;
@@ -16,8 +17,8 @@ import java.util.List;
  * (cloned onto each client's event loop), its admission gate, its counters, the clients waiting for a slot or a
  * backend, the pre-relay stages it turns on (in order; none on a plain route), the read size that switches a
  * direction to splice(2) (0: never), the named targets a stage may send a client to instead ({@code sni} entries;
- * none on a plain route), and its access log (null when off: nothing per connection then). A reload swaps in a new
- * one; live connections keep the one they started with.
+ * none on a plain route), its access log (null when off: nothing per connection then), and the server's captures
+ * (consulted when a relay starts). A reload swaps in a new one; live connections keep the one they started with.
  */
 public record RouteRuntime(
         Route route,
@@ -30,7 +31,8 @@ public record RouteRuntime(
         List<PreRelayStage.Factory> stages,
         int spliceAfter,
         List<RouteTarget> targets,
-        AccessLogger accessLog) {
+        AccessLogger accessLog,
+        Captures captures) {
     public RouteRuntime {
         requireNonNull(route, "route");
         requireNonNull(pool, "pool");
@@ -41,23 +43,10 @@ public record RouteRuntime(
         requireNonNull(waiters, "waiters");
         stages = List.copyOf(stages);
         targets = List.copyOf(targets);
+        requireNonNull(captures, "captures");
         if (spliceAfter < 0) {
             throw new IllegalArgumentException("spliceAfter must not be negative: " + spliceAfter);
         }
-    }
-
-    /** A route without named targets (every client goes to its backends) and without an access log. */
-    public RouteRuntime(
-            Route route,
-            BackendPool pool,
-            LoadBalancer balancer,
-            Bootstrap backendBootstrap,
-            AdmissionGate gate,
-            RouteMetrics metrics,
-            WaitList waiters,
-            List<PreRelayStage.Factory> stages,
-            int spliceAfter) {
-        this(route, pool, balancer, backendBootstrap, gate, metrics, waiters, stages, spliceAfter, List.of(), null);
     }
 
     public String name() {

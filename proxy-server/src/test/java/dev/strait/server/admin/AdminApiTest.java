@@ -299,6 +299,11 @@ class AdminApiTest {
         }
 
         @Override
+        public dev.strait.server.capture.Captures captures() {
+            throw new UnsupportedOperationException("no captures here");
+        }
+
+        @Override
         public boolean isAccepting() {
             return true;
         }

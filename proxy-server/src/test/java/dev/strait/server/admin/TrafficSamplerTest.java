@@ -78,6 +78,11 @@ class TrafficSamplerTest {
         }
 
         @Override
+        public dev.strait.server.capture.Captures captures() {
+            throw new UnsupportedOperationException("no captures here");
+        }
+
+        @Override
         public boolean isAccepting() {
             return true;
         }

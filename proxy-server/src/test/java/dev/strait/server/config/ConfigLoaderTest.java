@@ -14,15 +14,19 @@ import dev.strait.config.HttpCheck;
 import dev.strait.config.PostgresLogin;
 import dev.strait.config.ProxyConfig;
 import dev.strait.config.Route;
+import dev.strait.config.RouteCapture;
 import dev.strait.config.SpliceMode;
 import dev.strait.config.TcpKeepalive;
 import dev.strait.config.TransportKind;
 import dev.strait.config.WaterMark;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
 import org.assertj.core.api.AbstractThrowableAssert;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The YAML config file: every key, the defaults, environment expansion and one-line errors naming the key path. */
 class ConfigLoaderTest {
@@ -329,6 +333,43 @@ class ConfigLoaderTest {
                 .hasMessageContaining("\"128\"");
         assertConfigError(ONE_ROUTE + "    tcpKeepalive: { probes: 3 }\n", "routes[0].tcpKeepalive.probes")
                 .hasMessageContaining("unknown key");
+    }
+
+    @Test
+    void readsARouteCaptureWithItsDefaultsAndACaptureDirectory(@TempDir Path dir) {
+        assertThat(parse(ONE_ROUTE).routes().get(0).capture())
+                .as("off by default")
+                .isEmpty();
+        assertThat(parse(ONE_ROUTE).captureDirectory())
+                .as("the system's temp dir, decided by the server")
+                .isEmpty();
+
+        ProxyConfig config = parse("capture: { directory: \"" + dir + "\" }\n" + ONE_ROUTE
+                + "    capture: { seconds: 10m, maxBytes: 64MiB, maxBytesPerConnection: 64KiB }\n");
+
+        assertThat(config.captureDirectory()).contains(dir);
+        assertThat(config.routes().get(0).capture())
+                .contains(new RouteCapture(Duration.ofMinutes(10), 64L << 20, 64L << 10));
+        assertThat(parse(ONE_ROUTE + "    capture: {}\n").routes().get(0).capture())
+                .contains(new RouteCapture(Duration.ofSeconds(60), 1L << 20, 1L << 20));
+    }
+
+    @Test
+    void rejectsBadCaptureValuesAndDirectoriesNamingTheKey(@TempDir Path dir) throws Exception {
+        assertConfigError(ONE_ROUTE + "    capture: { seconds: 0s }\n", "routes[0].capture.seconds")
+                .hasMessageContaining("1s to 24h");
+        assertConfigError(ONE_ROUTE + "    capture: { maxBytes: 2GiB }\n", "routes[0].capture.maxBytes");
+        assertConfigError(
+                        ONE_ROUTE + "    capture: { maxBytes: 1KiB, maxBytesPerConnection: 2KiB }\n",
+                        "routes[0].capture.maxBytesPerConnection")
+                .hasMessageContaining("1 to maxBytes (1024)");
+        assertConfigError(ONE_ROUTE + "    capture: { sconds: 1s }\n", "routes[0].capture.sconds")
+                .hasMessageContaining("unknown key");
+        Path file = Files.createFile(dir.resolve("not-a-directory"));
+        assertConfigError("capture: { directory: \"" + file + "\" }\n" + ONE_ROUTE, "capture.directory")
+                .hasMessageContaining("not a directory this process can write to");
+        assertConfigError(
+                "capture: { directory: \"" + dir.resolve("missing") + "\" }\n" + ONE_ROUTE, "capture.directory");
     }
 
     @Test

@@ -10,6 +10,7 @@ import dev.strait.config.HttpCheck;
 import dev.strait.config.PassiveCheck;
 import dev.strait.config.ProxyConfig;
 import dev.strait.config.Route;
+import dev.strait.config.RouteCapture;
 import dev.strait.server.support.TestRoutes;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -63,6 +64,10 @@ class ConfigReferenceTest {
                         .healthCheck(healthCheckWithDefaultHttp())
                         .passiveCheck(new PassiveCheck(
                                 PassiveCheck.FAILURES.defaultValue(), PassiveCheck.COOL_OFF.defaultValue()))
+                        .capture(new RouteCapture(
+                                RouteCapture.SECONDS.defaultValue(),
+                                RouteCapture.MAX_BYTES.defaultValue(),
+                                RouteCapture.MAX_BYTES.defaultValue()))
                         .build());
         assertThat(config)
                 .usingRecursiveComparison()

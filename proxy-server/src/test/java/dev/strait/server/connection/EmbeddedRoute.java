@@ -10,6 +10,7 @@ import dev.strait.config.Route;
 import dev.strait.config.Timeouts;
 import dev.strait.relay.RelayHandler;
 import dev.strait.server.backend.BackendPool;
+import dev.strait.server.capture.Captures;
 import dev.strait.server.lifecycle.PreRelayStage;
 import dev.strait.server.metrics.ProxyMetrics;
 import dev.strait.server.route.AdmissionGate;
@@ -70,7 +71,8 @@ final class EmbeddedRoute {
                 stages,
                 0,
                 List.of(),
-                null);
+                null,
+                new Captures(java.nio.file.Path.of(System.getProperty("java.io.tmpdir"))));
     }
 
     /** Route {@code test} over {@code backends} round-robin backends (10.0.0.1:1, 10.0.0.2:1, ...). */

@@ -11,6 +11,7 @@ import dev.strait.config.HostAndPort;
 import dev.strait.config.Limits;
 import dev.strait.config.PassiveCheck;
 import dev.strait.config.Route;
+import dev.strait.config.RouteCapture;
 import dev.strait.config.RouteProtocol;
 import dev.strait.config.SniTarget;
 import dev.strait.config.TcpKeepalive;
@@ -64,6 +65,7 @@ public final class TestRoutes {
         b.sni = route.sni();
         b.protocol = route.protocol();
         b.accessLog = route.accessLog();
+        b.capture = route.capture();
         return b;
     }
 
@@ -84,6 +86,7 @@ public final class TestRoutes {
         private List<SniTarget> sni = List.of();
         private RouteProtocol protocol = RouteProtocol.TCP;
         private AccessLog accessLog = AccessLog.DEFAULTS;
+        private Optional<RouteCapture> capture = Optional.empty();
 
         private Builder(String name) {
             this.name = requireNonNull(name, "name");
@@ -182,6 +185,11 @@ public final class TestRoutes {
             return this;
         }
 
+        public Builder capture(RouteCapture capture) {
+            this.capture = Optional.of(capture);
+            return this;
+        }
+
         public Route build() {
             return new Route(
                     name,
@@ -198,7 +206,8 @@ public final class TestRoutes {
                     tcpKeepalive,
                     sni,
                     protocol,
-                    accessLog);
+                    accessLog,
+                    capture);
         }
     }
 }
