@@ -21,6 +21,7 @@ import java.util.stream.Stream;
  * @param limits connection and rate limits
  * @param access which client addresses are accepted
  * @param tcpKeepalive TCP keepalive on the client's and the backend's socket
+ * @param proxyProtocol the PROXY protocol header accepted from clients and sent to backends
  */
 public record Route(
         String name,
@@ -34,7 +35,8 @@ public record Route(
         WaterMark writeBufferWaterMark,
         Limits limits,
         AccessList access,
-        TcpKeepalive tcpKeepalive) {
+        TcpKeepalive tcpKeepalive,
+        ProxyProtocol proxyProtocol) {
 
     public static final ConfigKey<Void> NAME =
             ConfigKey.readByLoader("name", "1-64 letters, digits, '.', '_' or '-'", "route-N");
@@ -60,7 +62,8 @@ public record Route(
                     WaterMark.KEYS,
                     Limits.KEYS,
                     AccessList.KEYS,
-                    TcpKeepalive.KEYS)
+                    TcpKeepalive.KEYS,
+                    ProxyProtocol.KEYS)
             .flatMap(List::stream)
             .toList();
 
@@ -77,6 +80,7 @@ public record Route(
         requireNonNull(limits, "limits");
         requireNonNull(access, "access");
         requireNonNull(tcpKeepalive, "tcpKeepalive");
+        requireNonNull(proxyProtocol, "proxyProtocol");
         if (!name.matches("[A-Za-z0-9._-]{1,64}")) {
             throw ConfigException.badValue("name", name, "1-64 letters, digits, '.', '_' or '-'");
         }
@@ -87,6 +91,36 @@ public record Route(
         if (retries < 0 || retries > 100) {
             throw ConfigException.badValue("retries", retries, "0 to 100");
         }
+    }
+
+    /** A route without the PROXY protocol. */
+    public Route(
+            String name,
+            HostAndPort listen,
+            List<BackendSpec> backends,
+            BalanceAlgorithm balance,
+            Optional<HealthCheck> healthCheck,
+            PassiveCheck passiveCheck,
+            int retries,
+            Timeouts timeouts,
+            WaterMark writeBufferWaterMark,
+            Limits limits,
+            AccessList access,
+            TcpKeepalive tcpKeepalive) {
+        this(
+                name,
+                listen,
+                backends,
+                balance,
+                healthCheck,
+                passiveCheck,
+                retries,
+                timeouts,
+                writeBufferWaterMark,
+                limits,
+                access,
+                tcpKeepalive,
+                ProxyProtocol.OFF);
     }
 
     /**
@@ -123,6 +157,30 @@ public record Route(
                 writeBufferWaterMark,
                 limits,
                 access,
-                tcpKeepalive);
+                tcpKeepalive,
+                proxyProtocol);
+    }
+
+    /** This route with another PROXY protocol setting. */
+    public Route withProxyProtocol(ProxyProtocol other) {
+        return new Route(
+                name,
+                listen,
+                backends,
+                balance,
+                healthCheck,
+                passiveCheck,
+                retries,
+                timeouts,
+                writeBufferWaterMark,
+                limits,
+                access,
+                tcpKeepalive,
+                other);
+    }
+
+    /** The PROXY header sent to {@code backend}: its own setting, else the route's. */
+    public ProxyHeaderVersion sendProxyProtocol(BackendSpec backend) {
+        return backend.sendProxyProtocol().orElse(proxyProtocol.send());
     }
 }

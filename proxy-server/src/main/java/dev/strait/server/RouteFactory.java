@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import dev.strait.balance.Backend;
 import dev.strait.balance.Balancers;
+import dev.strait.config.BackendSpec;
 import dev.strait.config.HostAndPort;
 import dev.strait.config.ProxyConfig;
 import dev.strait.config.Route;
@@ -12,8 +13,10 @@ import dev.strait.server.backend.DnsSettings;
 import dev.strait.server.backend.HealthChecker;
 import dev.strait.server.connection.ConnectionRegistry;
 import dev.strait.server.connection.FrontendInitializer;
+import dev.strait.server.lifecycle.PreRelayStage;
 import dev.strait.server.listen.ListenException;
 import dev.strait.server.listen.Listeners;
+import dev.strait.server.proxyprotocol.ProxyProtocolStage;
 import dev.strait.server.route.AcceptErrorHandler;
 import dev.strait.server.route.AdmissionGate;
 import dev.strait.server.route.RouteMetrics;
@@ -136,7 +139,7 @@ final class RouteFactory {
         WaitList waiters = previous == null ? new WaitList() : previous.waiters();
         BackendPool pool = new BackendPool(
                 route.name(),
-                route.backends(),
+                withProxyHeaders(route),
                 route.passiveCheck(),
                 dnsSettings(cfg),
                 loop,
@@ -154,16 +157,33 @@ final class RouteFactory {
                 cfg.maxConnections(),
                 onRelease,
                 previous == null ? null : previous.gate());
+        RouteMetrics metrics = previous == null ? new RouteMetrics() : previous.metrics();
+        List<PreRelayStage.Factory> stages = new ArrayList<>(1); // only the stages the route turns on, in order
+        if (route.proxyProtocol().accept()) {
+            stages.add(ProxyProtocolStage.factory(route.proxyProtocol().headerTimeout(), metrics::proxyProtocolError));
+        }
         return new RouteRuntime(
                 route,
                 pool,
                 Balancers.create(route.balance()),
                 backendBootstrap(route),
                 gate,
-                previous == null ? new RouteMetrics() : previous.metrics(),
+                metrics,
                 waiters,
-                List.of(), // no stage can be turned on yet: PROXY header, SNI/PostgreSQL peek and TLS will add theirs
+                stages,
                 cfg.splice().spliceAfter());
+    }
+
+    /** The route's backends, each with the PROXY header it gets written out: its own setting, else the route's. */
+    private static List<BackendSpec> withProxyHeaders(Route route) {
+        return route.backends().stream()
+                .map(b -> new BackendSpec(
+                        b.address(),
+                        b.weight(),
+                        b.maxConnections(),
+                        b.backup(),
+                        Optional.of(route.sendProxyProtocol(b))))
+                .toList();
     }
 
     Optional<HealthChecker> healthChecker(RouteRuntime runtime) {

@@ -93,6 +93,7 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             n.put("id", c.id());
             n.put("route", c.route());
             n.put("client", address(c.client()));
+            n.put("peer", address(c.peer()));
             n.put("listener", address(c.listener()));
             n.put("backend", address(c.backend()));
             n.put("state", c.state().name());

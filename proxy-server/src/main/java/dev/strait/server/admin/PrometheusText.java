@@ -89,6 +89,16 @@ final class PrometheusText {
                 "counter",
                 routes,
                 RouteMetrics::acceptErrorsTotal);
+        out.append("# HELP strait_proxy_protocol_errors_total PROXY protocol headers refused, by reason.\n")
+                .append("# TYPE strait_proxy_protocol_errors_total counter\n");
+        routes.forEach((route, m) -> m.proxyProtocolErrorsTotal()
+                .forEach((reason, n) -> out.append("strait_proxy_protocol_errors_total{route=\"")
+                        .append(route)
+                        .append("\",reason=\"")
+                        .append(reason)
+                        .append("\"} ")
+                        .append(n)
+                        .append('\n')));
         backendFamily(
                 server,
                 out,

@@ -13,6 +13,7 @@ import dev.strait.config.HttpCheck;
 import dev.strait.config.Limits;
 import dev.strait.config.PassiveCheck;
 import dev.strait.config.PostgresLogin;
+import dev.strait.config.ProxyProtocol;
 import dev.strait.config.Route;
 import dev.strait.config.TcpKeepalive;
 import dev.strait.config.Timeouts;
@@ -33,6 +34,7 @@ final class RouteParser {
     private static final Set<String> TIMEOUT_FIELDS = ConfigKey.fieldsUnder("timeouts", Route.KEYS);
     private static final Set<String> WATER_MARK_FIELDS = ConfigKey.fieldsUnder("writeBufferWaterMark", Route.KEYS);
     private static final Set<String> KEEPALIVE_FIELDS = ConfigKey.fieldsUnder("tcpKeepalive", Route.KEYS);
+    private static final Set<String> PROXY_PROTOCOL_FIELDS = ConfigKey.fieldsUnder("proxyProtocol", Route.KEYS);
 
     private final YamlValues values;
 
@@ -84,7 +86,23 @@ final class RouteParser {
                         values.cidrs(prefix + ".deny", node.get("deny"))),
                 tcpKeepalive(
                         prefix + ".tcpKeepalive",
-                        YamlValues.block(node, prefix + ".tcpKeepalive", "tcpKeepalive", KEEPALIVE_FIELDS)));
+                        YamlValues.block(node, prefix + ".tcpKeepalive", "tcpKeepalive", KEEPALIVE_FIELDS)),
+                proxyProtocol(prefix, node));
+    }
+
+    /** {@code proxyProtocol} and {@code sendProxyProtocol}; both left out give {@link ProxyProtocol#OFF}. */
+    private ProxyProtocol proxyProtocol(String prefix, JsonNode route) {
+        String path = prefix + ".proxyProtocol";
+        JsonNode p = YamlValues.block(route, path, "proxyProtocol", PROXY_PROTOCOL_FIELDS);
+        try {
+            return new ProxyProtocol(
+                    values.value(p, path, ProxyProtocol.ACCEPT),
+                    values.cidrs(path + ".trustedSources", p == null ? null : p.get("trustedSources")),
+                    values.value(p, path, ProxyProtocol.HEADER_TIMEOUT),
+                    values.value(route, prefix, ProxyProtocol.SEND));
+        } catch (ConfigException e) {
+            throw e.key().startsWith(prefix) ? e : e.under(prefix);
+        }
     }
 
     /** TCP keepalive at {@code path}; a missing block (null) gives every default. */
@@ -126,7 +144,8 @@ final class RouteParser {
                     address,
                     values.value(node, key, BackendSpec.WEIGHT),
                     values.value(node, key, BackendSpec.MAX_CONNECTIONS),
-                    values.value(node, key, BackendSpec.BACKUP));
+                    values.value(node, key, BackendSpec.BACKUP),
+                    values.optional(node, key, BackendSpec.SEND_PROXY_PROTOCOL));
         } catch (ConfigException e) {
             throw e.key().startsWith(key) ? e : e.under(key);
         }

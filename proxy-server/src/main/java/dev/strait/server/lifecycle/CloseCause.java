@@ -48,7 +48,11 @@ public enum CloseCause {
     /** An operator closed it. */
     ADMIN_CLOSE,
     /** Anything else: an unexpected exception, logged at warn where it happened. */
-    ERROR;
+    ERROR,
+    /** {@code proxyProtocol.headerTimeout}: a trusted peer did not send its whole PROXY header in time. */
+    PROXY_PROTOCOL_TIMEOUT,
+    /** A malformed, truncated or unsupported PROXY header (counted by reason in the route's metrics). */
+    PROXY_PROTOCOL_ERROR;
 
     /** The cause a relay's report of how one side ended stands for. */
     public static CloseCause of(boolean clientSide, RelayListener.End end) {

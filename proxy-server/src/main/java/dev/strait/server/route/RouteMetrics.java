@@ -3,6 +3,9 @@ package dev.strait.server.route;
 import dev.strait.transport.ErrorText;
 import java.io.IOException;
 import java.time.Duration;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import org.apache.logging.log4j.LogManager;
@@ -25,6 +28,7 @@ public final class RouteMetrics {
     private final AtomicLong reportedFromClient = new AtomicLong();
     private final AtomicLong reportedFromBackend = new AtomicLong();
     private final LongAdder acceptErrors = new LongAdder();
+    private final Map<String, LongAdder> proxyProtocolErrors = new ConcurrentHashMap<>();
     private final RateLimitedWarning acceptErrorWarning =
             new RateLimitedWarning(LogManager.getLogger(RouteMetrics.class), Duration.ofSeconds(10));
     private final RateLimitedWarning spliceFallbackWarning =
@@ -56,6 +60,18 @@ public final class RouteMetrics {
 
     public void refused() {
         refused.increment();
+    }
+
+    /** A PROXY protocol header was refused for {@code reason} (a short label: {@code bad_signature}, ...). */
+    public void proxyProtocolError(String reason) {
+        proxyProtocolErrors.computeIfAbsent(reason, r -> new LongAdder()).increment();
+    }
+
+    /** PROXY protocol headers refused so far, by reason, sorted. */
+    public Map<String, Long> proxyProtocolErrorsTotal() {
+        Map<String, Long> out = new TreeMap<>();
+        proxyProtocolErrors.forEach((reason, n) -> out.put(reason, n.sum()));
+        return out;
     }
 
     /**

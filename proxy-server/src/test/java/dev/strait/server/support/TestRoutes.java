@@ -9,6 +9,7 @@ import dev.strait.config.HealthCheck;
 import dev.strait.config.HostAndPort;
 import dev.strait.config.Limits;
 import dev.strait.config.PassiveCheck;
+import dev.strait.config.ProxyProtocol;
 import dev.strait.config.Route;
 import dev.strait.config.TcpKeepalive;
 import dev.strait.config.Timeouts;
@@ -58,6 +59,7 @@ public final class TestRoutes {
         b.limits = route.limits();
         b.access = route.access();
         b.tcpKeepalive = route.tcpKeepalive();
+        b.proxyProtocol = route.proxyProtocol();
         return b;
     }
 
@@ -75,6 +77,7 @@ public final class TestRoutes {
         private Limits limits = Limits.NONE;
         private AccessList access = AccessList.OPEN;
         private TcpKeepalive tcpKeepalive = TcpKeepalive.DEFAULTS;
+        private ProxyProtocol proxyProtocol = ProxyProtocol.OFF;
 
         private Builder(String name) {
             this.name = requireNonNull(name, "name");
@@ -157,6 +160,11 @@ public final class TestRoutes {
             return this;
         }
 
+        public Builder proxyProtocol(ProxyProtocol proxyProtocol) {
+            this.proxyProtocol = requireNonNull(proxyProtocol, "proxyProtocol");
+            return this;
+        }
+
         public Route build() {
             return new Route(
                     name,
@@ -170,7 +178,8 @@ public final class TestRoutes {
                     waterMark,
                     limits,
                     access,
-                    tcpKeepalive);
+                    tcpKeepalive,
+                    proxyProtocol);
         }
     }
 }
