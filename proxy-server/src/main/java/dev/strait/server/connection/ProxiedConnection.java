@@ -16,6 +16,7 @@ import dev.strait.server.lifecycle.ConnectionState.Staging;
 import dev.strait.server.lifecycle.ConnectionState.WaitingForBackend;
 import dev.strait.server.lifecycle.ConnectionState.WaitingForSlot;
 import dev.strait.server.lifecycle.StageHost;
+import dev.strait.server.listen.Listeners;
 import dev.strait.server.route.AdmissionGate;
 import dev.strait.server.route.RouteRuntime;
 import io.netty.channel.Channel;
@@ -343,7 +344,9 @@ public final class ProxiedConnection implements ConnectionView, StageHost, Chann
 
     /** The client for a log line: its address, and the TCP peer's when a PROXY header named another. */
     String describeClient() {
-        return client == null ? String.valueOf(frontend.remoteAddress()) : client + " via " + frontend.remoteAddress();
+        return client == null
+                ? String.valueOf(frontend.remoteAddress())
+                : Listeners.format(client) + " via " + Listeners.format(frontend.remoteAddress());
     }
 
     InetAddress clientAddress() {
