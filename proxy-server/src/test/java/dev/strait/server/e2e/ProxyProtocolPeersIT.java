@@ -11,6 +11,7 @@ import dev.strait.server.support.Ports;
 import dev.strait.server.support.StraitJar;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
@@ -28,6 +29,9 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
@@ -238,58 +242,73 @@ class ProxyProtocolPeersIT {
     }
 
     @Test
+    void closesABadHeaderAtOnceAndCountsItsReason() throws Exception {
+        long before = metricOrZero("strait_proxy_protocol_errors_total{route=\"front\",reason=\"bad_signature\"}");
+        try (Socket client = connect("127.0.0.1", new InetSocketAddress("127.0.0.1", front))) {
+            client.getOutputStream().write("GET / HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            assertThat(client.getInputStream().readAllBytes())
+                    .as("nothing from nginx for a client whose header is bad")
+                    .isEmpty();
+        }
+        await().atMost(Duration.ofSeconds(10))
+                .until(() ->
+                        metricOrZero("strait_proxy_protocol_errors_total{route=\"front\",reason=\"bad_signature\"}")
+                                == before + 1);
+    }
+
+    @Test
     void twoThousandHeaderlessConnectionsCloseAtHeaderTimeoutAndReleaseTheirDescriptors() throws Exception {
         long pid = strait.process().pid();
         await().atMost(Duration.ofSeconds(30)).until(() -> strait.connectionCount() == 0);
         int baseline = descriptors(pid);
         int n = 2000;
         List<long[]> times = new ArrayList<>(n);
+        // A thread of its own notes each close as it happens, whatever the test thread is doing.
+        Queue<long[]> toWatch = new ConcurrentLinkedQueue<>();
+        Queue<SocketChannel> channels = new ConcurrentLinkedQueue<>();
+        AtomicInteger closed = new AtomicInteger();
         try (Selector selector = Selector.open()) {
+            Thread recorder = new Thread(
+                    () -> {
+                        try {
+                            while (closed.get() < n && !Thread.currentThread().isInterrupted()) {
+                                for (SocketChannel ch; (ch = channels.poll()) != null; ) {
+                                    ch.register(selector, SelectionKey.OP_READ, toWatch.poll());
+                                }
+                                closed.addAndGet(closes(selector, 50));
+                            }
+                        } catch (IOException e) {
+                            throw new UncheckedIOException(e);
+                        }
+                    },
+                    "close-recorder");
+            recorder.start();
             for (int i = 0; i < n; i++) {
                 if (i % 250 == 0 && i > 0) {
                     // Paced so the listen backlog never overflows: a connection the kernel had to retry would reach
                     // Strait a second or more after the client's connect returned, and look late through no fault
-                    // of the timer under test. Each is still timed from its own connect.
-                    int accepted = i;
-                    await().atMost(Duration.ofSeconds(30)).until(() -> strait.connectionCount() >= accepted);
+                    // of the timer under test. Strait holds one descriptor per client it accepted.
+                    int made = i;
+                    await().atMost(Duration.ofSeconds(30))
+                            .pollInterval(Duration.ofMillis(20))
+                            .until(() -> descriptors(pid) - baseline + closed.get() >= made);
                 }
                 SocketChannel ch = SocketChannel.open();
                 ch.connect(new InetSocketAddress("127.0.0.1", slow));
                 ch.configureBlocking(false);
                 long[] t = {System.nanoTime(), 0};
                 times.add(t);
-                ch.register(selector, SelectionKey.OP_READ, t);
+                toWatch.add(t);
+                channels.add(ch);
+                selector.wakeup();
             }
-            ByteBuffer buffer = ByteBuffer.allocate(64);
-            long giveUp = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-            int open = n;
-            while (open > 0 && System.nanoTime() - giveUp < 0) {
-                selector.select(100);
-                for (SelectionKey key : selector.selectedKeys()) {
-                    SocketChannel ch = (SocketChannel) key.channel();
-                    int read;
-                    try {
-                        buffer.clear();
-                        read = ch.read(buffer);
-                    } catch (IOException reset) {
-                        read = -1;
-                    }
-                    assertThat(read)
-                            .as("bytes from Strait to a client that sent no header")
-                            .isLessThanOrEqualTo(0);
-                    if (read < 0) {
-                        ((long[]) key.attachment())[1] = System.nanoTime();
-                        key.cancel();
-                        ch.close();
-                        open--;
-                    }
-                }
-                selector.selectedKeys().clear();
-            }
+            recorder.join(Duration.ofSeconds(60).toMillis());
+            recorder.interrupt();
+            recorder.join();
             for (SelectionKey key : selector.keys()) {
                 key.channel().close();
             }
-            assertThat(open).as("connections still open after 60s").isZero();
+            assertThat(n - closed.get()).as("connections still open after 60s").isZero();
         }
         long low = HEADER_TIMEOUT.toMillis() * 8 / 10;
         long high = HEADER_TIMEOUT.toMillis() * 12 / 10;
@@ -302,6 +321,38 @@ class ProxyProtocolPeersIT {
                 .atMost(Duration.ofSeconds(30))
                 .until(() -> descriptors(pid) <= baseline);
         assertThat(metric("strait_connections_active{route=\"slow\"}")).isZero();
+    }
+
+    /** Waits up to {@code millis} (0: not at all) for closes; records each one's time; returns how many. */
+    private static int closes(Selector selector, long millis) throws IOException {
+        if (millis == 0) {
+            selector.selectNow();
+        } else {
+            selector.select(millis);
+        }
+        ByteBuffer buffer = ByteBuffer.allocate(64);
+        int n = 0;
+        for (SelectionKey key : selector.selectedKeys()) {
+            SocketChannel ch = (SocketChannel) key.channel();
+            int read;
+            try {
+                buffer.clear();
+                read = ch.read(buffer);
+            } catch (IOException reset) {
+                read = -1;
+            }
+            assertThat(read)
+                    .as("bytes from Strait to a client that sent no header")
+                    .isLessThanOrEqualTo(0);
+            if (read < 0) {
+                ((long[]) key.attachment())[1] = System.nanoTime();
+                key.cancel();
+                ch.close();
+                n++;
+            }
+        }
+        selector.selectedKeys().clear();
+        return n;
     }
 
     private static Command.Result curl(String source) throws Exception {
@@ -343,6 +394,14 @@ class ProxyProtocolPeersIT {
                 .mapToLong(l -> (long) Double.parseDouble(l.substring(series.length() + 1)))
                 .findFirst()
                 .orElseThrow(() -> new AssertionError("no " + series + " in " + r.body()));
+    }
+
+    private static long metricOrZero(String series) throws Exception {
+        try {
+            return metric(series);
+        } catch (AssertionError absent) {
+            return 0;
+        }
     }
 
     private static int descriptors(long pid) throws IOException {
