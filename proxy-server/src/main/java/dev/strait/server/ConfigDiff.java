@@ -51,7 +51,11 @@ final class ConfigDiff {
             return spec.equals(BackendSpec.of(spec.address()))
                     ? spec.address().toString()
                     : spec.address() + " (weight " + spec.weight() + ", maxConnections " + spec.maxConnections()
-                            + (spec.backup() ? ", backup)" : ")");
+                            + (spec.backup() ? ", backup" : "")
+                            + spec.sendProxyProtocol()
+                                    .map(v -> ", sendProxyProtocol " + v.configName())
+                                    .orElse("")
+                            + ")";
         }
         if (value instanceof Enum<?> e) {
             return configName(e);
