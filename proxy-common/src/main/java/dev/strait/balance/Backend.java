@@ -2,6 +2,7 @@ package dev.strait.balance;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.strait.config.ProxyHeaderVersion;
 import java.net.InetSocketAddress;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -24,6 +25,7 @@ public final class Backend {
     private final int weight;
     private final int maxConnections;
     private final boolean backup;
+    private final ProxyHeaderVersion sendProxyProtocol;
     private final AtomicInteger active = new AtomicInteger();
     private volatile boolean healthy = true;
     private volatile boolean drained;
@@ -38,6 +40,18 @@ public final class Backend {
      * @param backup used only when no primary backend is available
      */
     public Backend(String name, InetSocketAddress address, int weight, int maxConnections, boolean backup) {
+        this(name, address, weight, maxConnections, backup, ProxyHeaderVersion.OFF);
+    }
+
+    /** As above, for a backend that gets a PROXY protocol header first on each connection (and health check). */
+    public Backend(
+            String name,
+            InetSocketAddress address,
+            int weight,
+            int maxConnections,
+            boolean backup,
+            ProxyHeaderVersion sendProxyProtocol) {
+        this.sendProxyProtocol = requireNonNull(sendProxyProtocol, "sendProxyProtocol");
         this.name = requireNonNull(name, "name");
         this.address = requireNonNull(address, "address");
         if (weight < 1 || weight > 256) {
@@ -69,6 +83,11 @@ public final class Backend {
 
     public boolean backup() {
         return backup;
+    }
+
+    /** The PROXY protocol header written first on each connection to it ({@code OFF}: none). */
+    public ProxyHeaderVersion sendProxyProtocol() {
+        return sendProxyProtocol;
     }
 
     public boolean healthy() {

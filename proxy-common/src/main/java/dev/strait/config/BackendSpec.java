@@ -3,6 +3,7 @@ package dev.strait.config;
 import static java.util.Objects.requireNonNull;
 
 import java.util.List;
+import java.util.Optional;
 
 /**
  * One configured backend: a {@code host:port} (a name may resolve to several addresses, each becoming a backend) and
@@ -12,8 +13,15 @@ import java.util.List;
  * @param weight relative share of new connections, 1 to 256 (default 1)
  * @param maxConnections cap on live connections to each of its addresses; 0 means no cap
  * @param backup used only when no primary backend is available
+ * @param sendProxyProtocol the PROXY header sent to it, overriding the route's {@code sendProxyProtocol}; empty: the
+ *     route's
  */
-public record BackendSpec(HostAndPort address, int weight, int maxConnections, boolean backup) {
+public record BackendSpec(
+        HostAndPort address,
+        int weight,
+        int maxConnections,
+        boolean backup,
+        Optional<ProxyHeaderVersion> sendProxyProtocol) {
 
     public static final ConfigKey<HostAndPort> ADDRESS =
             ConfigKey.required("backends[].address", "host:port", (key, text) -> HostAndPort.parse(key, text)
@@ -24,7 +32,10 @@ public record BackendSpec(HostAndPort address, int weight, int maxConnections, b
             ConfigKey.of("backends[].maxConnections", "integer; 0 = no cap", "0", ConfigValues::integer);
     public static final ConfigKey<Boolean> BACKUP =
             ConfigKey.of("backends[].backup", "true | false", "false", ConfigValues::bool);
-    public static final List<ConfigKey<?>> KEYS = List.of(ADDRESS, WEIGHT, MAX_CONNECTIONS, BACKUP);
+    public static final ConfigKey<ProxyHeaderVersion> SEND_PROXY_PROTOCOL = ConfigKey.optional(
+            "backends[].sendProxyProtocol", "off | v1 | v2; the route's when unset", ProxyHeaderVersion::parse);
+    public static final List<ConfigKey<?>> KEYS =
+            List.of(ADDRESS, WEIGHT, MAX_CONNECTIONS, BACKUP, SEND_PROXY_PROTOCOL);
 
     public BackendSpec {
         requireNonNull(address, "address");
@@ -35,6 +46,12 @@ public record BackendSpec(HostAndPort address, int weight, int maxConnections, b
         if (maxConnections < 0) {
             throw ConfigException.badValue("maxConnections", maxConnections, "0 (no cap) or more");
         }
+        requireNonNull(sendProxyProtocol, "sendProxyProtocol");
+    }
+
+    /** A backend that sends what its route says. */
+    public BackendSpec(HostAndPort address, int weight, int maxConnections, boolean backup) {
+        this(address, weight, maxConnections, backup, Optional.empty());
     }
 
     /** A primary backend of weight 1 with no cap. */

@@ -28,6 +28,7 @@ import java.util.stream.Stream;
  * @param protocol what the clients speak first: {@code postgres} makes SNI routing answer PostgreSQL's SSLRequest
  * @param accessLog the access log of this route's connections (the top level's, overridden key by key)
  * @param capture a traffic capture the route starts with, if any
+ * @param proxyProtocol the PROXY protocol header accepted from clients and sent to backends
  */
 public record Route(
         String name,
@@ -45,7 +46,8 @@ public record Route(
         List<SniTarget> sni,
         RouteProtocol protocol,
         AccessLog accessLog,
-        Optional<RouteCapture> capture) {
+        Optional<RouteCapture> capture,
+        ProxyProtocol proxyProtocol) {
 
     public static final ConfigKey<Void> NAME =
             ConfigKey.readByLoader("name", "1-64 letters, digits, '.', '_' or '-'", "route-N");
@@ -79,7 +81,8 @@ public record Route(
                     SniTarget.KEYS,
                     AccessLog.KEYS,
                     List.<ConfigKey<?>>of(CAPTURE),
-                    RouteCapture.KEYS)
+                    RouteCapture.KEYS,
+                    ProxyProtocol.KEYS)
             .flatMap(List::stream)
             .toList();
 
@@ -98,6 +101,7 @@ public record Route(
         requireNonNull(tcpKeepalive, "tcpKeepalive");
         requireNonNull(accessLog, "accessLog");
         requireNonNull(capture, "capture");
+        requireNonNull(proxyProtocol, "proxyProtocol");
         if (!name.matches("[A-Za-z0-9._-]{1,64}")) {
             throw ConfigException.badValue("name", name, "1-64 letters, digits, '.', '_' or '-'");
         }
@@ -120,7 +124,7 @@ public record Route(
         }
     }
 
-    /** A route without SNI routing, as before {@code sni} and {@code protocol} existed. */
+    /** A route without SNI routing, access log overrides, a capture or the PROXY protocol: the common case. */
     public Route(
             String name,
             HostAndPort listen,
@@ -150,7 +154,8 @@ public record Route(
                 List.of(),
                 RouteProtocol.TCP,
                 AccessLog.DEFAULTS,
-                Optional.empty());
+                Optional.empty(),
+                ProxyProtocol.OFF);
     }
 
     /** Whether clients are routed by what they say first (a ClientHello's server name, PostgreSQL's preamble). */
@@ -175,11 +180,7 @@ public record Route(
                 WaterMark.DEFAULT,
                 Limits.NONE,
                 AccessList.OPEN,
-                TcpKeepalive.DEFAULTS,
-                List.of(),
-                RouteProtocol.TCP,
-                AccessLog.DEFAULTS,
-                Optional.empty());
+                TcpKeepalive.DEFAULTS);
     }
 
     /** This route with other timeouts. */
@@ -200,7 +201,8 @@ public record Route(
                 sni,
                 protocol,
                 accessLog,
-                capture);
+                capture,
+                proxyProtocol);
     }
 
     /** This route with SNI targets and a protocol. */
@@ -221,6 +223,34 @@ public record Route(
                 targets,
                 proto,
                 accessLog,
-                capture);
+                capture,
+                proxyProtocol);
+    }
+
+    /** This route with another PROXY protocol setting. */
+    public Route withProxyProtocol(ProxyProtocol other) {
+        return new Route(
+                name,
+                listen,
+                backends,
+                balance,
+                healthCheck,
+                passiveCheck,
+                retries,
+                timeouts,
+                writeBufferWaterMark,
+                limits,
+                access,
+                tcpKeepalive,
+                sni,
+                protocol,
+                accessLog,
+                capture,
+                other);
+    }
+
+    /** The PROXY header sent to {@code backend}: its own setting, else the route's. */
+    public ProxyHeaderVersion sendProxyProtocol(BackendSpec backend) {
+        return backend.sendProxyProtocol().orElse(proxyProtocol.send());
     }
 }

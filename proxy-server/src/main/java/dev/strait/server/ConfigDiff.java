@@ -52,7 +52,11 @@ final class ConfigDiff {
             return spec.equals(BackendSpec.of(spec.address()))
                     ? spec.address().toString()
                     : spec.address() + " (weight " + spec.weight() + ", maxConnections " + spec.maxConnections()
-                            + (spec.backup() ? ", backup)" : ")");
+                            + (spec.backup() ? ", backup" : "")
+                            + spec.sendProxyProtocol()
+                                    .map(v -> ", sendProxyProtocol " + v.configName())
+                                    .orElse("")
+                            + ")";
         }
         if (value instanceof SniTarget target) {
             return String.join("|", target.serverNames()) + ": " + plain(target.backends());

@@ -19,9 +19,11 @@ import dev.strait.server.capture.CaptureRequest;
 import dev.strait.server.capture.Captures;
 import dev.strait.server.connection.ConnectionRegistry;
 import dev.strait.server.connection.FrontendInitializer;
+import dev.strait.server.lifecycle.PreRelayStage;
 import dev.strait.server.listen.ListenException;
 import dev.strait.server.listen.Listeners;
 import dev.strait.server.metrics.ProxyMetrics;
+import dev.strait.server.proxyprotocol.ProxyProtocolStage;
 import dev.strait.server.route.AcceptErrorHandler;
 import dev.strait.server.route.AdmissionGate;
 import dev.strait.server.route.RouteMetrics;
@@ -160,7 +162,7 @@ final class RouteFactory {
         WaitList waiters = previous == null ? new WaitList() : previous.waiters();
         BackendPool pool = pool(
                 route.name(),
-                route.backends(),
+                withProxyHeaders(route),
                 route.passiveCheck(),
                 route.healthCheck().isPresent(),
                 previous == null ? null : previous.pool(),
@@ -192,6 +194,15 @@ final class RouteFactory {
                 previous == null ? null : previous.gate());
         startConfiguredCapture(route, previous);
         RouteMetrics routeMetrics = previous == null ? new RouteMetrics(metrics, route.name()) : previous.metrics();
+        List<PreRelayStage.Factory> stages = new ArrayList<>(2); // only the stages the route turns on, in order
+        if (route.proxyProtocol().accept()) {
+            // First: the client's real address decides admission and everything after it.
+            stages.add(ProxyProtocolStage.factory(
+                    route.proxyProtocol().headerTimeout(), routeMetrics::proxyProtocolError));
+        }
+        if (route.routesBySni()) {
+            stages.add(SniStage.factory(route, routeMetrics));
+        }
         return new RouteRuntime(
                 route,
                 pool,
@@ -200,8 +211,7 @@ final class RouteFactory {
                 gate,
                 routeMetrics,
                 waiters,
-                // Only the stages the route turns on: a plain route has none. PROXY header and TLS will add theirs.
-                route.routesBySni() ? List.of(SniStage.factory(route, routeMetrics)) : List.of(),
+                stages,
                 cfg.splice().spliceAfter(),
                 targets,
                 accessLogs.loggerFor(route.accessLog()),
@@ -250,6 +260,18 @@ final class RouteFactory {
         } catch (IOException | IllegalStateException e) {
             log.warn("route {}: cannot start its capture: {}", route.name(), ErrorText.of(e));
         }
+    }
+
+    /** The route's backends, each with the PROXY header it gets written out: its own setting, else the route's. */
+    private static List<BackendSpec> withProxyHeaders(Route route) {
+        return route.backends().stream()
+                .map(b -> new BackendSpec(
+                        b.address(),
+                        b.weight(),
+                        b.maxConnections(),
+                        b.backup(),
+                        Optional.of(route.sendProxyProtocol(b))))
+                .toList();
     }
 
     Optional<HealthChecker> healthChecker(RouteRuntime runtime) {

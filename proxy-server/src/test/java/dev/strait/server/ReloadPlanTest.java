@@ -181,7 +181,8 @@ class ReloadPlanTest {
                 two.sni(),
                 two.protocol(),
                 two.accessLog(),
-                two.capture());
+                two.capture(),
+                two.proxyProtocol());
 
         ReloadPlan plan = ReloadPlan.between(config(two), config(one), Map.of());
 

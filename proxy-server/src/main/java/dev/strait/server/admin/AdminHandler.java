@@ -136,6 +136,7 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             n.put("id", c.id());
             n.put("route", c.route());
             n.put("client", AdminApi.address(c.client()));
+            n.put("peer", AdminApi.address(c.peer()));
             n.put("listener", AdminApi.address(c.listener()));
             n.put("backend", AdminApi.address(c.backend()));
             n.put("state", c.state().name());

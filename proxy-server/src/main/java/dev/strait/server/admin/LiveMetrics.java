@@ -37,6 +37,13 @@ public final class LiveMetrics {
                 "route",
                 "backend");
         metrics.liveCounter(
+                "strait_proxy_protocol_errors",
+                "PROXY protocol headers refused, by reason.",
+                c -> server.routeMetrics().forEach((route, m) -> m.proxyProtocolErrorsTotal()
+                        .forEach((reason, n) -> c.call(n, route, reason))),
+                "route",
+                "reason");
+        metrics.liveCounter(
                 "strait_sni_routed",
                 "Clients an SNI route sent to a target (or default, or none), by why: matched, no_match, no_sni,"
                         + " not_tls, error, silent, plaintext, cancel.",

@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import dev.strait.balance.Backend;
 import dev.strait.config.BackendSpec;
 import dev.strait.config.PassiveCheck;
+import dev.strait.config.ProxyHeaderVersion;
 import dev.strait.transport.ErrorText;
 import io.netty.channel.EventLoop;
 import io.netty.util.NetUtil;
@@ -177,10 +178,16 @@ public final class BackendPool implements AutoCloseable {
         if (old != null
                 && old.weight() == spec.weight()
                 && old.maxConnections() == spec.maxConnections()
-                && old.backup() == spec.backup()) {
+                && old.backup() == spec.backup()
+                && old.sendProxyProtocol() == proxyHeader(spec)) {
             return old;
         }
-        return new Backend(name, address, spec.weight(), spec.maxConnections(), spec.backup());
+        return new Backend(name, address, spec.weight(), spec.maxConnections(), spec.backup(), proxyHeader(spec));
+    }
+
+    /** The spec's own PROXY header setting (the route's is filled in by whoever made the pool's specs). */
+    private static ProxyHeaderVersion proxyHeader(BackendSpec spec) {
+        return spec.sendProxyProtocol().orElse(ProxyHeaderVersion.OFF);
     }
 
     private static InetSocketAddress address(byte[] literal, BackendSpec spec) {

@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import dev.strait.balance.Backend;
 import dev.strait.balance.CheckResult;
 import dev.strait.config.HealthCheck;
+import dev.strait.config.ProxyHeaderVersion;
 import dev.strait.server.probe.Probe;
 import dev.strait.server.probe.Verdict;
 import dev.strait.transport.Transport;
@@ -64,7 +65,8 @@ public final class HealthChecker implements AutoCloseable {
 
     private void round() {
         for (Backend backend : pool.current()) {
-            probe.run(backend.address()).addListener(f -> record(backend, (Verdict) f.getNow()));
+            boolean proxyHeader = backend.sendProxyProtocol() != ProxyHeaderVersion.OFF;
+            probe.run(backend.address(), proxyHeader).addListener(f -> record(backend, (Verdict) f.getNow()));
         }
         streaks.keySet().retainAll(pool.current());
     }

@@ -14,6 +14,7 @@ import dev.strait.config.HttpCheck;
 import dev.strait.config.Limits;
 import dev.strait.config.PassiveCheck;
 import dev.strait.config.PostgresLogin;
+import dev.strait.config.ProxyProtocol;
 import dev.strait.config.Route;
 import dev.strait.config.RouteCapture;
 import dev.strait.config.RouteProtocol;
@@ -40,6 +41,7 @@ final class RouteParser {
     private static final Set<String> KEEPALIVE_FIELDS = ConfigKey.fieldsUnder("tcpKeepalive", Route.KEYS);
     private static final Set<String> SNI_FIELDS = ConfigKey.fieldsUnder("sni[]", Route.KEYS);
     static final Set<String> ACCESS_LOG_FIELDS = ConfigKey.fieldsUnder("accessLog", Route.KEYS);
+    private static final Set<String> PROXY_PROTOCOL_FIELDS = ConfigKey.fieldsUnder("proxyProtocol", Route.KEYS);
 
     private final YamlValues values;
 
@@ -111,7 +113,8 @@ final class RouteParser {
                 accessLog(
                         prefix + ".accessLog",
                         YamlValues.block(node, prefix + ".accessLog", "accessLog", ACCESS_LOG_FIELDS)),
-                capture(prefix + ".capture", YamlValues.block(node, prefix + ".capture", "capture", CAPTURE_FIELDS)));
+                capture(prefix + ".capture", YamlValues.block(node, prefix + ".capture", "capture", CAPTURE_FIELDS)),
+                proxyProtocol(prefix, node));
     }
 
     private List<BackendSpec> backends(String key, JsonNode backendsNode) {
@@ -197,6 +200,21 @@ final class RouteParser {
                         .orElse(maxBytes)));
     }
 
+    /** {@code proxyProtocol} and {@code sendProxyProtocol}; both left out give {@link ProxyProtocol#OFF}. */
+    private ProxyProtocol proxyProtocol(String prefix, JsonNode route) {
+        String path = prefix + ".proxyProtocol";
+        JsonNode p = YamlValues.block(route, path, "proxyProtocol", PROXY_PROTOCOL_FIELDS);
+        try {
+            return new ProxyProtocol(
+                    values.value(p, path, ProxyProtocol.ACCEPT),
+                    values.cidrs(path + ".trustedSources", p == null ? null : p.get("trustedSources")),
+                    values.value(p, path, ProxyProtocol.HEADER_TIMEOUT),
+                    values.value(route, prefix, ProxyProtocol.SEND));
+        } catch (ConfigException e) {
+            throw e.key().startsWith(prefix) ? e : e.under(prefix);
+        }
+    }
+
     /** TCP keepalive at {@code path}; a missing block (null) gives every default. */
     private TcpKeepalive tcpKeepalive(String path, JsonNode k) {
         return new TcpKeepalive(
@@ -238,7 +256,8 @@ final class RouteParser {
                     address,
                     values.value(node, key, BackendSpec.WEIGHT),
                     values.value(node, key, BackendSpec.MAX_CONNECTIONS),
-                    values.value(node, key, BackendSpec.BACKUP));
+                    values.value(node, key, BackendSpec.BACKUP),
+                    values.optional(node, key, BackendSpec.SEND_PROXY_PROTOCOL));
         } catch (ConfigException e) {
             throw e.key().startsWith(key) ? e : e.under(key);
         }

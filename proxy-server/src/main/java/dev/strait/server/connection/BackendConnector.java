@@ -73,12 +73,32 @@ final class BackendConnector {
         this.retries = route.route().retries();
     }
 
-    /** Starts: asks for a slot if the client waits for one, else connects. */
+    /**
+     * Starts: asks for a slot if the client waits for one; on a route that reads the PROXY header before admission,
+     * lets that stage run first (its hand-over calls {@link #identified}); else goes on as admitted.
+     */
     void start() {
-        if (connection.state() instanceof ConnectionState.WaitingForSlot) {
+        ConnectionState state = connection.state();
+        if (state instanceof ConnectionState.WaitingForSlot) {
             askForSlot();
+        } else if (state instanceof ConnectionState.Accepted) {
+            handler.runStages();
         } else {
             admitted();
+        }
+    }
+
+    /** The PROXY header named the client: the admission gate judges it now, as it judges others at accept. */
+    void identified() {
+        AdmissionGate.Verdict verdict = route.gate().admit(connection.clientAddress());
+        if (verdict.outcome() == AdmissionGate.Outcome.ADMITTED) {
+            connection.admit();
+            admitted();
+        } else if (verdict.outcome() == AdmissionGate.Outcome.WAIT && now() - deadlineNanos < 0) {
+            connection.waitForSlot(deadlineNanos);
+            askForSlot();
+        } else {
+            connection.refuse(verdict);
         }
     }
 
@@ -223,7 +243,7 @@ final class BackendConnector {
         route.metrics().noBackend();
         log.warn(
                 "frontend {} -> route {}: no backend accepted ({}); closing client",
-                frontend.remoteAddress(),
+                connection.describeClient(),
                 route.name(),
                 failures == null ? "no backend available" : failures);
         connection.note(

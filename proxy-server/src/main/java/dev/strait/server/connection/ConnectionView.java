@@ -25,7 +25,13 @@ public interface ConnectionView {
         return frontend().id().asShortText();
     }
 
+    /** The client: the source its PROXY header named when the route accepts one, else the TCP peer. */
     default SocketAddress client() {
+        return frontend().remoteAddress();
+    }
+
+    /** The TCP peer: the client itself, or the load balancer in front of it that sent a PROXY header. */
+    default SocketAddress peer() {
         return frontend().remoteAddress();
     }
 

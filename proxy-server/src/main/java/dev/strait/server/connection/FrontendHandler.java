@@ -2,6 +2,9 @@ package dev.strait.server.connection;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.strait.balance.Backend;
+import dev.strait.config.ProxyHeaderVersion;
+import dev.strait.proxyprotocol.ProxyHeaderEncoder;
 import dev.strait.relay.RelayHandler;
 import dev.strait.server.lifecycle.CloseCause;
 import dev.strait.server.lifecycle.HeldInput;
@@ -88,12 +91,25 @@ public final class FrontendHandler extends ChannelInboundHandlerAdapter {
                 route.spliceAfter(),
                 this::spliceFallback,
                 connection);
+        Backend target = connection.state().backend();
         RelayHandler fromBackend = connected.pipeline().get(RelayHandler.class);
         connection.relaying(fromClient, fromBackend);
+        if (target.sendProxyProtocol() != ProxyHeaderVersion.OFF) {
+            // The first bytes on the backend connection: queued before any relayed byte or spliced region.
+            connected.writeAndFlush(
+                    ProxyHeaderEncoder.encode(
+                            target.sendProxyProtocol(),
+                            connection.client(),
+                            connection.destination(),
+                            connection.serverName(),
+                            connected.alloc()),
+                    connected.voidPromise());
+        }
         handedOver = true; // what is held goes to the relay below, not released when this handler is removed
         ctx.pipeline().replace(this, "relay", fromClient);
         route.captures().relayStarting(route.name(), connection.client(), frontend, connected, fromClient, fromBackend);
-        log.debug("frontend {} -> backend {} connected (route {})", frontend, connected, route.name());
+        log.debug(
+                "frontend {} -> backend {} connected (route {})", connection.describeClient(), connected, route.name());
         connected.config().setAutoRead(true);
         boolean finished = held.finished();
         held.replay(frontend.pipeline());
@@ -140,6 +156,8 @@ public final class FrontendHandler extends ChannelInboundHandlerAdapter {
             }
         } else if (evt == PreRelayStage.START) {
             connector.connect(); // the last stage handed over; what it held is held here now
+        } else if (evt == PreRelayStage.IDENTIFIED) {
+            connector.identified(); // the PROXY header named the client: admission, then the other stages
         } else if (evt != ChannelInputShutdownReadComplete.INSTANCE) {
             ctx.fireUserEventTriggered(evt);
         }

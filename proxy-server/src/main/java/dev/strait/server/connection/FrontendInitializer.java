@@ -2,6 +2,7 @@ package dev.strait.server.connection;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.strait.config.ProxyProtocol;
 import dev.strait.config.Timeouts;
 import dev.strait.relay.IdleTimeoutHandler;
 import dev.strait.relay.SpliceReader;
@@ -19,10 +20,12 @@ import java.util.function.Supplier;
  *
  * <ol>
  *   <li>admission: a denied client, one over a limit in refuse mode, or one that may not wait ({@code timeouts.queue}
- *       0) is closed here, before any backend is contacted and with no pipeline;
+ *       0) is closed here, before any backend is contacted and with no pipeline. On a route that accepts the PROXY
+ *       protocol, only the TCP peer is checked here (against {@code trustedSources}); the gate judges the client the
+ *       header names once the first stage has read it;
  *   <li>{@code idle}: the idle timeout, only when {@code timeouts.idle} is above 0;
  *   <li>pre-relay stages ({@link PreRelayStage}), in the route's order, each present only when the route turns it
- *       on (none can be turned on yet);
+ *       on ({@code proxy-protocol} first, when {@code proxyProtocol.accept} is on);
  *   <li>{@code frontend}: the {@link FrontendHandler} that waits for a slot or a backend if it must, connects the
  *       backend and becomes the {@code relay}.
  * </ol>
@@ -32,6 +35,9 @@ import java.util.function.Supplier;
  */
 @ChannelHandler.Sharable
 public final class FrontendInitializer extends ChannelInitializer<Channel> {
+    private static final AdmissionGate.Verdict UNTRUSTED_PEER =
+            new AdmissionGate.Verdict(AdmissionGate.Outcome.DENIED, "peer not in proxyProtocol.trustedSources");
+
     private final Supplier<RouteRuntime> route;
     private final ConnectionRegistry registry;
     private final BackendDialer dialer;
@@ -51,6 +57,18 @@ public final class FrontendInitializer extends ChannelInitializer<Channel> {
         RouteRuntime runtime = route.get();
         Timeouts timeouts = runtime.route().timeouts();
         ProxiedConnection connection = new ProxiedConnection(runtime, ch, registry);
+        long deadline = ch.eventLoop().ticker().nanoTime() + timeouts.queue().toNanos();
+        ProxyProtocol proxyProtocol = runtime.route().proxyProtocol();
+        if (proxyProtocol.accept()) {
+            // The gate judges the client the PROXY header names, once it is read; here only the peer is checked.
+            if (!proxyProtocol.trusts(connection.peerAddress())) {
+                connection.refuse(UNTRUSTED_PEER);
+                return;
+            }
+            connection.awaitHeader();
+            build(ch, runtime, connection, deadline);
+            return;
+        }
         AdmissionGate.Verdict verdict = runtime.gate().admit(connection.clientAddress());
         boolean admitted = verdict.outcome() == AdmissionGate.Outcome.ADMITTED;
         if (!admitted
@@ -59,13 +77,17 @@ public final class FrontendInitializer extends ChannelInitializer<Channel> {
             connection.refuse(verdict);
             return;
         }
-        // One deadline for the whole wait, for a slot and then for a backend, counted from now.
-        long deadline = ch.eventLoop().ticker().nanoTime() + timeouts.queue().toNanos();
+        // One deadline for the whole wait, for a slot and then for a backend, counted from accept.
         if (admitted) {
             connection.admit();
         } else {
             connection.waitForSlot(deadline);
         }
+        build(ch, runtime, connection, deadline);
+    }
+
+    private void build(Channel ch, RouteRuntime runtime, ProxiedConnection connection, long deadline) {
+        Timeouts timeouts = runtime.route().timeouts();
         if (runtime.spliceAfter() > 0) {
             SpliceReader.install(ch); // a no-op unless the transport is epoll
         }

@@ -1,5 +1,7 @@
 package dev.strait.server.connection;
 
+import static java.util.Objects.requireNonNull;
+
 import dev.strait.balance.Backend;
 import dev.strait.relay.RelayHandler;
 import dev.strait.relay.RelayListener;
@@ -17,6 +19,7 @@ import dev.strait.server.lifecycle.ConnectionState.Staging;
 import dev.strait.server.lifecycle.ConnectionState.WaitingForBackend;
 import dev.strait.server.lifecycle.ConnectionState.WaitingForSlot;
 import dev.strait.server.lifecycle.StageHost;
+import dev.strait.server.listen.Listeners;
 import dev.strait.server.route.AdmissionGate;
 import dev.strait.server.route.RouteRuntime;
 import io.netty.channel.Channel;
@@ -29,6 +32,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.apache.logging.log4j.LogManager;
@@ -61,6 +65,9 @@ public final class ProxiedConnection implements ConnectionView, StageHost, Chann
     private static final List<Class<?>> FROM_READY_TO_CONNECT =
             List.of(Admitted.class, Staging.class, WaitingForBackend.class);
     private static final List<Class<?>> FROM_CONNECTING = List.of(Connecting.class);
+    private static final List<Class<?>> FROM_STAGING = List.of(Staging.class);
+    private static final List<Class<?>> FROM_BEFORE_ADMISSION =
+            List.of(Accepted.class, WaitingForSlot.class, Staging.class);
 
     private final RouteRuntime route;
     private final Channel frontend;
@@ -97,6 +104,11 @@ public final class ProxiedConnection implements ConnectionView, StageHost, Chann
         }
     }
 
+    private boolean registered;
+    private volatile InetSocketAddress client; // from a PROXY header; null: the TCP peer is the client
+    private InetSocketAddress destination; // from a PROXY header; null: the listener's address
+    private String serverName; // from TLS SNI, for a v2 PROXY header sent on; null: none known
+
     ProxiedConnection(RouteRuntime route, Channel frontend, ConnectionRegistry registry) {
         this.route = route;
         this.frontend = frontend;
@@ -105,9 +117,12 @@ public final class ProxiedConnection implements ConnectionView, StageHost, Chann
         frontend.closeFuture().addListener(this);
     }
 
-    /** Accepted or WaitingForSlot -> Closed: the gate denied or refused the client, or it could not wait. */
+    /**
+     * Accepted, unadmitted Staging or WaitingForSlot -> Closed: the gate denied or refused the client, or it could not
+     * wait; or its TCP peer may not send the PROXY header its route requires.
+     */
     void refuse(AdmissionGate.Verdict verdict) {
-        if (!(state instanceof Accepted || state instanceof WaitingForSlot)) {
+        if (!(state instanceof Accepted || state instanceof WaitingForSlot || unadmittedStage())) {
             throw illegal("refused");
         }
         boolean denied = verdict.outcome() == AdmissionGate.Outcome.DENIED;
@@ -120,27 +135,47 @@ public final class ProxiedConnection implements ConnectionView, StageHost, Chann
         close(denied ? CloseCause.DENIED : CloseCause.LIMIT);
     }
 
-    /** Accepted -> WaitingForSlot: a limit is reached in queue mode; the client waits unread. */
+    /**
+     * Accepted, before admission: the route reads the PROXY header first, so the gate judges the client it names
+     * once it is read. The connection is listed (and its lifetime counted) from now.
+     */
+    void awaitHeader() {
+        if (!(state instanceof Accepted)) {
+            throw illegal("stage before admission");
+        }
+        registered();
+    }
+
+    /** Accepted or unadmitted Staging -> WaitingForSlot: a limit is reached in queue mode; the client waits unread. */
     void waitForSlot(long deadlineNanos) {
-        move(new WaitingForSlot(deadlineNanos), FROM_ACCEPTED);
+        move(new WaitingForSlot(deadlineNanos), unadmittedStage() ? FROM_STAGING : FROM_ACCEPTED);
         waitSince = now();
         registered();
     }
 
-    /** Accepted or WaitingForSlot -> Admitted: the gate counts this client now. */
+    /** Accepted, unadmitted Staging or WaitingForSlot -> Admitted: the gate counts this client now. */
     void admit() {
+        if (state instanceof Staging s && s.admitted()) {
+            throw illegal("admitted");
+        }
         boolean waited = state instanceof WaitingForSlot;
-        move(ADMITTED, FROM_ACCEPTED_OR_WAITING_FOR_SLOT);
+        move(ADMITTED, FROM_BEFORE_ADMISSION);
         if (waited) {
             waitNanos += now() - waitSince;
         }
         route.metrics().accepted();
-        if (!waited) {
-            registered();
-        }
+        registered();
+    }
+
+    private boolean unadmittedStage() {
+        return state instanceof Staging s && !s.admitted();
     }
 
     private void registered() {
+        if (registered) {
+            return;
+        }
+        registered = true;
         registry.register(this, frontend);
         long maxLifetime = route.route().timeouts().maxLifetime().toNanos();
         if (maxLifetime > 0) {
@@ -148,10 +183,20 @@ public final class ProxiedConnection implements ConnectionView, StageHost, Chann
         }
     }
 
-    /** Admitted or Staging -> Staging: a pre-relay stage starts reading the client, under its own deadline. */
+    /**
+     * Admitted or Staging -> Staging: a pre-relay stage starts reading the client, under its own deadline. From
+     * Accepted (a route that reads the PROXY header before admission) -> Staging, not yet admitted.
+     */
     @Override
     public void staging(String stage, Duration deadline, CloseCause onDeadline) {
-        move(new Staging(stage), FROM_ADMITTED_OR_STAGING);
+        if (state instanceof Accepted) {
+            move(new Staging(stage, false), FROM_ACCEPTED);
+        } else {
+            if (unadmittedStage()) {
+                throw illegal("stage:" + stage + " before admission");
+            }
+            move(new Staging(stage), FROM_ADMITTED_OR_STAGING);
+        }
         waiter().sleep(deadline.toNanos(), () -> close(onDeadline));
     }
 
@@ -170,6 +215,17 @@ public final class ProxiedConnection implements ConnectionView, StageHost, Chann
     /** What the backend must be told before the relay starts, or null. */
     BackendGreeting greeting() {
         return greeting;
+    }
+
+    @Override
+    public void identified(InetSocketAddress source, InetSocketAddress destination) {
+        this.client = requireNonNull(source, "source");
+        this.destination = destination;
+    }
+
+    @Override
+    public void serverNamed(String serverName) {
+        this.serverName = requireNonNull(serverName, "serverName");
     }
 
     /** Admitted, Staging or WaitingForBackend -> Connecting: attempt {@code attempt} to {@code backend} (counted). */
@@ -443,7 +499,36 @@ public final class ProxiedConnection implements ConnectionView, StageHost, Chann
         return acceptedNanos;
     }
 
+    /** The client: the source a PROXY header named, else the TCP peer. */
+    @Override
+    public SocketAddress client() {
+        InetSocketAddress identified = client;
+        return identified != null ? identified : frontend.remoteAddress();
+    }
+
+    /** The address the client connected to: the PROXY header's destination, else the listener's. */
+    SocketAddress destination() {
+        return destination != null ? destination : frontend.localAddress();
+    }
+
+    /** The server name the client asked for (TLS SNI), for a v2 PROXY header sent on; empty until a stage reads it. */
+    Optional<String> serverName() {
+        return Optional.ofNullable(serverName);
+    }
+
+    /** The client for a log line: its address, and the TCP peer's when a PROXY header named another. */
+    String describeClient() {
+        return client == null
+                ? String.valueOf(frontend.remoteAddress())
+                : Listeners.format(client) + " via " + Listeners.format(frontend.remoteAddress());
+    }
+
     InetAddress clientAddress() {
+        return client() instanceof InetSocketAddress a ? a.getAddress() : InetAddress.getLoopbackAddress();
+    }
+
+    /** The TCP peer's address (the load balancer's, behind one). */
+    InetAddress peerAddress() {
         return frontend.remoteAddress() instanceof InetSocketAddress a
                 ? a.getAddress()
                 : InetAddress.getLoopbackAddress();

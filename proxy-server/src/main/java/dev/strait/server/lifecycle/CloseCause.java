@@ -57,7 +57,11 @@ public enum CloseCause {
      */
     PROTOCOL_ERROR,
     /** The chosen backend refused what Strait must say first (PostgreSQL's SSLRequest answered {@code N}). */
-    BACKEND_REJECTED;
+    BACKEND_REJECTED,
+    /** {@code proxyProtocol.headerTimeout}: a trusted peer did not send its whole PROXY header in time. */
+    PROXY_PROTOCOL_TIMEOUT,
+    /** A malformed, truncated or unsupported PROXY header (counted by reason in the route's metrics). */
+    PROXY_PROTOCOL_ERROR;
 
     /** The cause a relay's report of how one side ended stands for. */
     public static CloseCause of(boolean clientSide, RelayListener.End end) {

@@ -13,6 +13,8 @@ import java.net.SocketAddress;
  *
  * <pre>
  * Accepted          -> WaitingForSlot | Admitted | Closed       (the admission gate's verdict)
+ * Accepted          -> Staging(unadmitted)                     (a route that reads the PROXY header first)
+ * Staging(unadm.)   -> WaitingForSlot | Admitted | Closed       (the gate's verdict on the header's client)
  * WaitingForSlot    -> Admitted                                (a slot, before the deadline)
  * Admitted          -> Staging | Connecting | WaitingForBackend
  * Staging           -> Staging | Connecting | WaitingForBackend (each stage hands over to the next, then the connector)
@@ -102,15 +104,28 @@ public sealed interface ConnectionState {
         }
     }
 
-    /** A pre-relay stage is reading the client's first bytes. */
-    record Staging(String stage) implements ConnectionState {
+    /**
+     * A pre-relay stage is reading the client's first bytes. {@code admitted} is false for a stage that runs before
+     * admission (the PROXY header, which names the client the gate must judge): that holds no slot yet.
+     */
+    record Staging(String stage, boolean admitted) implements ConnectionState {
         public Staging {
             requireNonNull(stage, "stage");
+        }
+
+        /** A stage of an admitted client. */
+        public Staging(String stage) {
+            this(stage, true);
         }
 
         @Override
         public String name() {
             return "stage:" + stage;
+        }
+
+        @Override
+        public boolean holdsSlot() {
+            return admitted;
         }
     }
 

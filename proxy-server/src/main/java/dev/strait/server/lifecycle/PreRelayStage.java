@@ -42,6 +42,18 @@ public abstract class PreRelayStage extends ChannelInboundHandlerAdapter {
         }
     };
 
+    /**
+     * The user event a stage that runs before admission ({@link #beforeAdmission()}) fires on hand-over instead of
+     * {@link #START}: the connector then asks the admission gate about the client the stage identified, and fires
+     * {@link #START} for the stages after it once the client is admitted.
+     */
+    public static final Object IDENTIFIED = new Object() {
+        @Override
+        public String toString() {
+            return "PreRelayStage.IDENTIFIED";
+        }
+    };
+
     /** Makes a stage for one connection; a route keeps one per stage it turns on. */
     @FunctionalInterface
     public interface Factory {
@@ -78,6 +90,14 @@ public abstract class PreRelayStage extends ChannelInboundHandlerAdapter {
         return name;
     }
 
+    /**
+     * Whether this stage runs before admission, to learn who the client is (the PROXY header). Only the first stage of
+     * a route may; it hands over with {@link #IDENTIFIED}.
+     */
+    protected boolean beforeAdmission() {
+        return false;
+    }
+
     /** Called with each message read while this stage runs; it owns {@code msg}: hold it or release it. */
     protected abstract void read(ChannelHandlerContext ctx, ByteBuf msg);
 
@@ -106,7 +126,7 @@ public abstract class PreRelayStage extends ChannelInboundHandlerAdapter {
         }
         ctx.pipeline().remove(this);
         held.replay(ctx); // a removed handler's context still reaches the handlers after it
-        ctx.fireUserEventTriggered(START);
+        ctx.fireUserEventTriggered(beforeAdmission() ? IDENTIFIED : START);
     }
 
     /** Ends the connection for {@code cause} (what the stage read shows it must not go on). */

@@ -1,5 +1,6 @@
 package dev.strait.server.lifecycle;
 
+import java.net.InetSocketAddress;
 import java.time.Duration;
 
 /**
@@ -23,4 +24,17 @@ public interface StageHost {
      * backends), and what Strait must say to that backend before the relay starts (null: nothing).
      */
     void routeTo(String target, BackendGreeting greeting);
+
+    /**
+     * A stage read who the client really is (a PROXY header): from now on {@code source} is the client everywhere
+     * (admission, balancing, {@code /connections}, logs, a PROXY header sent on) and {@code destination} the address
+     * it connected to; the TCP peer stays visible as the peer.
+     */
+    void identified(InetSocketAddress source, InetSocketAddress destination);
+
+    /**
+     * A stage read the server name the client asked for (TLS SNI): a v2 PROXY header sent on carries it as
+     * {@code PP2_TYPE_AUTHORITY}. Nothing calls it until SNI routing lands.
+     */
+    void serverNamed(String serverName);
 }

@@ -56,9 +56,18 @@ public final class Probe {
 
     /** Probes the backend at {@code traffic}; the future always succeeds, with an up or a down verdict. */
     public Future<Verdict> run(InetSocketAddress traffic) {
+        return run(traffic, false);
+    }
+
+    /**
+     * As {@link #run(InetSocketAddress)}; with {@code proxyHeader}, the probe first sends a v2 PROXY {@code LOCAL}
+     * header ("not a proxied connection"), so a backend that requires one answers the check as it would a client.
+     */
+    public Future<Verdict> run(InetSocketAddress traffic, boolean proxyHeader) {
         InetSocketAddress target = target(traffic);
         Promise<Verdict> result = loop.newPromise();
-        ProbeHandler handler = new ProbeHandler(ProbeDialog.of(check, target), result, check.closeWithReset());
+        ProbeHandler handler =
+                new ProbeHandler(ProbeDialog.of(check, target), result, check.closeWithReset(), proxyHeader);
         ChannelFuture connect = bootstrap.clone().handler(handler).connect(target);
         Channel channel = connect.channel();
         long timeoutMillis = check.timeout().toMillis();

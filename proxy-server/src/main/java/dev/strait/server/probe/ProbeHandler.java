@@ -3,6 +3,7 @@ package dev.strait.server.probe;
 import static java.util.Objects.requireNonNull;
 
 import dev.strait.config.HealthCheck;
+import dev.strait.proxyprotocol.ProxyHeaderEncoder;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
@@ -30,11 +31,18 @@ final class ProbeHandler extends ChannelInboundHandlerAdapter {
     private ByteBuf reply;
     private ChannelFuture requestSent;
     private boolean judged;
+    private final boolean proxyHeader;
 
     ProbeHandler(ProbeDialog dialog, Promise<Verdict> result, boolean reset) {
+        this(dialog, result, reset, false);
+    }
+
+    /** @param proxyHeader whether a v2 PROXY {@code LOCAL} header goes first, before the dialog's request */
+    ProbeHandler(ProbeDialog dialog, Promise<Verdict> result, boolean reset, boolean proxyHeader) {
         this.dialog = requireNonNull(dialog, "dialog");
         this.result = requireNonNull(result, "result");
         this.reset = reset;
+        this.proxyHeader = proxyHeader;
     }
 
     @Override
@@ -47,7 +55,12 @@ final class ProbeHandler extends ChannelInboundHandlerAdapter {
         // Allocated only once connected: a probe whose connect fails (or whose loop stops first) holds no buffer.
         reply = ctx.alloc().buffer(256, HealthCheck.MAX_REPLY_BYTES);
         ByteBuf request = dialog.request(ctx.alloc());
-        requestSent = request == null ? ctx.newSucceededFuture() : ctx.writeAndFlush(request);
+        if (proxyHeader) {
+            ChannelFuture headerSent = ctx.writeAndFlush(ProxyHeaderEncoder.v2Local(ctx.alloc()));
+            requestSent = request == null ? headerSent : ctx.writeAndFlush(request);
+        } else {
+            requestSent = request == null ? ctx.newSucceededFuture() : ctx.writeAndFlush(request);
+        }
         requestSent.addListener(ChannelFutureListener.FIRE_EXCEPTION_ON_FAILURE);
         judge(ctx, false);
         ctx.fireChannelActive();

@@ -44,6 +44,7 @@ public final class RouteMetrics {
     private final ConcurrentMap<SniOutcome, LongAdder> sniRouted = new ConcurrentHashMap<>();
     private final AtomicLong reportedFromClient = new AtomicLong();
     private final AtomicLong reportedFromBackend = new AtomicLong();
+    private final Map<String, LongAdder> proxyProtocolErrors = new ConcurrentHashMap<>();
     private final RateLimitedWarning acceptErrorWarning =
             new RateLimitedWarning(LogManager.getLogger(RouteMetrics.class), Duration.ofSeconds(10));
     private final RateLimitedWarning spliceFallbackWarning =
@@ -151,6 +152,18 @@ public final class RouteMetrics {
 
     public void refused() {
         refused.inc();
+    }
+
+    /** A PROXY protocol header was refused for {@code reason} (a short label: {@code bad_signature}, ...). */
+    public void proxyProtocolError(String reason) {
+        proxyProtocolErrors.computeIfAbsent(reason, r -> new LongAdder()).increment();
+    }
+
+    /** PROXY protocol headers refused so far, by reason, sorted. */
+    public Map<String, Long> proxyProtocolErrorsTotal() {
+        Map<String, Long> out = new TreeMap<>();
+        proxyProtocolErrors.forEach((reason, n) -> out.put(reason, n.sum()));
+        return out;
     }
 
     /**

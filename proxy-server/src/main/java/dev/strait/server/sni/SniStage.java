@@ -208,6 +208,9 @@ public final class SniStage extends PreRelayStage {
         switch (result.kind()) {
             case NEED_MORE -> {}
             case HELLO -> {
+                if (result.serverName() != null) {
+                    host.serverNamed(result.serverName()); // a v2 PROXY header sent on carries it
+                }
                 String target = settings.matcher().match(result.serverName());
                 if (target != null) {
                     decide(target, "matched");

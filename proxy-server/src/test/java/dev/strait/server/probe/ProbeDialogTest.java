@@ -183,6 +183,38 @@ class ProbeDialogTest {
         assertThat(ch.finish()).isFalse();
     }
 
+    @Test
+    void sendsAV2ProxyLocalHeaderBeforeTheRequestToABackendThatWantsAHeader() {
+        EmbeddedChannel ch = new EmbeddedChannel(new ProbeHandler(tcp("PING\r\n", "+PONG", ""), verdict, false, true));
+        ByteBuf header = ch.readOutbound();
+        ByteBuf request = ch.readOutbound();
+        try {
+            assertThat(ByteBufUtil.hexDump(header))
+                    .as("the 16-byte v2 LOCAL header: signature, 0x20 (v2, LOCAL), 0x00 (UNSPEC), length 0")
+                    .isEqualTo("0d0a0d0a000d0a515549540a20000000");
+            assertThat(request.toString(StandardCharsets.UTF_8)).isEqualTo("PING\r\n");
+        } finally {
+            header.release();
+            request.release();
+        }
+        ch.writeInbound(Unpooled.copiedBuffer("+PONG\r\n", StandardCharsets.UTF_8));
+        assertThat(verdict.getNow().up()).isTrue();
+        ch.finishAndReleaseAll();
+    }
+
+    @Test
+    void sendsTheLocalHeaderAloneWhenTheCheckIsAConnect() {
+        EmbeddedChannel ch = new EmbeddedChannel(new ProbeHandler(tcp("", "", ""), verdict, false, true));
+        ByteBuf header = ch.readOutbound();
+        try {
+            assertThat(header.readableBytes()).isEqualTo(16);
+        } finally {
+            header.release();
+        }
+        assertThat(verdict.getNow().up()).isTrue();
+        ch.finishAndReleaseAll();
+    }
+
     private EmbeddedChannel probe(ProbeDialog dialog) {
         return new EmbeddedChannel(new ProbeHandler(dialog, verdict, false));
     }

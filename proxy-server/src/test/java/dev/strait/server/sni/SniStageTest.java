@@ -43,6 +43,7 @@ class SniStageTest {
         boolean routed;
         String target;
         BackendGreeting greeting;
+        String serverName;
 
         @Override
         public void staging(String name, Duration d, CloseCause cause) {
@@ -62,6 +63,16 @@ class SniStageTest {
             routed = true;
             target = t;
             greeting = g;
+        }
+
+        @Override
+        public void identified(java.net.InetSocketAddress source, java.net.InetSocketAddress destination) {
+            throw new AssertionError("the sni stage never identifies the client");
+        }
+
+        @Override
+        public void serverNamed(String name) {
+            serverName = name;
         }
     }
 

@@ -10,6 +10,7 @@ import dev.strait.config.HealthCheck;
 import dev.strait.config.HostAndPort;
 import dev.strait.config.Limits;
 import dev.strait.config.PassiveCheck;
+import dev.strait.config.ProxyProtocol;
 import dev.strait.config.Route;
 import dev.strait.config.RouteCapture;
 import dev.strait.config.RouteProtocol;
@@ -66,6 +67,7 @@ public final class TestRoutes {
         b.protocol = route.protocol();
         b.accessLog = route.accessLog();
         b.capture = route.capture();
+        b.proxyProtocol = route.proxyProtocol();
         return b;
     }
 
@@ -87,6 +89,7 @@ public final class TestRoutes {
         private RouteProtocol protocol = RouteProtocol.TCP;
         private AccessLog accessLog = AccessLog.DEFAULTS;
         private Optional<RouteCapture> capture = Optional.empty();
+        private ProxyProtocol proxyProtocol = ProxyProtocol.OFF;
 
         private Builder(String name) {
             this.name = requireNonNull(name, "name");
@@ -190,6 +193,11 @@ public final class TestRoutes {
             return this;
         }
 
+        public Builder proxyProtocol(ProxyProtocol proxyProtocol) {
+            this.proxyProtocol = requireNonNull(proxyProtocol, "proxyProtocol");
+            return this;
+        }
+
         public Route build() {
             return new Route(
                     name,
@@ -207,7 +215,8 @@ public final class TestRoutes {
                     sni,
                     protocol,
                     accessLog,
-                    capture);
+                    capture,
+                    proxyProtocol);
         }
     }
 }
