@@ -7,7 +7,6 @@ import dev.strait.config.ConfigException;
 import dev.strait.server.metrics.ProxyMetrics;
 import java.io.BufferedOutputStream;
 import java.io.ByteArrayOutputStream;
-import java.io.FileDescriptor;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -90,7 +89,10 @@ public final class AccessLogWriter implements AutoCloseable {
 
     private OutputStream open() throws IOException {
         if (AccessLog.STDOUT.equals(target)) {
-            return new FileOutputStream(FileDescriptor.out); // one write per batch: lines never tear
+            // The access log is the program's output here: System.out, as the diagnostic log's console appender
+            // uses, so that whoever redirected standard output (a test harness included) gets it. One synchronized
+            // write per batch: lines never tear.
+            return System.out;
         }
         return new BufferedOutputStream(new FileOutputStream(target, true), 64 * 1024);
     }
