@@ -12,6 +12,7 @@ import dev.strait.config.HealthCheck;
 import dev.strait.config.HostAndPort;
 import dev.strait.config.ProxyConfig;
 import dev.strait.config.Route;
+import dev.strait.config.Timeouts;
 import dev.strait.config.TransportKind;
 import dev.strait.server.connection.ProxiedConnection;
 import dev.strait.server.lifecycle.CloseCause;
@@ -234,6 +235,47 @@ class AdminApiIT {
         await().atMost(Duration.ofSeconds(5))
                 .until(() -> backend(1).get("check").asText().equals("up"));
         assertThat(tags(10)).contains(1, 2);
+    }
+
+    @Test
+    void enablingADrainedBackendWakesAClientWaitingForOne() throws Exception {
+        LoopbackBackend only = keep(LoopbackBackend.restartable(LoopbackBackend.tagThenEcho(7)));
+        Route route = TestRoutes.route("web")
+                .backends(only.address())
+                .timeouts(new Timeouts(
+                        Timeouts.DEFAULT_CONNECT,
+                        Duration.ZERO,
+                        Duration.ZERO,
+                        Duration.ZERO,
+                        Duration.ofSeconds(30),
+                        Duration.ZERO))
+                .build();
+        start(Optional.of(TOKEN), route);
+        assertThat(post("/api/routes/web/backends/" + only.address() + "/drain", TOKEN)
+                        .statusCode())
+                .isEqualTo(200);
+
+        try (Socket client = keep(connect(port("web")))) {
+            await().atMost(Duration.ofSeconds(5))
+                    .until(() -> getJson("/api/connections?state=waiting")
+                                    .get("count")
+                                    .asInt()
+                            == 1);
+            assertThat(only.acceptedCount())
+                    .as("nothing reached the drained backend")
+                    .isZero();
+
+            long enabled = System.nanoTime();
+            assertThat(post("/api/routes/web/backends/" + only.address() + "/enable", TOKEN)
+                            .statusCode())
+                    .isEqualTo(200);
+
+            client.setSoTimeout(2000);
+            assertThat(LoopbackBackend.readTag(client)).isEqualTo(7);
+            assertThat((System.nanoTime() - enabled) / 1_000_000)
+                    .as("woken by the enable, long before its 30s queue timeout")
+                    .isLessThan(2000);
+        }
     }
 
     private JsonNode backend(int index) throws Exception {

@@ -4,10 +4,8 @@ import static java.util.Objects.requireNonNull;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.strait.balance.Backend;
-import dev.strait.balance.CheckResult;
 import dev.strait.config.AdminToken;
 import dev.strait.server.connection.ProxiedConnection;
 import dev.strait.server.lifecycle.CloseCause;
@@ -22,8 +20,6 @@ import io.netty.handler.codec.http.QueryStringDecoder;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.SocketAddress;
-import java.time.Duration;
-import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -45,13 +41,13 @@ final class AdminApi {
     private static final String BEARER = "Bearer ";
 
     private final ProxyView server;
-    private final TrafficSampler sampler;
     private final Optional<AdminToken> token;
+    private final ApiViews views;
 
     AdminApi(ProxyView server, TrafficSampler sampler, Optional<AdminToken> token) {
         this.server = requireNonNull(server, "server");
-        this.sampler = requireNonNull(sampler, "sampler");
         this.token = requireNonNull(token, "token");
+        this.views = new ApiViews(server, sampler, token);
     }
 
     /** Answers a request whose path starts with {@code /api/}; {@code from} is the admin client, for the log. */
@@ -65,11 +61,11 @@ final class AdminApi {
         boolean read = HttpMethod.GET.equals(method) || HttpMethod.HEAD.equals(method);
         if (parts.length == 2 && parts[1].equals("connections")) {
             requireMethod(read, "GET, HEAD");
-            return Responses.json(connections(ConnectionFilter.parse(uri.parameters())));
+            return Responses.json(views.connections(ConnectionFilter.parse(uri.parameters())));
         }
         if (parts.length == 2 && parts[1].equals("routes")) {
             requireMethod(read, "GET, HEAD");
-            return Responses.json(routes());
+            return Responses.json(views.routes());
         }
         if (parts.length == 4 && parts[1].equals("connections") && parts[3].equals("close")) {
             requireMethod(HttpMethod.POST.equals(method), "POST");
@@ -161,15 +157,15 @@ final class AdminApi {
                 "admin {}: closing connection {} (frontend {} -> backend {}, route {}){}",
                 Listeners.format(from),
                 id,
-                address(found.client()),
-                address(found.backend()),
+                ApiViews.address(found.client()),
+                ApiViews.address(found.backend()),
                 found.route(),
                 reason.map(r -> ": " + r).orElse(""));
         found.close(CloseCause.ADMIN_CLOSE);
         ObjectNode body = Responses.JSON.createObjectNode();
         body.put("id", id);
         body.put("route", found.route());
-        body.put("client", address(found.client()));
+        body.put("client", ApiViews.address(found.client()));
         body.put("cause", CloseCause.ADMIN_CLOSE.label());
         body.put("closing", true);
         return Responses.json(body);
@@ -202,97 +198,5 @@ final class AdminApi {
         body.put("drained", backend.drained());
         body.put("changed", changed);
         return Responses.json(body);
-    }
-
-    private ObjectNode connections(ConnectionFilter filter) {
-        long nowNanos = System.nanoTime();
-        Instant now = Instant.now();
-        ObjectNode root = Responses.JSON.createObjectNode();
-        ArrayNode list = Responses.JSON.createArrayNode();
-        for (ProxiedConnection c : server.liveConnections()) {
-            if (!filter.test(c)) {
-                continue;
-            }
-            TrafficSampler.Traffic traffic = sampler.traffic(c, nowNanos);
-            ObjectNode n = list.addObject();
-            n.put("id", c.id());
-            n.put("route", c.route());
-            n.put("client", address(c.client()));
-            n.put("listener", address(c.listener()));
-            Backend target = c.backendTarget();
-            n.put("backend", c.backend() != null ? address(c.backend()) : target == null ? null : target.name());
-            n.put("backendLocal", address(c.backendLocal()));
-            n.put("state", c.state().name());
-            n.put("startedAt", c.started().toString());
-            n.put("ageSeconds", round(Duration.between(c.started(), now).toMillis() / 1000.0));
-            n.put("idleSeconds", round(traffic.idleSeconds()));
-            n.put("bytesFromClient", c.bytesFromClient());
-            n.put("bytesFromBackend", c.bytesFromBackend());
-            n.put("rateFromClient", round(traffic.rateFromClient()));
-            n.put("rateFromBackend", round(traffic.rateFromBackend()));
-            n.put("spliced", c.bytesSpliced() > 0);
-            n.put("bytesSpliced", c.bytesSpliced());
-        }
-        root.put("count", list.size());
-        root.set("connections", list);
-        return root;
-    }
-
-    private ObjectNode routes() {
-        ObjectNode root = Responses.JSON.createObjectNode();
-        root.put("tokenConfigured", token.isPresent());
-        root.put("intervalSeconds", 1);
-        Map<String, List<TrafficSampler.Point>> history = sampler.history();
-        ArrayNode list = root.putArray("routes");
-        server.routeMetrics().forEach((name, metrics) -> {
-            List<Backend> backends;
-            boolean checked;
-            try {
-                backends = server.backends(name);
-                checked = server.activelyChecked(name);
-            } catch (IllegalArgumentException e) {
-                return; // removed by a reload since the names were read
-            }
-            ObjectNode r = list.addObject();
-            r.put("name", name);
-            r.put("activeConnections", metrics.active());
-            ArrayNode bs = r.putArray("backends");
-            backends.forEach(b -> backend(bs.addObject(), b, checked));
-            ArrayNode points = r.putArray("throughput");
-            history.getOrDefault(name, List.of()).forEach(p -> points.addArray()
-                    .add(p.epochMillis())
-                    .add(round(p.fromClient()))
-                    .add(round(p.fromBackend())));
-        });
-        return root;
-    }
-
-    /** One backend as {@code /backends} and {@code /api/routes} show it. */
-    static void backend(ObjectNode n, Backend b, boolean checked) {
-        n.put("name", b.name());
-        n.put("address", address(b.address()));
-        n.put("healthy", b.healthy());
-        n.put("check", checked ? (b.healthy() ? "up" : "down") : "unchecked");
-        n.put("drained", b.drained());
-        Optional<CheckResult> last = checked ? b.lastCheck() : Optional.empty();
-        if (last.isPresent()) {
-            ObjectNode result = n.putObject("lastCheck");
-            result.put("result", last.get().up() ? "up" : "down");
-            result.put("reason", last.get().reason());
-            result.put("at", last.get().at().toString());
-        } else {
-            n.putNull("lastCheck");
-        }
-        n.put("backup", b.backup());
-        n.put("weight", b.weight());
-        n.put("activeConnections", b.activeConnections());
-    }
-
-    private static double round(double value) {
-        return Math.round(value * 1000) / 1000.0;
-    }
-
-    static String address(SocketAddress address) {
-        return address == null ? null : Listeners.format(address);
     }
 }

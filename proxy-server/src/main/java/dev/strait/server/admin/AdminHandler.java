@@ -135,10 +135,10 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             ObjectNode n = list.addObject();
             n.put("id", c.id());
             n.put("route", c.route());
-            n.put("client", AdminApi.address(c.client()));
-            n.put("peer", AdminApi.address(c.peer()));
-            n.put("listener", AdminApi.address(c.listener()));
-            n.put("backend", AdminApi.address(c.backend()));
+            n.put("client", ApiViews.address(c.client()));
+            n.put("peer", ApiViews.address(c.peer()));
+            n.put("listener", ApiViews.address(c.listener()));
+            n.put("backend", ApiViews.address(c.backend()));
             n.put("state", c.state().name());
             n.put("startedAt", c.started().toString());
             n.put("ageSeconds", Duration.between(c.started(), now).toMillis() / 1000.0);
@@ -153,7 +153,7 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         server.routeMetrics().keySet().forEach(route -> {
             ArrayNode list = root.putArray(route);
             boolean checked = server.activelyChecked(route);
-            server.backends(route).forEach(b -> AdminApi.backend(list.addObject(), b, checked));
+            server.backends(route).forEach(b -> ApiViews.backend(list.addObject(), b, checked));
         });
         return root;
     }

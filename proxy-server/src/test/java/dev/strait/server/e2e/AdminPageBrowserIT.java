@@ -15,6 +15,7 @@ import dev.strait.server.support.Clients;
 import dev.strait.server.support.LoopbackBackend;
 import dev.strait.server.support.TestRoutes;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,6 +23,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.logging.Level;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
@@ -148,11 +150,14 @@ class AdminPageBrowserIT {
         }
 
         // The drain toggle stops new connections to that backend; live ones run on.
+        By webRoute = By.cssSelector("#routes tr[data-route='web']");
         By twoRow = By.cssSelector("#backends tr[data-backend='" + two.address() + "']");
         Socket onTwo = connectedTo(2);
         click(twoRow, "button.drain-toggle");
         await().atMost(Duration.ofSeconds(3)).until(() -> "true".equals(attribute(twoRow, "data-drained")));
         assertThat(cell(twoRow, ".drain")).isEqualTo("drained");
+        await().atMost(Duration.ofSeconds(3))
+                .until(() -> cell(webRoute, ".available").equals("1 of 2"));
         assertThat(tags(10)).containsOnly(1);
         assertEchoes(onTwo, "a drained backend's live connection runs on");
 
@@ -176,11 +181,39 @@ class AdminPageBrowserIT {
         await().atMost(Duration.ofSeconds(3))
                 .until(() -> rows("#connections tbody tr").size() == live.size() + 1);
 
-        assertThat(text(By.id("legend"))).startsWith("web: ");
-        byte[] png = browser.getScreenshotAs(OutputType.BYTES);
-        Path screenshot = Path.of("target", "ui.png");
-        Files.write(screenshot, png);
-        assertThat(png.length).isGreaterThan(10_000);
+        // Steady traffic on one connection shows as the route's rate (and in the chart) while the picture is taken.
+        AtomicBoolean pumping = new AtomicBoolean(true);
+        Socket busy = live.get(0);
+        Thread pump = new Thread(
+                () -> {
+                    try {
+                        while (pumping.get()) {
+                            assertEchoes(busy, "p".repeat(16_384));
+                        }
+                    } catch (IOException e) {
+                        throw new UncheckedIOException(e);
+                    }
+                },
+                "pump");
+        pump.start();
+        try {
+            By busyRow = By.cssSelector("#connections tr[data-client='127.0.0.1:" + busy.getLocalPort() + "']");
+            await().atMost(Duration.ofSeconds(10)).until(() -> number(cell(busyRow, ".from-client")) > 1_000_000);
+            await().atMost(Duration.ofSeconds(5))
+                    .until(() -> !cell(webRoute, ".rate-in").equals("0 B/s"));
+            assertThat(text(By.id("legend"))).startsWith("web: ");
+            log.info(
+                    "screenshot at status \"{}\", busy row \"{}\"",
+                    text(By.id("status")),
+                    retrying(() -> browser.findElement(busyRow).getText()));
+            byte[] png = browser.getScreenshotAs(OutputType.BYTES);
+            Files.write(Path.of("target", "ui.png"), png);
+            assertThat(png.length).isGreaterThan(10_000);
+        } finally {
+            pumping.set(false);
+            pump.join(10_000);
+        }
+        assertThat(pump.isAlive()).isFalse();
 
         click(twoRow, "button.drain-toggle");
         await().atMost(Duration.ofSeconds(3)).until(() -> "false".equals(attribute(twoRow, "data-drained")));

@@ -123,6 +123,30 @@
     body.replaceChildren(...rows);
   }
 
+  function renderRoutes(routes) {
+    syncRows(
+      $("routes").tBodies[0],
+      routes,
+      (r) => r.name,
+      (r) => {
+        const row = el("tr");
+        row.dataset.route = r.name;
+        cell(row, r.name);
+        for (const name of ["live", "available", "rate-in", "rate-out"]) {
+          cell(row, "", "num " + name);
+        }
+        return row;
+      },
+      (row, r) => {
+        const available = r.backends.filter((b) => b.healthy && !b.drained).length;
+        const last = r.throughput.length ? r.throughput[r.throughput.length - 1] : [0, 0, 0];
+        row.querySelector(".live").textContent = r.activeConnections;
+        row.querySelector(".available").textContent = available + " of " + r.backends.length;
+        row.querySelector(".rate-in").textContent = rate(last[1]);
+        row.querySelector(".rate-out").textContent = rate(last[2]);
+      });
+  }
+
   function renderBackends(routes) {
     const items = [];
     for (const route of routes) {
@@ -289,6 +313,7 @@
     busy = true;
     try {
       const [routes, connections] = await Promise.all([getJson("/api/routes"), getJson("/api/connections")]);
+      renderRoutes(routes.routes);
       renderBackends(routes.routes);
       renderConnections(connections.connections);
       renderChart(routes.routes);
