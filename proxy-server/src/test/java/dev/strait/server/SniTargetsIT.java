@@ -9,6 +9,7 @@ import dev.strait.config.BalanceAlgorithm;
 import dev.strait.config.HealthCheck;
 import dev.strait.config.HostAndPort;
 import dev.strait.config.PassiveCheck;
+import dev.strait.config.Route;
 import dev.strait.config.RouteProtocol;
 import dev.strait.config.SniTarget;
 import dev.strait.config.TransportKind;
@@ -16,6 +17,7 @@ import dev.strait.server.sni.TlsHellos;
 import dev.strait.server.support.LoopbackBackend;
 import dev.strait.server.support.Ports;
 import dev.strait.server.support.ProxyExtension;
+import dev.strait.server.support.RunningProxy;
 import dev.strait.server.support.TestRoutes;
 import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
@@ -118,6 +120,64 @@ class SniTargetsIT {
                     .until(() -> !proxy.server().backends("test").get(1).healthy());
             assertThat(proxy.server().backends("test").get(0).healthy()).isTrue();
         }
+    }
+
+    @Test
+    void aReloadChangesTheTargetsForNewConnectionsWhileLiveOnesRunOn() throws Exception {
+        try (LoopbackBackend x = LoopbackBackend.start(LoopbackBackend.tagThenEcho(1));
+                LoopbackBackend y = LoopbackBackend.start(LoopbackBackend.tagThenEcho(2));
+                LoopbackBackend z = LoopbackBackend.start(LoopbackBackend.tagThenEcho(3))) {
+            Route before = TestRoutes.route("tls")
+                    .backends(z.address())
+                    .sni(List.of(target("db1.test", x.port())))
+                    .build();
+            ProxyServer server = ProxyServer.start(RunningProxy.config(TransportKind.AUTO, List.of(before)));
+            try {
+                int port = server.boundAddress("tls").getPort();
+                try (Socket live = helloTo(port, "db1.test")) {
+                    assertThat(LoopbackBackend.readTag(live)).isEqualTo(1);
+
+                    Route after = TestRoutes.route("tls")
+                            .port(port)
+                            .backends(z.address())
+                            .sni(List.of(target("db1.test", y.port()), target("*.pg.test", x.port())))
+                            .build();
+                    server.reload(RunningProxy.config(TransportKind.AUTO, List.of(after)));
+
+                    try (Socket db1 = helloTo(port, "db1.test");
+                            Socket pg = helloTo(port, "a.pg.test");
+                            Socket other = helloTo(port, "other.test")) {
+                        assertThat(LoopbackBackend.readTag(db1)).isEqualTo(2);
+                        assertThat(LoopbackBackend.readTag(pg)).isEqualTo(1);
+                        assertThat(LoopbackBackend.readTag(other)).isEqualTo(3);
+                    }
+                    live.getOutputStream().write("still here".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                    live.shutdownOutput();
+                    byte[] echoed = live.getInputStream().readAllBytes();
+                    assertThat(new String(echoed, java.nio.charset.StandardCharsets.ISO_8859_1))
+                            .endsWith("still here");
+                }
+            } finally {
+                server.shutdown(Duration.ZERO);
+            }
+        }
+    }
+
+    private static Socket helloTo(int port, String name) throws Exception {
+        Socket client = new Socket("127.0.0.1", port);
+        client.setSoTimeout(30_000);
+        client.getOutputStream().write(TlsHellos.hello(name));
+        return client;
+    }
+
+    private static SniTarget target(String name, int port) {
+        return new SniTarget(
+                List.of(name),
+                List.of(BackendSpec.of(new HostAndPort("127.0.0.1", port))),
+                BalanceAlgorithm.ROUND_ROBIN,
+                Optional.empty(),
+                PassiveCheck.DISABLED,
+                0);
     }
 
     private void startPostgresRoute(int backendPort) throws Exception {
