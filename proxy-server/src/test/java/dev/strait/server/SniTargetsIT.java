@@ -12,8 +12,10 @@ import dev.strait.config.PassiveCheck;
 import dev.strait.config.Route;
 import dev.strait.config.RouteProtocol;
 import dev.strait.config.SniTarget;
+import dev.strait.config.Timeouts;
 import dev.strait.config.TransportKind;
 import dev.strait.server.sni.TlsHellos;
+import dev.strait.server.support.Clients;
 import dev.strait.server.support.LoopbackBackend;
 import dev.strait.server.support.Ports;
 import dev.strait.server.support.ProxyExtension;
@@ -160,6 +162,28 @@ class SniTargetsIT {
             } finally {
                 server.shutdown(Duration.ZERO);
             }
+        }
+    }
+
+    @Test
+    void closesAClientThatDoesNotFinishItsHelloWithinClientHelloAndContactsNoBackend() throws Exception {
+        try (LoopbackBackend named = LoopbackBackend.echo();
+                LoopbackBackend fallback = LoopbackBackend.echo()) {
+            proxy.start(
+                    TransportKind.AUTO,
+                    TestRoutes.route("test")
+                            .backends(fallback.address())
+                            .timeouts(Timeouts.DEFAULTS.withSni(Duration.ofMillis(300), Duration.ZERO))
+                            .sni(List.of(target("db1.test", named.port()))));
+            byte[] hello = TlsHellos.hello("db1.test");
+            try (Socket client = proxy.connect()) {
+                client.getOutputStream().write(hello, 0, hello.length / 2);
+                long started = System.nanoTime();
+                Clients.assertClosedByProxyWithin(client, 10_000, "half a hello");
+                assertThat(Duration.ofNanos(System.nanoTime() - started))
+                        .isGreaterThanOrEqualTo(Duration.ofMillis(250));
+            }
+            assertThat(named.acceptedCount() + fallback.acceptedCount()).isZero();
         }
     }
 
