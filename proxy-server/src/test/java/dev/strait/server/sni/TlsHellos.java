@@ -12,11 +12,11 @@ import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLParameters;
 
 /** ClientHellos for tests: synthetic ones of any size and record split, and the JDK's own. */
-final class TlsHellos {
+public final class TlsHellos {
     private TlsHellos() {}
 
     /** A ClientHello handshake message with this SNI (null: none), ALPN and a key share of {@code keyShare} bytes. */
-    static byte[] handshake(String sni, List<String> alpn, int keyShare) {
+    public static byte[] handshake(String sni, List<String> alpn, int keyShare) {
         ByteArrayOutputStream ext = new ByteArrayOutputStream();
         if (sni != null) {
             byte[] name = sni.getBytes(StandardCharsets.US_ASCII);
@@ -69,7 +69,7 @@ final class TlsHellos {
     }
 
     /** {@code handshake} in TLS handshake records of at most {@code recordSize} bytes each. */
-    static byte[] records(byte[] handshake, int recordSize) {
+    public static byte[] records(byte[] handshake, int recordSize) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         for (int at = 0; at < handshake.length; at += recordSize) {
             int n = Math.min(recordSize, handshake.length - at);
@@ -82,12 +82,12 @@ final class TlsHellos {
     }
 
     /** A whole ClientHello in one record. */
-    static byte[] hello(String sni, String... alpn) {
+    public static byte[] hello(String sni, String... alpn) {
         return records(handshake(sni, List.of(alpn), 0), 16384);
     }
 
     /** The JDK's own first flight as a TLS client asking for {@code sni} and ALPN {@code alpn}. */
-    static byte[] jdkHello(String sni, String alpn) throws Exception {
+    public static byte[] jdkHello(String sni, String alpn) throws Exception {
         SSLContext context = SSLContext.getInstance("TLS");
         context.init(null, null, null);
         SSLEngine engine = context.createSSLEngine(sni, 443);
