@@ -3,6 +3,7 @@ package dev.strait.config;
 import static java.util.Objects.requireNonNull;
 
 import java.util.List;
+import java.util.Optional;
 
 /**
  * One configured backend: a {@code host:port} (a name may resolve to several addresses, each becoming a backend) and
@@ -12,8 +13,10 @@ import java.util.List;
  * @param weight relative share of new connections, 1 to 256 (default 1)
  * @param maxConnections cap on live connections to each of its addresses; 0 means no cap
  * @param backup used only when no primary backend is available
+ * @param backendTls this backend's own TLS settings, replacing the route's {@code backendTls}
  */
-public record BackendSpec(HostAndPort address, int weight, int maxConnections, boolean backup) {
+public record BackendSpec(
+        HostAndPort address, int weight, int maxConnections, boolean backup, Optional<BackendTls> backendTls) {
 
     public static final ConfigKey<HostAndPort> ADDRESS =
             ConfigKey.required("backends[].address", "host:port", (key, text) -> HostAndPort.parse(key, text)
@@ -24,10 +27,13 @@ public record BackendSpec(HostAndPort address, int weight, int maxConnections, b
             ConfigKey.of("backends[].maxConnections", "integer; 0 = no cap", "0", ConfigValues::integer);
     public static final ConfigKey<Boolean> BACKUP =
             ConfigKey.of("backends[].backup", "true | false", "false", ConfigValues::bool);
-    public static final List<ConfigKey<?>> KEYS = List.of(ADDRESS, WEIGHT, MAX_CONNECTIONS, BACKUP);
+    public static final ConfigKey<Void> BACKEND_TLS = ConfigKey.readByLoader(
+            "backends[].backendTls", "mapping; the keys of backendTls, replacing the route's", "inherited");
+    public static final List<ConfigKey<?>> KEYS = List.of(ADDRESS, WEIGHT, MAX_CONNECTIONS, BACKUP, BACKEND_TLS);
 
     public BackendSpec {
         requireNonNull(address, "address");
+        requireNonNull(backendTls, "backendTls");
         address.requireRealPort("address");
         if (weight < 1 || weight > 256) {
             throw ConfigException.badValue("weight", weight, "1 to 256");
@@ -35,6 +41,11 @@ public record BackendSpec(HostAndPort address, int weight, int maxConnections, b
         if (maxConnections < 0) {
             throw ConfigException.badValue("maxConnections", maxConnections, "0 (no cap) or more");
         }
+    }
+
+    /** A backend that uses the route's TLS settings. */
+    public BackendSpec(HostAndPort address, int weight, int maxConnections, boolean backup) {
+        this(address, weight, maxConnections, backup, Optional.empty());
     }
 
     /** A primary backend of weight 1 with no cap. */

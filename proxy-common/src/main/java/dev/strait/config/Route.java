@@ -21,6 +21,8 @@ import java.util.stream.Stream;
  * @param limits connection and rate limits
  * @param access which client addresses are accepted
  * @param tcpKeepalive TCP keepalive on the client's and the backend's socket
+ * @param tls TLS terminated for clients, if configured
+ * @param backendTls TLS to the backends, if configured (a backend may replace it with its own)
  */
 public record Route(
         String name,
@@ -34,7 +36,9 @@ public record Route(
         WaterMark writeBufferWaterMark,
         Limits limits,
         AccessList access,
-        TcpKeepalive tcpKeepalive) {
+        TcpKeepalive tcpKeepalive,
+        Optional<TlsConfig> tls,
+        Optional<BackendTls> backendTls) {
 
     public static final ConfigKey<Void> NAME =
             ConfigKey.readByLoader("name", "1-64 letters, digits, '.', '_' or '-'", "route-N");
@@ -60,7 +64,9 @@ public record Route(
                     WaterMark.KEYS,
                     Limits.KEYS,
                     AccessList.KEYS,
-                    TcpKeepalive.KEYS)
+                    TcpKeepalive.KEYS,
+                    TlsConfig.KEYS,
+                    BackendTls.KEYS)
             .flatMap(List::stream)
             .toList();
 
@@ -77,6 +83,8 @@ public record Route(
         requireNonNull(limits, "limits");
         requireNonNull(access, "access");
         requireNonNull(tcpKeepalive, "tcpKeepalive");
+        requireNonNull(tls, "tls");
+        requireNonNull(backendTls, "backendTls");
         if (!name.matches("[A-Za-z0-9._-]{1,64}")) {
             throw ConfigException.badValue("name", name, "1-64 letters, digits, '.', '_' or '-'");
         }
@@ -87,6 +95,70 @@ public record Route(
         if (retries < 0 || retries > 100) {
             throw ConfigException.badValue("retries", retries, "0 to 100");
         }
+    }
+
+    /** A route without TLS on either side. */
+    public Route(
+            String name,
+            HostAndPort listen,
+            List<BackendSpec> backends,
+            BalanceAlgorithm balance,
+            Optional<HealthCheck> healthCheck,
+            PassiveCheck passiveCheck,
+            int retries,
+            Timeouts timeouts,
+            WaterMark writeBufferWaterMark,
+            Limits limits,
+            AccessList access,
+            TcpKeepalive tcpKeepalive) {
+        this(
+                name,
+                listen,
+                backends,
+                balance,
+                healthCheck,
+                passiveCheck,
+                retries,
+                timeouts,
+                writeBufferWaterMark,
+                limits,
+                access,
+                tcpKeepalive,
+                Optional.empty(),
+                Optional.empty());
+    }
+
+    /** Whether any side of this route speaks TLS (then no direction may splice). */
+    public boolean anyTls() {
+        return tls.isPresent()
+                || backendTls.map(BackendTls::enabled).orElse(false)
+                || backends.stream()
+                        .anyMatch(b -> b.backendTls().map(BackendTls::enabled).orElse(false));
+    }
+
+    /** The TLS settings for {@code backend}: its own, else the route's; empty when that one speaks plain TCP. */
+    public Optional<BackendTls> backendTlsFor(BackendSpec backend) {
+        Optional<BackendTls> own = backend.backendTls().isPresent() ? backend.backendTls() : backendTls;
+        return own.filter(BackendTls::enabled);
+    }
+
+    /** This route with TLS settings for either side. */
+    public Route withTls(Optional<TlsConfig> clientSide, Optional<BackendTls> backendSide) {
+        return new Route(
+                name,
+                listen,
+                backends,
+                balance,
+                healthCheck,
+                passiveCheck,
+                retries,
+                timeouts,
+                writeBufferWaterMark,
+                limits,
+                access,
+                tcpKeepalive,
+                clientSide,
+                backendSide);
     }
 
     /**
@@ -123,6 +195,8 @@ public record Route(
                 writeBufferWaterMark,
                 limits,
                 access,
-                tcpKeepalive);
+                tcpKeepalive,
+                tls,
+                backendTls);
     }
 }

@@ -4,14 +4,18 @@ import static java.util.Objects.requireNonNull;
 
 import dev.strait.balance.Backend;
 import dev.strait.balance.Balancers;
+import dev.strait.config.BackendSpec;
+import dev.strait.config.ConfigException;
 import dev.strait.config.HostAndPort;
 import dev.strait.config.ProxyConfig;
 import dev.strait.config.Route;
+import dev.strait.config.TlsConfig;
 import dev.strait.server.backend.BackendPool;
 import dev.strait.server.backend.DnsSettings;
 import dev.strait.server.backend.HealthChecker;
 import dev.strait.server.connection.ConnectionRegistry;
 import dev.strait.server.connection.FrontendInitializer;
+import dev.strait.server.lifecycle.PreRelayStage;
 import dev.strait.server.listen.ListenException;
 import dev.strait.server.listen.Listeners;
 import dev.strait.server.route.AcceptErrorHandler;
@@ -19,6 +23,9 @@ import dev.strait.server.route.AdmissionGate;
 import dev.strait.server.route.RouteMetrics;
 import dev.strait.server.route.RouteRuntime;
 import dev.strait.server.route.WaitList;
+import dev.strait.server.termination.TlsStage;
+import dev.strait.server.tls.BackendTlsContexts;
+import dev.strait.server.tls.ServerTls;
 import dev.strait.transport.Transport;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
@@ -36,6 +43,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
 import java.util.stream.Collectors;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
@@ -154,16 +162,68 @@ final class RouteFactory {
                 cfg.maxConnections(),
                 onRelease,
                 previous == null ? null : previous.gate());
+        RouteMetrics metrics = previous == null ? new RouteMetrics() : previous.metrics();
+        List<PreRelayStage.Factory> stages = new ArrayList<>(1);
+        Optional<ServerTls> serverTls = Optional.empty();
+        if (route.tls().isPresent()) {
+            TlsConfig tls = route.tls().get();
+            ServerTls contexts = tlsOrFail(route, () -> ServerTls.load(route.name(), tls));
+            contexts.watch(loop, metrics::tlsReloadFailed);
+            serverTls = Optional.of(contexts);
+            TlsStage.Outcomes outcomes = new TlsStage.Outcomes() {
+                @Override
+                public void handshakeFailed() {
+                    metrics.tlsHandshakeFailed();
+                }
+
+                @Override
+                public void handshakeTimedOut() {
+                    metrics.tlsHandshakeTimedOut();
+                }
+            };
+            stages.add(host -> new TlsStage(contexts, tls.handshakeTimeout(), outcomes, host));
+            if (previous == null || previous.serverTls().isEmpty()) {
+                log.info("route {}: terminating TLS with the {} provider", route.name(), contexts.provider());
+            }
+        }
+        metrics.serving(serverTls.orElse(null));
+        BackendTlsContexts backendTls = tlsOrFail(route, () -> BackendTlsContexts.build(route));
+        if (previous == null) {
+            warnUnverified(route);
+        }
         return new RouteRuntime(
                 route,
                 pool,
                 Balancers.create(route.balance()),
                 backendBootstrap(route),
                 gate,
-                previous == null ? new RouteMetrics() : previous.metrics(),
+                metrics,
                 waiters,
-                List.of(), // no stage can be turned on yet: PROXY header, SNI/PostgreSQL peek and TLS will add theirs
-                cfg.splice().spliceAfter());
+                stages,
+                // A TLS side's bytes must pass its SslHandler: splice would move ciphertext or plaintext raw.
+                route.anyTls() ? 0 : cfg.splice().spliceAfter(),
+                serverTls,
+                backendTls);
+    }
+
+    /** Files checked at load can still change before the start: a failure then is the same one-line config error. */
+    private static <T> T tlsOrFail(Route route, Supplier<T> build) {
+        try {
+            return build.get();
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException("route " + route.name(), e.getMessage());
+        }
+    }
+
+    private static void warnUnverified(Route route) {
+        for (BackendSpec b : route.backends()) {
+            route.backendTlsFor(b)
+                    .filter(t -> !t.verify())
+                    .ifPresent(t -> log.warn(
+                            "route {}: TLS to backend {} is not verified (verify: false): anyone on the path can impersonate it",
+                            route.name(),
+                            b.address()));
+        }
     }
 
     Optional<HealthChecker> healthChecker(RouteRuntime runtime) {

@@ -48,12 +48,15 @@ final class RouteListener {
         next.gate().attach(channels);
         checker.ifPresent(HealthChecker::close);
         checker = nextChecker;
-        return runtime.getAndSet(next);
+        RouteRuntime old = runtime.getAndSet(next);
+        old.stopWatching();
+        return old;
     }
 
     /** Stops the health checker and the name watches; the listener is closed by the caller. */
     void stopBackgroundWork() {
         checker.ifPresent(HealthChecker::close);
         runtime.get().pool().close();
+        runtime.get().stopWatching();
     }
 }

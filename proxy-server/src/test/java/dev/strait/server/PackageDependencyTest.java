@@ -28,9 +28,10 @@ class PackageDependencyTest {
             Set.of("dev.strait.server"),
             Set.of("dev.strait.server.admin", "dev.strait.server.config"),
             Set.of("dev.strait.server.connection"),
-            Set.of("dev.strait.server.route"),
+            Set.of("dev.strait.server.route", "dev.strait.server.termination"),
             Set.of("dev.strait.server.backend", "dev.strait.server.listen", "dev.strait.server.lifecycle"),
             Set.of("dev.strait.server.probe"),
+            Set.of("dev.strait.server.tls"),
             Set.of("dev.strait.relay", "dev.strait.balance", "dev.strait.transport"),
             Set.of("dev.strait.config"));
 

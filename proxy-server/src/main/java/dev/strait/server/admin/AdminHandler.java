@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.strait.balance.CheckResult;
 import dev.strait.server.connection.ProxiedConnection;
 import dev.strait.server.listen.Listeners;
+import dev.strait.server.tls.TlsSessionInfo;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
@@ -37,7 +38,8 @@ import java.util.Optional;
  * <ul>
  *   <li>{@code GET /live}: 200 while the process runs (a liveness probe).
  *   <li>{@code GET /ready}: 200 while listeners accept, 503 once draining (a readiness probe).
- *   <li>{@code GET /connections}: every live connection as JSON (route, both addresses, state, age, bytes).
+ *   <li>{@code GET /connections}: every live connection as JSON (route, both addresses, state, age, bytes, and on a
+ *       TLS-terminating route {@code tls}: SNI, protocol, cipher, client certificate subject, ALPN).
  *   <li>{@code GET /backends}: every route's backends with health, check state ({@code unchecked}, {@code up},
  *       {@code down}), the last probe's result, weight and live connections, as JSON.
  *   <li>{@code GET /metrics}: per-route counters in the Prometheus text format.
@@ -100,6 +102,15 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             n.put("ageSeconds", Duration.between(c.started(), now).toMillis() / 1000.0);
             n.put("bytesFromClient", c.bytesFromClient());
             n.put("bytesFromBackend", c.bytesFromBackend());
+            TlsSessionInfo tls = c.tls();
+            if (tls != null) {
+                ObjectNode t = n.putObject("tls");
+                t.put("sni", tls.sni());
+                t.put("protocol", tls.protocol());
+                t.put("cipher", tls.cipher());
+                t.put("clientSubject", tls.clientSubject());
+                t.put("alpn", tls.alpn());
+            }
         }
         return root;
     }

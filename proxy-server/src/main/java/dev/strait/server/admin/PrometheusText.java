@@ -3,6 +3,7 @@ package dev.strait.server.admin;
 import dev.strait.balance.Backend;
 import dev.strait.server.connection.ProxiedConnection;
 import dev.strait.server.route.RouteMetrics;
+import dev.strait.server.tls.ServerTls;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.function.Predicate;
@@ -89,6 +90,28 @@ final class PrometheusText {
                 "counter",
                 routes,
                 RouteMetrics::acceptErrorsTotal);
+        family(
+                out,
+                "strait_tls_handshake_failures_total",
+                "Client TLS handshakes that failed (closed with tls_error).",
+                "counter",
+                routes,
+                RouteMetrics::tlsHandshakeFailuresTotal);
+        family(
+                out,
+                "strait_tls_handshake_timeouts_total",
+                "Client TLS handshakes not finished within tls.handshakeTimeout (closed with tls_handshake_timeout).",
+                "counter",
+                routes,
+                RouteMetrics::tlsHandshakeTimeoutsTotal);
+        family(
+                out,
+                "strait_tls_reload_failures_total",
+                "Changed certificate files that could not be loaded (the previous certificates stayed).",
+                "counter",
+                routes,
+                RouteMetrics::tlsReloadFailuresTotal);
+        certificateExpiry(out, routes);
         backendFamily(
                 server,
                 out,
@@ -119,6 +142,29 @@ final class PrometheusText {
                 .append(server.isAccepting() ? 1 : 0)
                 .append('\n');
         return out.toString();
+    }
+
+    /** The expiry of each certificate a terminating route serves now, by route and certificate name. */
+    private static void certificateExpiry(StringBuilder out, Map<String, RouteMetrics> routes) {
+        String name = "strait_tls_certificate_expiry_timestamp_seconds";
+        out.append("# HELP ").append(name).append(" When each served certificate expires (Unix time).\n");
+        out.append("# TYPE ").append(name).append(" gauge\n");
+        routes.forEach((route, m) -> {
+            ServerTls tls = m.serving();
+            if (tls == null) {
+                return;
+            }
+            for (ServerTls.Entry e : tls.entries()) {
+                out.append(name)
+                        .append("{route=\"")
+                        .append(route)
+                        .append("\",name=\"")
+                        .append(e.name().replace("\\", "\\\\").replace("\"", "\\\""))
+                        .append("\"} ")
+                        .append(e.leaf().getNotAfter().getTime() / 1000)
+                        .append('\n');
+            }
+        });
     }
 
     private static void backendFamily(

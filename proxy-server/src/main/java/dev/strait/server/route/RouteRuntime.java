@@ -6,8 +6,11 @@ import dev.strait.balance.LoadBalancer;
 import dev.strait.config.Route;
 import dev.strait.server.backend.BackendPool;
 import dev.strait.server.lifecycle.PreRelayStage;
+import dev.strait.server.tls.BackendTlsContexts;
+import dev.strait.server.tls.ServerTls;
 import io.netty.bootstrap.Bootstrap;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * What a route's new connections use: its config, its live backends and balancer, the backend bootstrap template
@@ -24,7 +27,9 @@ public record RouteRuntime(
         RouteMetrics metrics,
         WaitList waiters,
         List<PreRelayStage.Factory> stages,
-        int spliceAfter) {
+        int spliceAfter,
+        Optional<ServerTls> serverTls,
+        BackendTlsContexts backendTls) {
     public RouteRuntime {
         requireNonNull(route, "route");
         requireNonNull(pool, "pool");
@@ -37,6 +42,38 @@ public record RouteRuntime(
         if (spliceAfter < 0) {
             throw new IllegalArgumentException("spliceAfter must not be negative: " + spliceAfter);
         }
+        requireNonNull(serverTls, "serverTls");
+        requireNonNull(backendTls, "backendTls");
+    }
+
+    /** A runtime whose route speaks plain TCP on both sides. */
+    public RouteRuntime(
+            Route route,
+            BackendPool pool,
+            LoadBalancer balancer,
+            Bootstrap backendBootstrap,
+            AdmissionGate gate,
+            RouteMetrics metrics,
+            WaitList waiters,
+            List<PreRelayStage.Factory> stages,
+            int spliceAfter) {
+        this(
+                route,
+                pool,
+                balancer,
+                backendBootstrap,
+                gate,
+                metrics,
+                waiters,
+                stages,
+                spliceAfter,
+                Optional.empty(),
+                BackendTlsContexts.NONE);
+    }
+
+    /** Stops what runs in the background for this runtime alone: the certificate watch of a terminating route. */
+    public void stopWatching() {
+        serverTls.ifPresent(ServerTls::stop);
     }
 
     public String name() {
