@@ -80,8 +80,8 @@ public final class ServerTls implements Mapping<String, SslContext> {
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("tls.provider: " + e.getMessage(), e);
         }
-        String fingerprint = fingerprint(config);
-        return new ServerTls(route, config, provider, build(config, provider, true), fingerprint);
+        List<Entry> entries = build(config, provider, true); // first: its errors name the key
+        return new ServerTls(route, config, provider, entries, fingerprint(config));
     }
 
     public SslProvider provider() {

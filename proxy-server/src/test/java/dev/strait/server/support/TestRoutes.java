@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import dev.strait.config.AccessList;
 import dev.strait.config.BackendSpec;
+import dev.strait.config.BackendTls;
 import dev.strait.config.BalanceAlgorithm;
 import dev.strait.config.HealthCheck;
 import dev.strait.config.HostAndPort;
@@ -12,6 +13,7 @@ import dev.strait.config.PassiveCheck;
 import dev.strait.config.Route;
 import dev.strait.config.TcpKeepalive;
 import dev.strait.config.Timeouts;
+import dev.strait.config.TlsConfig;
 import dev.strait.config.WaterMark;
 import java.util.List;
 import java.util.Optional;
@@ -63,6 +65,8 @@ public final class TestRoutes {
 
     /** Collects a route's fields; {@link #build()} validates them as the config loader would. */
     public static final class Builder {
+        private Optional<TlsConfig> tls = Optional.empty();
+        private Optional<BackendTls> backendTls = Optional.empty();
         private String name;
         private HostAndPort listen = new HostAndPort("127.0.0.1", 0);
         private List<BackendSpec> backends = List.of();
@@ -157,20 +161,33 @@ public final class TestRoutes {
             return this;
         }
 
+        /** Terminates TLS for clients. */
+        public Builder tls(TlsConfig tls) {
+            this.tls = Optional.of(tls);
+            return this;
+        }
+
+        /** Speaks TLS to the backends. */
+        public Builder backendTls(BackendTls backendTls) {
+            this.backendTls = Optional.of(backendTls);
+            return this;
+        }
+
         public Route build() {
             return new Route(
-                    name,
-                    listen,
-                    backends,
-                    balance,
-                    healthCheck,
-                    passiveCheck,
-                    retries,
-                    timeouts,
-                    waterMark,
-                    limits,
-                    access,
-                    tcpKeepalive);
+                            name,
+                            listen,
+                            backends,
+                            balance,
+                            healthCheck,
+                            passiveCheck,
+                            retries,
+                            timeouts,
+                            waterMark,
+                            limits,
+                            access,
+                            tcpKeepalive)
+                    .withTls(tls, backendTls);
         }
     }
 }
