@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.strait.config.AccessList;
 import dev.strait.config.BackendSpec;
 import dev.strait.config.BackendTls;
+import dev.strait.config.ClientAuth;
 import dev.strait.config.ConfigException;
 import dev.strait.config.ConfigKey;
 import dev.strait.config.HealthCheck;
@@ -124,7 +125,7 @@ final class RouteParser {
                     node.has("protocols")
                             ? strings(key + ".protocols", node.get("protocols"))
                             : List.of("TLSv1.3", "TLSv1.2"),
-                    values.value(node, key, TlsConfig.CLIENT_AUTH),
+                    values.optional(node, key, TlsConfig.CLIENT_AUTH).orElse(ClientAuth.NONE), // "none" reads as absent
                     values.optional(node, key, TlsConfig.CLIENT_CA),
                     strings(key + ".alpn", node.get("alpn")),
                     values.value(node, key, TlsConfig.HANDSHAKE_TIMEOUT),

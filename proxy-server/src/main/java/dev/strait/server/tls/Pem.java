@@ -120,10 +120,10 @@ public final class Pem {
         try {
             text = Files.readString(file, StandardCharsets.US_ASCII);
         } catch (IOException e) {
-            throw new IllegalArgumentException(
-                    "cannot read " + file + ": " + e.getClass().getSimpleName()
-                            + (e.getMessage() == null ? "" : " " + e.getMessage()),
-                    e);
+            String why = e instanceof java.nio.file.NoSuchFileException
+                    ? "no such file"
+                    : e instanceof java.nio.file.AccessDeniedException ? "permission denied" : e.toString();
+            throw new IllegalArgumentException("cannot read " + file + ": " + why, e);
         } catch (RuntimeException e) {
             throw new IllegalArgumentException("cannot read " + file + " as text: " + e.getMessage(), e);
         }
