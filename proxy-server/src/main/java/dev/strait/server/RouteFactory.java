@@ -228,10 +228,16 @@ final class RouteFactory {
 
     Optional<HealthChecker> healthChecker(RouteRuntime runtime) {
         return runtime.route().healthCheck().map(check -> new HealthChecker(
-                        runtime.name(), check, runtime.pool(), workers.next(), transport, backend -> {
+                        runtime.name(),
+                        check,
+                        runtime.pool(),
+                        workers.next(),
+                        transport,
+                        backend -> {
                             int closed = registry.closeConnectionsTo(backend);
                             log.info("route {}: closed {} connection(s) to {}", runtime.name(), closed, backend);
-                        })
+                        },
+                        runtime.backendTls())
                 .start());
     }
 

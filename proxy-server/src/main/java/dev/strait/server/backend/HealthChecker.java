@@ -7,6 +7,7 @@ import dev.strait.balance.CheckResult;
 import dev.strait.config.HealthCheck;
 import dev.strait.server.probe.Probe;
 import dev.strait.server.probe.Verdict;
+import dev.strait.server.tls.BackendTlsContexts;
 import dev.strait.transport.Transport;
 import io.netty.channel.EventLoop;
 import io.netty.util.concurrent.ScheduledFuture;
@@ -28,6 +29,7 @@ import org.apache.logging.log4j.Logger;
 public final class HealthChecker implements AutoCloseable {
     private static final Logger log = LogManager.getLogger(HealthChecker.class);
 
+    private final BackendTlsContexts tls;
     private final String route;
     private final HealthCheck check;
     private final BackendPool pool;
@@ -48,6 +50,19 @@ public final class HealthChecker implements AutoCloseable {
             EventLoop loop,
             Transport transport,
             Consumer<Backend> onDown) {
+        this(route, check, pool, loop, transport, onDown, BackendTlsContexts.NONE);
+    }
+
+    /** As above, probing backends that speak TLS through TLS with the route's settings ({@code backendTls}). */
+    public HealthChecker(
+            String route,
+            HealthCheck check,
+            BackendPool pool,
+            EventLoop loop,
+            Transport transport,
+            Consumer<Backend> onDown,
+            BackendTlsContexts tls) {
+        this.tls = requireNonNull(tls, "tls");
         this.route = requireNonNull(route, "route");
         this.check = requireNonNull(check, "check");
         this.pool = requireNonNull(pool, "pool");
@@ -64,7 +79,8 @@ public final class HealthChecker implements AutoCloseable {
 
     private void round() {
         for (Backend backend : pool.current()) {
-            probe.run(backend.address()).addListener(f -> record(backend, (Verdict) f.getNow()));
+            probe.run(backend.address(), tls.forBackend(backend.name()))
+                    .addListener(f -> record(backend, (Verdict) f.getNow()));
         }
         streaks.keySet().retainAll(pool.current());
     }

@@ -3,17 +3,24 @@ package dev.strait.server.probe;
 import static java.util.Objects.requireNonNull;
 
 import dev.strait.config.HealthCheck;
+import dev.strait.server.tls.BackendTlsContexts;
 import dev.strait.transport.ErrorText;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.ConnectTimeoutException;
 import io.netty.channel.EventLoop;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.net.InetSocketAddress;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -56,10 +63,29 @@ public final class Probe {
 
     /** Probes the backend at {@code traffic}; the future always succeeds, with an up or a down verdict. */
     public Future<Verdict> run(InetSocketAddress traffic) {
+        return run(traffic, Optional.empty());
+    }
+
+    /**
+     * As {@link #run(InetSocketAddress)}, through TLS when {@code tls} is given: the dialog starts once the handshake
+     * succeeded, and a failed handshake (an untrusted certificate, a wrong name) is a down verdict with its reason.
+     */
+    public Future<Verdict> run(InetSocketAddress traffic, Optional<BackendTlsContexts.Target> tls) {
         InetSocketAddress target = target(traffic);
         Promise<Verdict> result = loop.newPromise();
         ProbeHandler handler = new ProbeHandler(ProbeDialog.of(check, target), result, check.closeWithReset());
-        ChannelFuture connect = bootstrap.clone().handler(handler).connect(target);
+        ChannelHandler first = tls.isEmpty()
+                ? handler
+                : new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        ch.pipeline()
+                                .addLast("tls", tls.get().newHandler(ch.alloc(), target))
+                                .addLast("handshake", new HandshakeGate())
+                                .addLast("probe", handler);
+                    }
+                };
+        ChannelFuture connect = bootstrap.clone().handler(first).connect(target);
         Channel channel = connect.channel();
         long timeoutMillis = check.timeout().toMillis();
         ScheduledFuture<?> deadline = loop.schedule(
@@ -76,6 +102,28 @@ public final class Probe {
             }
         });
         return result;
+    }
+
+    /** Holds the dialog's start (its channelActive) until the TLS handshake succeeded; a failure reaches it. */
+    private static final class HandshakeGate extends ChannelInboundHandlerAdapter {
+        @Override
+        public void channelActive(ChannelHandlerContext ctx) {
+            // the handshake's success starts the dialog
+        }
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            if (evt instanceof SslHandshakeCompletionEvent done) {
+                ctx.pipeline().remove(this);
+                if (done.isSuccess()) {
+                    ctx.fireChannelActive();
+                } else {
+                    ctx.fireExceptionCaught(done.cause());
+                }
+                return;
+            }
+            ctx.fireUserEventTriggered(evt);
+        }
     }
 
     /** A failure as one short line: {@code connect timed out}, or the exception's message. */
