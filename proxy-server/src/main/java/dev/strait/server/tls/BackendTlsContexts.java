@@ -8,6 +8,7 @@ import io.netty.handler.ssl.ApplicationProtocolConfig;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.SslProvider;
 import io.netty.handler.ssl.util.InsecureTrustManagerFactory;
 import io.netty.util.NetUtil;
 import java.net.InetSocketAddress;
@@ -98,8 +99,9 @@ public final class BackendTlsContexts {
     }
 
     private static SslContext context(String prefix, BackendTls t) {
-        SslContextBuilder b =
-                SslContextBuilder.forClient().sslProvider(Providers.resolve(dev.strait.config.TlsProvider.AUTO));
+        // The JDK's engine: after Strait's close_notify (a client's half-close passed on) it still reads the backend's
+        // answer, where Netty's OpenSSL engine stops reading too.
+        SslContextBuilder b = SslContextBuilder.forClient().sslProvider(SslProvider.JDK);
         if (!t.verify()) {
             b.trustManager(InsecureTrustManagerFactory.INSTANCE).endpointIdentificationAlgorithm(null);
         } else {
