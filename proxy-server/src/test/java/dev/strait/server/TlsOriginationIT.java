@@ -3,7 +3,9 @@ package dev.strait.server;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.strait.balance.CheckResult;
 import dev.strait.config.BackendTls;
+import dev.strait.config.HealthCheck;
 import dev.strait.config.HostAndPort;
 import dev.strait.config.Route;
 import dev.strait.config.Timeouts;
@@ -121,6 +123,38 @@ class TlsOriginationIT {
             socket.getOutputStream().write("hello\n".getBytes(StandardCharsets.US_ASCII));
             Clients.assertClosedByProxyWithin(socket, 10_000, "a client whose backend has another name");
         }
+    }
+
+    @Test
+    void healthChecksGoThroughTheSameTls() throws Exception {
+        int port = startSServer();
+        strait.start(
+                TransportKind.AUTO,
+                TestRoutes.route("test")
+                        .backends("127.0.0.1:" + port, "127.0.0.1:" + port)
+                        .healthCheck(HealthCheck.DEFAULTS)
+                        .backendTls(backendTls("server.test", pki.caCert())));
+
+        await().atMost(Duration.ofSeconds(20)).until(() -> strait.server().backends("test").stream()
+                .allMatch(b -> b.lastCheck().map(CheckResult::up).orElse(false)));
+    }
+
+    @Test
+    void aHealthCheckFailsABackendWithAnUntrustedCertificate() throws Exception {
+        int port = startSServer();
+        strait.start(
+                TransportKind.AUTO,
+                TestRoutes.route("test")
+                        .backends("127.0.0.1:" + port)
+                        .healthCheck(HealthCheck.DEFAULTS)
+                        .backendTls(backendTls("server.test", other.caCert())));
+
+        CheckResult last = await().atMost(Duration.ofSeconds(20))
+                .until(() -> strait.server().backends("test").get(0).lastCheck(), Optional::isPresent)
+                .orElseThrow();
+        assertThat(last.up()).isFalse();
+        await().atMost(Duration.ofSeconds(30))
+                .until(() -> !strait.server().backends("test").get(0).healthy());
     }
 
     /**
