@@ -56,7 +56,11 @@ need_proxy() {
     haproxy|haproxy-splice) need haproxy haproxy ;;
     nginx) need nginx nginx; need "$NGINX_STREAM_MODULE" libnginx-mod-stream ;;
     socat) need socat socat ;;
-    *) die "unknown proxy '$1' (known: direct strait strait-nolog haproxy haproxy-splice nginx socat)" ;;
+    strait-tls|strait-tls-jdk) need "$STRAIT_JAVA" openjdk-17-jre-headless
+            [[ -f $STRAIT_JAR ]] || die "no $STRAIT_JAR: build it first (make jar)" ;;
+    haproxy-tls) need haproxy haproxy ;;
+    stunnel) need stunnel4 stunnel4 ;;
+    *) die "unknown proxy '$1' (known: direct strait strait-nolog haproxy haproxy-splice nginx socat; tls: strait-tls strait-tls-jdk haproxy-tls stunnel)" ;;
   esac
 }
 
@@ -256,6 +260,90 @@ EOF
 proxy_socat() {
   spawn "$1" socat "TCP-LISTEN:$PROXY_PORT,bind=127.0.0.1,reuseaddr,fork,backlog=4096" "TCP:127.0.0.1:$2"
   PROXY_PID=$SPAWNED_PID
+}
+
+# TLS-terminating kinds (the tls workload): they serve $WORK/tls/cert.pem + key.pem (made by tls_certs) and relay
+# plaintext to the backend.
+tls_certs() {
+  local dir=$WORK/tls
+  [[ -f $dir/cert.pem ]] && return 0
+  mkdir -p "$dir"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$dir/key.pem" \
+    -out "$dir/cert.pem" -days 2 -subj /CN=bench.test -addext subjectAltName=DNS:bench.test 2>/dev/null
+  cat "$dir/cert.pem" "$dir/key.pem" >"$dir/both.pem"
+  chmod 644 "$dir"/*.pem
+}
+
+strait_tls_with() {
+  local name=$1 backend=$2 provider=$3 cfg=$WORK/$1.yaml
+  tls_certs
+  [[ -f $WORK/strait.jar ]] || cp "$STRAIT_JAR" "$WORK/strait.jar"
+  cat >"$cfg" <<EOF
+routes:
+  - name: tls
+    listen: 127.0.0.1:$PROXY_PORT
+    backends: [127.0.0.1:$backend]
+    tls:
+      certificates: [{ cert: $WORK/tls/cert.pem, key: $WORK/tls/key.pem }]
+      provider: $provider
+EOF
+  # shellcheck disable=SC2086
+  spawn "$name" "$STRAIT_JAVA" $STRAIT_JAVA_OPTS -jar "$WORK/strait.jar" --config "$cfg"
+  PROXY_PID=$SPAWNED_PID
+}
+proxy_strait_tls() { strait_tls_with "$1" "$2" openssl; }
+proxy_strait_tls_jdk() { strait_tls_with "$1" "$2" jdk; }
+
+proxy_haproxy_tls() {
+  local cfg=$WORK/$1.cfg
+  tls_certs
+  cat >"$cfg" <<EOF
+global
+    maxconn 4000
+defaults
+    mode tcp
+    timeout connect 5s
+    timeout client 10m
+    timeout server 10m
+listen relay
+    bind 127.0.0.1:$PROXY_PORT ssl crt $WORK/tls/both.pem
+    server backend 127.0.0.1:$2
+EOF
+  spawn "$1" haproxy -db -f "$cfg"
+  PROXY_PID=$SPAWNED_PID
+}
+
+proxy_stunnel() {
+  local cfg=$WORK/$1.conf
+  tls_certs
+  cat >"$cfg" <<EOF
+foreground = yes
+pid =
+[relay]
+accept = 127.0.0.1:$PROXY_PORT
+connect = 127.0.0.1:$2
+cert = $WORK/tls/cert.pem
+key = $WORK/tls/key.pem
+EOF
+  spawn "$1" stunnel4 "$cfg"
+  PROXY_PID=$SPAWNED_PID
+}
+
+# tls_client_tunnel NAME PROXY_PORT: a stunnel in client mode in front of a TLS-terminating proxy, so that plaintext
+# load generators (iperf3) drive it; the same kind of tunnel for every proxy. Sets TUNNEL_PORT.
+tls_client_tunnel() {
+  local cfg=$WORK/$1.conf
+  free_port TUNNEL_PORT
+  cat >"$cfg" <<EOF
+foreground = yes
+pid =
+[tunnel]
+client = yes
+accept = 127.0.0.1:$TUNNEL_PORT
+connect = 127.0.0.1:$2
+EOF
+  spawn "$1" stunnel4 "$cfg"
+  wait_listen "$TUNNEL_PORT" "$SPAWNED_PID" "$1"
 }
 
 # bounded_int NAME VALUE MIN MAX: validate a numeric setting.

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Turns raw load-generator output into rows, and rows into the benchmark table and chart.
 
-  tally.py record --tsv F --kind iperf|redis|pgbench|wrk --test NAME --proxy P --round N [--cpu-s S] RAW
+  tally.py record --tsv F --kind iperf|redis|pgbench|wrk|stime --test NAME --proxy P --round N [--cpu-s S] RAW
       parses RAW and appends rows "label, unit, kind, proxy, round, value" to F (exit 1 if RAW shows a failure)
   tally.py report --tsv F --header H --out PREFIX --proxies a,b,c --rounds N
       writes PREFIX.md (medians, ratio to direct, Strait/HAProxy) and PREFIX.png, prints the table
@@ -22,7 +22,8 @@ from collections import OrderedDict
 
 GIB = 1 << 30
 NAMES = {"direct": "direct", "strait": "Strait", "haproxy": "HAProxy 2.6", "haproxy-splice": "HAProxy+splice",
-         "nginx": "nginx stream", "socat": "socat"}
+         "nginx": "nginx stream", "socat": "socat", "strait-tls": "Strait TLS (OpenSSL)",
+         "strait-tls-jdk": "Strait TLS (JDK)", "haproxy-tls": "HAProxy ssl", "stunnel": "stunnel4"}
 
 
 class Failed(Exception):
@@ -96,7 +97,18 @@ def parse_wrk(text, test, cpu_s):
     return rows
 
 
-PARSERS = {"iperf": parse_iperf, "redis": parse_redis, "pgbench": parse_pgbench, "wrk": parse_wrk}
+def parse_stime(text, test, cpu_s):
+    done = re.search(r"(\d+) connections in ([\d.]+) real seconds", text)
+    if not done or int(done.group(1)) == 0:
+        raise Failed("no connections: " + text.strip()[-300:])
+    rows = [(f"openssl s_time {test} new connections", "conns/s", "rate",
+             int(done.group(1)) / float(done.group(2)))]
+    if cpu_s:
+        rows.append((f"proxy CPU, s_time {test}", "new conns per CPU-s", "cpu", int(done.group(1)) / cpu_s))
+    return rows
+
+
+PARSERS = {"stime": parse_stime, "iperf": parse_iperf, "redis": parse_redis, "pgbench": parse_pgbench, "wrk": parse_wrk}
 
 
 def record(a):

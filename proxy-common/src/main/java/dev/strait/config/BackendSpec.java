@@ -15,13 +15,15 @@ import java.util.Optional;
  * @param backup used only when no primary backend is available
  * @param sendProxyProtocol the PROXY header sent to it, overriding the route's {@code sendProxyProtocol}; empty: the
  *     route's
+ * @param backendTls this backend's own TLS settings, replacing the route's {@code backendTls}
  */
 public record BackendSpec(
         HostAndPort address,
         int weight,
         int maxConnections,
         boolean backup,
-        Optional<ProxyHeaderVersion> sendProxyProtocol) {
+        Optional<ProxyHeaderVersion> sendProxyProtocol,
+        Optional<BackendTls> backendTls) {
 
     public static final ConfigKey<HostAndPort> ADDRESS =
             ConfigKey.required("backends[].address", "host:port", (key, text) -> HostAndPort.parse(key, text)
@@ -34,11 +36,14 @@ public record BackendSpec(
             ConfigKey.of("backends[].backup", "true | false", "false", ConfigValues::bool);
     public static final ConfigKey<ProxyHeaderVersion> SEND_PROXY_PROTOCOL = ConfigKey.optional(
             "backends[].sendProxyProtocol", "off | v1 | v2; the route's when unset", ProxyHeaderVersion::parse);
+    public static final ConfigKey<Void> BACKEND_TLS = ConfigKey.readByLoader(
+            "backends[].backendTls", "mapping; the keys of backendTls, replacing the route's", "inherited");
     public static final List<ConfigKey<?>> KEYS =
-            List.of(ADDRESS, WEIGHT, MAX_CONNECTIONS, BACKUP, SEND_PROXY_PROTOCOL);
+            List.of(ADDRESS, WEIGHT, MAX_CONNECTIONS, BACKUP, SEND_PROXY_PROTOCOL, BACKEND_TLS);
 
     public BackendSpec {
         requireNonNull(address, "address");
+        requireNonNull(backendTls, "backendTls");
         address.requireRealPort("address");
         if (weight < 1 || weight > 256) {
             throw ConfigException.badValue("weight", weight, "1 to 256");
@@ -49,9 +54,9 @@ public record BackendSpec(
         requireNonNull(sendProxyProtocol, "sendProxyProtocol");
     }
 
-    /** A backend that sends what its route says. */
+    /** A backend that sends the PROXY header and uses the TLS settings its route says. */
     public BackendSpec(HostAndPort address, int weight, int maxConnections, boolean backup) {
-        this(address, weight, maxConnections, backup, Optional.empty());
+        this(address, weight, maxConnections, backup, Optional.empty(), Optional.empty());
     }
 
     /** A primary backend of weight 1 with no cap. */

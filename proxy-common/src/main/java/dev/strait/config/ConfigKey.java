@@ -39,7 +39,7 @@ public record ConfigKey<T>(String name, String type, String defaultText, Parser<
         requireNonNull(name, "name");
         requireNonNull(type, "type");
         requireNonNull(defaultText, "defaultText");
-        if (!name.matches("[A-Za-z]+(\\[])?(\\.[A-Za-z]+)*")) {
+        if (!name.matches("[A-Za-z]+(\\[])?(\\.[A-Za-z]+(\\[])?)*")) {
             throw new IllegalArgumentException("not a key path: " + name);
         }
         if (parser != null && hasDefault(defaultText)) {

@@ -107,6 +107,15 @@ public final class ConfigValues {
         throw ConfigException.badValue(key, trimmed, "expected true or false");
     }
 
+    /** A file path, not empty; whether it exists is checked by whoever reads it. */
+    public static java.nio.file.Path path(String key, String text) {
+        String trimmed = text.trim();
+        if (trimmed.isEmpty() || trimmed.indexOf('\0') >= 0) {
+            throw ConfigException.badValue(key, text, "expected a file path");
+        }
+        return java.nio.file.Path.of(trimmed);
+    }
+
     /** Text taken as it is. */
     public static String text(String key, String text) {
         return text;

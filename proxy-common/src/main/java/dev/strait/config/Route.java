@@ -29,6 +29,8 @@ import java.util.stream.Stream;
  * @param accessLog the access log of this route's connections (the top level's, overridden key by key)
  * @param capture a traffic capture the route starts with, if any
  * @param proxyProtocol the PROXY protocol header accepted from clients and sent to backends
+ * @param tls TLS terminated for clients, if configured
+ * @param backendTls TLS to the backends, if configured (a backend may replace it with its own)
  */
 public record Route(
         String name,
@@ -47,7 +49,9 @@ public record Route(
         RouteProtocol protocol,
         AccessLog accessLog,
         Optional<RouteCapture> capture,
-        ProxyProtocol proxyProtocol) {
+        ProxyProtocol proxyProtocol,
+        Optional<TlsConfig> tls,
+        Optional<BackendTls> backendTls) {
 
     public static final ConfigKey<Void> NAME =
             ConfigKey.readByLoader("name", "1-64 letters, digits, '.', '_' or '-'", "route-N");
@@ -82,7 +86,9 @@ public record Route(
                     AccessLog.KEYS,
                     List.<ConfigKey<?>>of(CAPTURE),
                     RouteCapture.KEYS,
-                    ProxyProtocol.KEYS)
+                    ProxyProtocol.KEYS,
+                    TlsConfig.KEYS,
+                    BackendTls.KEYS)
             .flatMap(List::stream)
             .toList();
 
@@ -102,6 +108,8 @@ public record Route(
         requireNonNull(accessLog, "accessLog");
         requireNonNull(capture, "capture");
         requireNonNull(proxyProtocol, "proxyProtocol");
+        requireNonNull(tls, "tls");
+        requireNonNull(backendTls, "backendTls");
         if (!name.matches("[A-Za-z0-9._-]{1,64}")) {
             throw ConfigException.badValue("name", name, "1-64 letters, digits, '.', '_' or '-'");
         }
@@ -115,6 +123,16 @@ public record Route(
                 }
             }
         }
+        if (tls.isPresent() && !sni.isEmpty()) {
+            throw new ConfigException(
+                    "tls",
+                    "a route with sni routes by the ClientHello without terminating TLS; terminating and then routing"
+                            + " by the negotiated name is not supported yet (use one route per name)");
+        }
+        if (tls.isPresent() && protocol == RouteProtocol.POSTGRES) {
+            throw new ConfigException(
+                    "tls", "terminating PostgreSQL's TLS (protocol: postgres with tls) is not supported yet");
+        }
         backends = List.copyOf(requireNonNull(backends, "backends"));
         if (backends.isEmpty() && sni.isEmpty()) {
             throw new ConfigException("backends", "at least one backend is required for route " + name);
@@ -124,7 +142,7 @@ public record Route(
         }
     }
 
-    /** A route without SNI routing, access log overrides, a capture or the PROXY protocol: the common case. */
+    /** A route without SNI routing, access log overrides, a capture, the PROXY protocol or TLS: the common case. */
     public Route(
             String name,
             HostAndPort listen,
@@ -155,12 +173,52 @@ public record Route(
                 RouteProtocol.TCP,
                 AccessLog.DEFAULTS,
                 Optional.empty(),
-                ProxyProtocol.OFF);
+                ProxyProtocol.OFF,
+                Optional.empty(),
+                Optional.empty());
     }
 
     /** Whether clients are routed by what they say first (a ClientHello's server name, PostgreSQL's preamble). */
     public boolean routesBySni() {
         return !sni.isEmpty();
+    }
+
+    /** Whether any side of this route speaks TLS (then no direction may splice). */
+    public boolean anyTls() {
+        return tls.isPresent()
+                || backendTls.map(BackendTls::enabled).orElse(false)
+                || backends.stream()
+                        .anyMatch(b -> b.backendTls().map(BackendTls::enabled).orElse(false));
+    }
+
+    /** The TLS settings for {@code backend}: its own, else the route's; empty when that one speaks plain TCP. */
+    public Optional<BackendTls> backendTlsFor(BackendSpec backend) {
+        Optional<BackendTls> own = backend.backendTls().isPresent() ? backend.backendTls() : backendTls;
+        return own.filter(BackendTls::enabled);
+    }
+
+    /** This route with TLS settings for either side. */
+    public Route withTls(Optional<TlsConfig> clientSide, Optional<BackendTls> backendSide) {
+        return new Route(
+                name,
+                listen,
+                backends,
+                balance,
+                healthCheck,
+                passiveCheck,
+                retries,
+                timeouts,
+                writeBufferWaterMark,
+                limits,
+                access,
+                tcpKeepalive,
+                sni,
+                protocol,
+                accessLog,
+                capture,
+                proxyProtocol,
+                clientSide,
+                backendSide);
     }
 
     /**
@@ -202,7 +260,9 @@ public record Route(
                 protocol,
                 accessLog,
                 capture,
-                proxyProtocol);
+                proxyProtocol,
+                tls,
+                backendTls);
     }
 
     /** This route with SNI targets and a protocol. */
@@ -224,7 +284,9 @@ public record Route(
                 proto,
                 accessLog,
                 capture,
-                proxyProtocol);
+                proxyProtocol,
+                tls,
+                backendTls);
     }
 
     /** This route with another PROXY protocol setting. */
@@ -246,7 +308,9 @@ public record Route(
                 protocol,
                 accessLog,
                 capture,
-                other);
+                other,
+                tls,
+                backendTls);
     }
 
     /** The PROXY header sent to {@code backend}: its own setting, else the route's. */

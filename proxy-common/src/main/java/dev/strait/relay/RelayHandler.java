@@ -13,6 +13,8 @@ import io.netty.channel.epoll.AbstractEpollStreamChannel;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.ChannelInputShutdownReadComplete;
 import io.netty.channel.socket.DuplexChannel;
+import io.netty.handler.ssl.SslCloseCompletionEvent;
+import io.netty.handler.ssl.SslHandler;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.io.IOException;
@@ -30,7 +32,8 @@ import org.apache.logging.log4j.Logger;
  * reading ({@code autoRead} off), and reading resumes when this channel is writable again. Half-close: when this
  * channel's input ends (a FIN, with {@code ALLOW_HALF_CLOSURE} on), the peer's output is shut down once everything
  * already written to it is flushed, while the other direction keeps flowing; the pair is closed when both directions
- * have ended. Teardown: when either side closes or fails, the other is closed after flushing what was already
+ * have ended. Over TLS, a peer's close_notify ends its input as a FIN does, and the FIN passed on is preceded by a
+ * close_notify when the other channel has an {@code SslHandler}. Teardown: when either side closes or fails, the other is closed after flushing what was already
  * written to it (a FIN, never a reset, so nothing the peer already sent is lost); with a fin timeout, a peer that
  * has not taken that data when it runs out is closed anyway.
  *
@@ -56,6 +59,7 @@ public final class RelayHandler extends ChannelDuplexHandler {
     private final RelayListener listener;
     private int spliceAfter;
     private int heldSpliceAfter;
+    private boolean inputEnded;
     private volatile long bytesCopied;
     /** Set once this direction splices. */
     private volatile SpliceReader splicer;
@@ -189,7 +193,12 @@ public final class RelayHandler extends ChannelDuplexHandler {
 
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-        if (evt instanceof ChannelInputShutdownEvent) {
+        if (evt instanceof ChannelInputShutdownEvent
+                || evt instanceof SslCloseCompletionEvent closed && closed.isSuccess()) {
+            if (inputEnded) {
+                return; // a close_notify, then its FIN: one end of input
+            }
+            inputEnded = true;
             listener.ended(side, RelayListener.End.FIN);
             propagateInputShutdown(ctx.channel()); // every byte before the FIN was read or spliced already
             limitHalfClosedTime(ctx.channel());
@@ -215,18 +224,28 @@ public final class RelayHandler extends ChannelDuplexHandler {
                 peer.close();
                 return;
             }
-            Channels.shutdownOutput(duplexPeer).addListener((ChannelFuture shut) -> {
-                if (!shut.isSuccess() || Channels.isOutputShutdown(self)) {
-                    // Both directions have ended (or the FIN could not be sent): the pair is done.
-                    self.close();
-                    peer.close();
-                    return;
-                }
-                // The peer's own FIN will end the pair: let it close the peer at once rather than half-close its
-                // input first, which costs a shutdown(SHUT_RD) that fails on a socket the peer has already closed
-                // (and on epoll a NotYetConnectedException). Its relay then sees it close, and closes this side.
-                peer.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, false);
-            });
+            SslHandler tls = peer.pipeline().get(SslHandler.class);
+            if (tls != null) {
+                // TLS: close_notify first, so the peer knows the stream ended and was not cut; then the FIN.
+                tls.closeOutbound().addListener((ChannelFuture notified) -> shutdownPeer(self, duplexPeer));
+                return;
+            }
+            shutdownPeer(self, duplexPeer);
+        });
+    }
+
+    private void shutdownPeer(Channel self, DuplexChannel duplexPeer) {
+        Channels.shutdownOutput(duplexPeer).addListener((ChannelFuture shut) -> {
+            if (!shut.isSuccess() || Channels.isOutputShutdown(self)) {
+                // Both directions have ended (or the FIN could not be sent): the pair is done.
+                self.close();
+                peer.close();
+                return;
+            }
+            // The peer's own FIN will end the pair: let it close the peer at once rather than half-close its
+            // input first, which costs a shutdown(SHUT_RD) that fails on a socket the peer has already closed
+            // (and on epoll a NotYetConnectedException). Its relay then sees it close, and closes this side.
+            peer.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, false);
         });
     }
 

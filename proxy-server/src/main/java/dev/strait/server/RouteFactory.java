@@ -5,12 +5,14 @@ import static java.util.Objects.requireNonNull;
 import dev.strait.balance.Backend;
 import dev.strait.balance.Balancers;
 import dev.strait.config.BackendSpec;
+import dev.strait.config.ConfigException;
 import dev.strait.config.HealthCheck;
 import dev.strait.config.HostAndPort;
 import dev.strait.config.PassiveCheck;
 import dev.strait.config.ProxyConfig;
 import dev.strait.config.Route;
 import dev.strait.config.SniTarget;
+import dev.strait.config.TlsConfig;
 import dev.strait.server.accesslog.AccessLogs;
 import dev.strait.server.backend.BackendPool;
 import dev.strait.server.backend.DnsSettings;
@@ -31,6 +33,9 @@ import dev.strait.server.route.RouteRuntime;
 import dev.strait.server.route.RouteTarget;
 import dev.strait.server.route.WaitList;
 import dev.strait.server.sni.SniStage;
+import dev.strait.server.termination.TlsStage;
+import dev.strait.server.tls.BackendTlsContexts;
+import dev.strait.server.tls.ServerTls;
 import dev.strait.transport.ErrorText;
 import dev.strait.transport.Transport;
 import io.netty.bootstrap.Bootstrap;
@@ -52,6 +57,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
 import java.util.stream.Collectors;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
@@ -194,14 +200,41 @@ final class RouteFactory {
                 previous == null ? null : previous.gate());
         startConfiguredCapture(route, previous);
         RouteMetrics routeMetrics = previous == null ? new RouteMetrics(metrics, route.name()) : previous.metrics();
-        List<PreRelayStage.Factory> stages = new ArrayList<>(2); // only the stages the route turns on, in order
+        List<PreRelayStage.Factory> stages = new ArrayList<>(3); // only the stages the route turns on, in order
         if (route.proxyProtocol().accept()) {
             // First: the client's real address decides admission and everything after it.
             stages.add(ProxyProtocolStage.factory(
                     route.proxyProtocol().headerTimeout(), routeMetrics::proxyProtocolError));
         }
+        Optional<ServerTls> serverTls = Optional.empty();
+        if (route.tls().isPresent()) {
+            TlsConfig tls = route.tls().get();
+            ServerTls contexts = tlsOrFail(route, () -> ServerTls.load(route.name(), tls));
+            contexts.watch(workers.next(), routeMetrics::tlsReloadFailed);
+            serverTls = Optional.of(contexts);
+            TlsStage.Outcomes outcomes = new TlsStage.Outcomes() {
+                @Override
+                public void handshakeFailed() {
+                    routeMetrics.tlsHandshakeFailed();
+                }
+
+                @Override
+                public void handshakeTimedOut() {
+                    routeMetrics.tlsHandshakeTimedOut();
+                }
+            };
+            stages.add(host -> new TlsStage(contexts, tls.handshakeTimeout(), outcomes, host));
+            if (previous == null || previous.serverTls().isEmpty()) {
+                log.info("route {}: terminating TLS with the {} provider", route.name(), contexts.provider());
+            }
+        }
+        routeMetrics.serving(serverTls.orElse(null));
         if (route.routesBySni()) {
             stages.add(SniStage.factory(route, routeMetrics));
+        }
+        BackendTlsContexts backendTls = tlsOrFail(route, () -> BackendTlsContexts.build(route));
+        if (previous == null) {
+            warnUnverified(route);
         }
         return new RouteRuntime(
                 route,
@@ -212,10 +245,33 @@ final class RouteFactory {
                 routeMetrics,
                 waiters,
                 stages,
-                cfg.splice().spliceAfter(),
+                // A TLS side's bytes must pass its SslHandler: splice would move ciphertext or plaintext raw.
+                route.anyTls() ? 0 : cfg.splice().spliceAfter(),
                 targets,
                 accessLogs.loggerFor(route.accessLog()),
-                captures);
+                captures,
+                serverTls,
+                backendTls);
+    }
+
+    /** Files checked at load can still change before the start: a failure then is the same one-line config error. */
+    private static <T> T tlsOrFail(Route route, Supplier<T> build) {
+        try {
+            return build.get();
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException("route " + route.name(), e.getMessage());
+        }
+    }
+
+    private static void warnUnverified(Route route) {
+        for (BackendSpec b : route.backends()) {
+            route.backendTlsFor(b)
+                    .filter(t -> !t.verify())
+                    .ifPresent(t -> log.warn(
+                            "route {}: TLS to backend {} is not verified (verify: false): anyone on the path can impersonate it",
+                            route.name(),
+                            b.address()));
+        }
     }
 
     /** One pool of backends (the route's own, or an sni target's), carrying over the health of {@code previous}. */
@@ -270,7 +326,8 @@ final class RouteFactory {
                         b.weight(),
                         b.maxConnections(),
                         b.backup(),
-                        Optional.of(route.sendProxyProtocol(b))))
+                        Optional.of(route.sendProxyProtocol(b)),
+                        b.backendTls()))
                 .toList();
     }
 
@@ -279,10 +336,17 @@ final class RouteFactory {
     }
 
     private HealthChecker checker(RouteRuntime runtime, HealthCheck check, BackendPool pool) {
-        return new HealthChecker(runtime.name(), check, pool, workers.next(), transport, backend -> {
-                    int closed = registry.closeConnectionsTo(backend);
-                    log.info("route {}: closed {} connection(s) to {}", runtime.name(), closed, backend);
-                })
+        return new HealthChecker(
+                        runtime.name(),
+                        check,
+                        pool,
+                        workers.next(),
+                        transport,
+                        backend -> {
+                            int closed = registry.closeConnectionsTo(backend);
+                            log.info("route {}: closed {} connection(s) to {}", runtime.name(), closed, backend);
+                        },
+                        runtime.backendTls())
                 .start();
     }
 

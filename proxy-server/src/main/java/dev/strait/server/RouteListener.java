@@ -48,12 +48,15 @@ final class RouteListener {
         next.gate().attach(channels);
         checkers.forEach(HealthChecker::close);
         checkers = List.copyOf(nextCheckers);
-        return runtime.getAndSet(next);
+        RouteRuntime old = runtime.getAndSet(next);
+        old.stopWatching();
+        return old;
     }
 
     /** Stops the health checker and the name watches; the listener is closed by the caller. */
     void stopBackgroundWork() {
         checkers.forEach(HealthChecker::close);
         runtime.get().pools().forEach(BackendPool::close);
+        runtime.get().stopWatching();
     }
 }

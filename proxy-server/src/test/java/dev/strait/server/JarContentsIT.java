@@ -18,13 +18,15 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * The fat jar carries only the native libraries Strait loads (Linux epoll and io_uring), and loads them from itself:
+ * The fat jar carries only the native libraries Strait loads (Linux epoll and io_uring, and BoringSSL for TLS on
+ * linux-x86_64), and loads them from itself:
  * the shade filters that drop QUIC, kqueue, macOS and Windows libraries must not take a transport with them.
  */
 class JarContentsIT {
     private static final Pattern NATIVE_LIBRARY = Pattern.compile(".*\\.(so|dll|jnilib|dylib)$");
     private static final Pattern LOADED_BY_STRAIT = Pattern.compile(
-            "META-INF/native/libnetty_transport_native_(epoll|io_uring42)_(x86_64|aarch_64|riscv64)\\.so");
+            "META-INF/native/libnetty_transport_native_(epoll|io_uring42)_(x86_64|aarch_64|riscv64)\\.so"
+                    + "|META-INF/native/libnetty_tcnative_linux_x86_64\\.so"); // OpenSSL for TLS (tls.provider)
 
     @Test
     void carriesOnlyTheLinuxEpollAndIoUringLibraries() throws IOException {
@@ -36,7 +38,8 @@ class JarContentsIT {
                         "META-INF/native/libnetty_transport_native_epoll_x86_64.so",
                         "META-INF/native/libnetty_transport_native_epoll_aarch_64.so",
                         "META-INF/native/libnetty_transport_native_io_uring42_x86_64.so",
-                        "META-INF/native/libnetty_transport_native_io_uring42_aarch_64.so");
+                        "META-INF/native/libnetty_transport_native_io_uring42_aarch_64.so",
+                        "META-INF/native/libnetty_tcnative_linux_x86_64.so");
         assertThat(natives)
                 .as("left out: QUIC, kqueue, macOS, Windows")
                 .noneMatch(name -> name.contains("quiche") || name.contains("kqueue") || name.contains("macos"));

@@ -29,7 +29,7 @@ class PackageDependencyTest {
             Set.of("dev.strait.server.admin", "dev.strait.server.config"),
             Set.of("dev.strait.server.connection"),
             Set.of("dev.strait.server.sni"),
-            Set.of("dev.strait.server.route", "dev.strait.server.proxyprotocol"),
+            Set.of("dev.strait.server.route", "dev.strait.server.proxyprotocol", "dev.strait.server.termination"),
             Set.of(
                     "dev.strait.server.backend",
                     "dev.strait.server.listen",
@@ -38,6 +38,7 @@ class PackageDependencyTest {
                     "dev.strait.server.capture"),
             Set.of("dev.strait.server.metrics"),
             Set.of("dev.strait.server.probe"),
+            Set.of("dev.strait.server.tls"),
             Set.of("dev.strait.relay", "dev.strait.balance", "dev.strait.transport", "dev.strait.proxyprotocol"),
             Set.of("dev.strait.config"));
 

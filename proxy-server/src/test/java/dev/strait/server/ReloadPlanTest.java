@@ -182,7 +182,9 @@ class ReloadPlanTest {
                 two.protocol(),
                 two.accessLog(),
                 two.capture(),
-                two.proxyProtocol());
+                two.proxyProtocol(),
+                two.tls(),
+                two.backendTls());
 
         ReloadPlan plan = ReloadPlan.between(config(two), config(one), Map.of());
 

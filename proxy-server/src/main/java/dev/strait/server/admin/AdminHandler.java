@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.strait.server.capture.Capture;
 import dev.strait.server.connection.ProxiedConnection;
 import dev.strait.server.metrics.ProxyMetrics;
+import dev.strait.server.tls.TlsSessionInfo;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
@@ -39,7 +40,8 @@ import org.apache.logging.log4j.Logger;
  * <ul>
  *   <li>{@code GET /live}: 200 while the process runs (a liveness probe).
  *   <li>{@code GET /ready}: 200 while listeners accept, 503 once draining (a readiness probe).
- *   <li>{@code GET /connections}: every live connection as JSON (route, both addresses, state, age, bytes).
+ *   <li>{@code GET /connections}: every live connection as JSON (route, both addresses, state, age, bytes, and on a
+ *       TLS-terminating route {@code tls}: SNI, protocol, cipher, client certificate subject, ALPN).
  *   <li>{@code GET /backends}: every route's backends with health, check state ({@code unchecked}, {@code up},
  *       {@code down}), drain state, the last probe's result, weight and live connections, as JSON.
  *   <li>{@code GET /metrics}: the server's {@link ProxyMetrics} in the Prometheus text format.
@@ -144,6 +146,15 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             n.put("ageSeconds", Duration.between(c.started(), now).toMillis() / 1000.0);
             n.put("bytesFromClient", c.bytesFromClient());
             n.put("bytesFromBackend", c.bytesFromBackend());
+            TlsSessionInfo tls = c.tls();
+            if (tls != null) {
+                ObjectNode t = n.putObject("tls");
+                t.put("sni", tls.sni());
+                t.put("protocol", tls.protocol());
+                t.put("cipher", tls.cipher());
+                t.put("clientSubject", tls.clientSubject());
+                t.put("alpn", tls.alpn());
+            }
         }
         return root;
     }

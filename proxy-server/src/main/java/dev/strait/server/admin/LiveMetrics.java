@@ -4,6 +4,7 @@ import dev.strait.balance.Backend;
 import dev.strait.server.connection.ProxiedConnection;
 import dev.strait.server.metrics.ProxyMetrics;
 import dev.strait.server.route.RouteMetrics;
+import dev.strait.server.tls.ServerTls;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -36,6 +37,32 @@ public final class LiveMetrics {
                 c -> bytes(server, false).forEach((key, value) -> c.call(value, key.route(), key.backend())),
                 "route",
                 "backend");
+        metrics.liveCounter(
+                "strait_tls_handshake_failures",
+                "Client TLS handshakes that failed (closed with tls_error).",
+                c -> server.routeMetrics().forEach((route, m) -> c.call(m.tlsHandshakeFailuresTotal(), route)),
+                "route");
+        metrics.liveCounter(
+                "strait_tls_handshake_timeouts",
+                "Client TLS handshakes not finished within tls.handshakeTimeout (closed with tls_handshake_timeout).",
+                c -> server.routeMetrics().forEach((route, m) -> c.call(m.tlsHandshakeTimeoutsTotal(), route)),
+                "route");
+        metrics.liveCounter(
+                "strait_tls_reload_failures",
+                "Certificate reloads refused (the previous certificates stay).",
+                c -> server.routeMetrics().forEach((route, m) -> c.call(m.tlsReloadFailuresTotal(), route)),
+                "route");
+        metrics.gauge(
+                "strait_tls_certificate_expiry_timestamp_seconds",
+                "When each certificate a terminating route serves expires (Unix time).",
+                g -> server.routeMetrics().forEach((route, m) -> {
+                    ServerTls tls = m.serving();
+                    if (tls != null) {
+                        tls.entries().forEach(e -> g.call(e.leaf().getNotAfter().getTime() / 1000, route, e.name()));
+                    }
+                }),
+                "route",
+                "name");
         metrics.liveCounter(
                 "strait_proxy_protocol_errors",
                 "PROXY protocol headers refused, by reason.",

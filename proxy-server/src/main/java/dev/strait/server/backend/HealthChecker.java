@@ -8,6 +8,7 @@ import dev.strait.config.HealthCheck;
 import dev.strait.config.ProxyHeaderVersion;
 import dev.strait.server.probe.Probe;
 import dev.strait.server.probe.Verdict;
+import dev.strait.server.tls.BackendTlsContexts;
 import dev.strait.transport.Transport;
 import io.netty.channel.EventLoop;
 import io.netty.util.concurrent.ScheduledFuture;
@@ -29,6 +30,7 @@ import org.apache.logging.log4j.Logger;
 public final class HealthChecker implements AutoCloseable {
     private static final Logger log = LogManager.getLogger(HealthChecker.class);
 
+    private final BackendTlsContexts tls;
     private final String route;
     private final HealthCheck check;
     private final BackendPool pool;
@@ -49,6 +51,19 @@ public final class HealthChecker implements AutoCloseable {
             EventLoop loop,
             Transport transport,
             Consumer<Backend> onDown) {
+        this(route, check, pool, loop, transport, onDown, BackendTlsContexts.NONE);
+    }
+
+    /** As above, probing backends that speak TLS through TLS with the route's settings ({@code backendTls}). */
+    public HealthChecker(
+            String route,
+            HealthCheck check,
+            BackendPool pool,
+            EventLoop loop,
+            Transport transport,
+            Consumer<Backend> onDown,
+            BackendTlsContexts tls) {
+        this.tls = requireNonNull(tls, "tls");
         this.route = requireNonNull(route, "route");
         this.check = requireNonNull(check, "check");
         this.pool = requireNonNull(pool, "pool");
@@ -66,7 +81,8 @@ public final class HealthChecker implements AutoCloseable {
     private void round() {
         for (Backend backend : pool.current()) {
             boolean proxyHeader = backend.sendProxyProtocol() != ProxyHeaderVersion.OFF;
-            probe.run(backend.address(), proxyHeader).addListener(f -> record(backend, (Verdict) f.getNow()));
+            probe.run(backend.address(), proxyHeader, tls.forBackend(backend.name()))
+                    .addListener(f -> record(backend, (Verdict) f.getNow()));
         }
         streaks.keySet().retainAll(pool.current());
     }

@@ -6,6 +6,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.strait.config.AccessList;
 import dev.strait.config.AccessLog;
 import dev.strait.config.BackendSpec;
+import dev.strait.config.BackendTls;
+import dev.strait.config.ClientAuth;
 import dev.strait.config.ConfigException;
 import dev.strait.config.ConfigKey;
 import dev.strait.config.HealthCheck;
@@ -21,6 +23,7 @@ import dev.strait.config.RouteProtocol;
 import dev.strait.config.SniTarget;
 import dev.strait.config.TcpKeepalive;
 import dev.strait.config.Timeouts;
+import dev.strait.config.TlsConfig;
 import dev.strait.config.WaterMark;
 import java.util.ArrayList;
 import java.util.List;
@@ -42,6 +45,9 @@ final class RouteParser {
     private static final Set<String> SNI_FIELDS = ConfigKey.fieldsUnder("sni[]", Route.KEYS);
     static final Set<String> ACCESS_LOG_FIELDS = ConfigKey.fieldsUnder("accessLog", Route.KEYS);
     private static final Set<String> PROXY_PROTOCOL_FIELDS = ConfigKey.fieldsUnder("proxyProtocol", Route.KEYS);
+    private static final Set<String> TLS_FIELDS = ConfigKey.fieldsUnder("tls", Route.KEYS);
+    private static final Set<String> TLS_CERT_FIELDS = ConfigKey.fieldsUnder("tls.certificates[]", Route.KEYS);
+    private static final Set<String> BACKEND_TLS_FIELDS = ConfigKey.fieldsUnder("backendTls", Route.KEYS);
 
     private final YamlValues values;
 
@@ -79,7 +85,7 @@ final class RouteParser {
             JsonNode passive,
             List<SniTarget> sni,
             RouteProtocol protocol) {
-        return new Route(
+        Route route = new Route(
                 name,
                 listen,
                 backends,
@@ -114,7 +120,21 @@ final class RouteParser {
                         prefix + ".accessLog",
                         YamlValues.block(node, prefix + ".accessLog", "accessLog", ACCESS_LOG_FIELDS)),
                 capture(prefix + ".capture", YamlValues.block(node, prefix + ".capture", "capture", CAPTURE_FIELDS)),
-                proxyProtocol(prefix, node));
+                proxyProtocol(prefix, node),
+                Optional.empty(),
+                Optional.empty());
+        JsonNode tls = YamlValues.block(node, prefix + ".tls", "tls", TLS_FIELDS);
+        JsonNode backendTls = YamlValues.block(node, prefix + ".backendTls", "backendTls", BACKEND_TLS_FIELDS);
+        if (tls == null
+                && backendTls == null
+                && route.backends().stream().allMatch(b -> b.backendTls().isEmpty())) {
+            return route;
+        }
+        route = route.withTls(
+                tls == null ? Optional.empty() : Optional.of(tls(prefix + ".tls", tls)),
+                backendTls == null ? Optional.empty() : Optional.of(backendTls(prefix + ".backendTls", backendTls)));
+        TlsFiles.check(prefix, route);
+        return route;
     }
 
     private List<BackendSpec> backends(String key, JsonNode backendsNode) {
@@ -215,6 +235,73 @@ final class RouteParser {
         }
     }
 
+    /** The {@code tls} block at {@code key}. */
+    private TlsConfig tls(String key, JsonNode node) {
+        JsonNode certs = node.get("certificates");
+        if (certs == null || !certs.isArray() || certs.isEmpty()) {
+            throw new ConfigException(key + ".certificates", "a list of at least one {cert, key} is required");
+        }
+        List<TlsConfig.Certificate> certificates = new ArrayList<>();
+        for (int i = 0; i < certs.size(); i++) {
+            String at = key + ".certificates[" + i + "]";
+            JsonNode c = certs.get(i);
+            YamlValues.requireObject(at, c, TLS_CERT_FIELDS, at + ".");
+            certificates.add(
+                    new TlsConfig.Certificate(values.value(c, at, TlsConfig.CERT), values.value(c, at, TlsConfig.KEY)));
+        }
+        try {
+            return new TlsConfig(
+                    certificates,
+                    node.has("protocols")
+                            ? strings(key + ".protocols", node.get("protocols"))
+                            : List.of("TLSv1.3", "TLSv1.2"),
+                    values.optional(node, key, TlsConfig.CLIENT_AUTH).orElse(ClientAuth.NONE), // "none" reads as absent
+                    values.optional(node, key, TlsConfig.CLIENT_CA),
+                    strings(key + ".alpn", node.get("alpn")),
+                    values.value(node, key, TlsConfig.HANDSHAKE_TIMEOUT),
+                    values.value(node, key, TlsConfig.PROVIDER),
+                    values.value(node, key, TlsConfig.ALLOW_EXPIRED));
+        } catch (ConfigException e) {
+            throw e.key().startsWith(key) ? e : e.under(key.substring(0, key.lastIndexOf('.')));
+        }
+    }
+
+    /** A {@code backendTls} block at {@code key} (a route's, or one backend's). */
+    private BackendTls backendTls(String key, JsonNode node) {
+        YamlValues.requireObject(key, node, BACKEND_TLS_FIELDS, key + ".");
+        try {
+            return new BackendTls(
+                    values.value(node, key, BackendTls.ENABLED),
+                    values.optional(node, key, BackendTls.SERVER_NAME),
+                    values.value(node, key, BackendTls.VERIFY),
+                    values.optional(node, key, BackendTls.CA),
+                    values.optional(node, key, BackendTls.CERT),
+                    values.optional(node, key, BackendTls.KEY),
+                    strings(key + ".alpn", node.get("alpn")));
+        } catch (ConfigException e) {
+            if (e.key().startsWith(key)) {
+                throw e;
+            }
+            String problem = e.getMessage().substring(e.key().length() + 2);
+            throw new ConfigException(key + e.key().substring("backendTls".length()), problem);
+        }
+    }
+
+    /** A list of plain values at {@code key}; absent is empty. */
+    private List<String> strings(String key, JsonNode node) {
+        if (node == null) {
+            return List.of();
+        }
+        if (!node.isArray()) {
+            throw new ConfigException(key, "expected a list like [a, b], found \"" + node + "\"");
+        }
+        List<String> out = new ArrayList<>();
+        for (int i = 0; i < node.size(); i++) {
+            out.add(values.scalar(key + "[" + i + "]", node.get(i)).trim());
+        }
+        return out;
+    }
+
     /** TCP keepalive at {@code path}; a missing block (null) gives every default. */
     private TcpKeepalive tcpKeepalive(String path, JsonNode k) {
         return new TcpKeepalive(
@@ -251,13 +338,15 @@ final class RouteParser {
         }
         YamlValues.requireObject(key, node, BACKEND_FIELDS, key + ".");
         HostAndPort address = values.value(node, key, BackendSpec.ADDRESS);
+        JsonNode tls = node.get(BackendSpec.BACKEND_TLS.field());
         try {
             return new BackendSpec(
                     address,
                     values.value(node, key, BackendSpec.WEIGHT),
                     values.value(node, key, BackendSpec.MAX_CONNECTIONS),
                     values.value(node, key, BackendSpec.BACKUP),
-                    values.optional(node, key, BackendSpec.SEND_PROXY_PROTOCOL));
+                    values.optional(node, key, BackendSpec.SEND_PROXY_PROTOCOL),
+                    tls == null ? Optional.empty() : Optional.of(backendTls(key + ".backendTls", tls)));
         } catch (ConfigException e) {
             throw e.key().startsWith(key) ? e : e.under(key);
         }

@@ -19,6 +19,7 @@ import java.util.HashSet;
 import java.util.Set;
 import java.util.StringJoiner;
 import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLException;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 
@@ -251,7 +252,9 @@ final class BackendConnector {
                         ? CloseCause.NO_BACKEND
                         : lastFailure instanceof ConnectTimeoutException
                                 ? CloseCause.CONNECT_TIMEOUT
-                                : CloseCause.CONNECT_REFUSED);
+                                : lastFailure instanceof SSLException
+                                        ? CloseCause.TLS_ERROR
+                                        : CloseCause.CONNECT_REFUSED);
         handler.closeUnserved();
     }
 

@@ -2,6 +2,7 @@ package dev.strait.server.connection;
 
 import dev.strait.balance.Backend;
 import dev.strait.server.lifecycle.ConnectionState;
+import dev.strait.server.tls.TlsSessionInfo;
 import io.netty.channel.Channel;
 import java.net.SocketAddress;
 import java.time.Instant;
@@ -71,6 +72,11 @@ public interface ConnectionView {
     /** Bytes the backend sent that were relayed to the client (still readable once closed). */
     default long bytesFromBackend() {
         return state().bytesFromBackend();
+    }
+
+    /** What the client's TLS handshake negotiated, on a terminating route once it finished; else null. */
+    default TlsSessionInfo tls() {
+        return frontend().attr(TlsSessionInfo.KEY).get();
     }
 
     /** Bytes moved by splice(2) in either direction, which no handler in the pipeline sees. */

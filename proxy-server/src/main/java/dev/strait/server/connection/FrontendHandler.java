@@ -112,7 +112,9 @@ public final class FrontendHandler extends ChannelInboundHandlerAdapter {
                 "frontend {} -> backend {} connected (route {})", connection.describeClient(), connected, route.name());
         connected.config().setAutoRead(true);
         boolean finished = held.finished();
-        held.replay(frontend.pipeline());
+        // Into the relay that took this handler's place (a replaced handler's context leads to its replacement), not
+        // from the pipeline's head: a TLS client's held bytes are plaintext and must not pass its SslHandler again.
+        held.replay(ctx);
         if (!finished) {
             frontend.config().setAutoRead(true);
         }

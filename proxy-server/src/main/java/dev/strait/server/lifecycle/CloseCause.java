@@ -47,6 +47,10 @@ public enum CloseCause {
     BACKEND_DOWN,
     /** An operator closed it. */
     ADMIN_CLOSE,
+    /** The client's TLS handshake failed (garbage, no shared protocol or cipher, a refused certificate). */
+    TLS_ERROR,
+    /** The client did not complete its TLS handshake within {@code tls.handshakeTimeout}. */
+    TLS_HANDSHAKE_TIMEOUT,
     /** Anything else: an unexpected exception, logged at warn where it happened. */
     ERROR,
     /** {@code timeouts.clientHello}: an SNI route's client did not send its whole ClientHello in time. */

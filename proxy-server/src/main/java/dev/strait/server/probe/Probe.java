@@ -3,17 +3,24 @@ package dev.strait.server.probe;
 import static java.util.Objects.requireNonNull;
 
 import dev.strait.config.HealthCheck;
+import dev.strait.server.tls.BackendTlsContexts;
 import dev.strait.transport.ErrorText;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.ConnectTimeoutException;
 import io.netty.channel.EventLoop;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.net.InetSocketAddress;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -56,19 +63,37 @@ public final class Probe {
 
     /** Probes the backend at {@code traffic}; the future always succeeds, with an up or a down verdict. */
     public Future<Verdict> run(InetSocketAddress traffic) {
-        return run(traffic, false);
+        return run(traffic, false, Optional.empty());
     }
 
     /**
-     * As {@link #run(InetSocketAddress)}; with {@code proxyHeader}, the probe first sends a v2 PROXY {@code LOCAL}
-     * header ("not a proxied connection"), so a backend that requires one answers the check as it would a client.
+     * As {@link #run(InetSocketAddress)}. With {@code proxyHeader}, the probe first sends a v2 PROXY {@code LOCAL}
+     * header ("not a proxied connection"), so a backend that requires one answers the check as it would a client;
+     * through TLS when {@code tls} is given (after the PROXY header, as for a client): the dialog starts once the
+     * handshake succeeded, and a failed handshake (an untrusted certificate, a wrong name) is a down verdict with its
+     * reason.
      */
-    public Future<Verdict> run(InetSocketAddress traffic, boolean proxyHeader) {
+    public Future<Verdict> run(
+            InetSocketAddress traffic, boolean proxyHeader, Optional<BackendTlsContexts.Target> tls) {
         InetSocketAddress target = target(traffic);
         Promise<Verdict> result = loop.newPromise();
-        ProbeHandler handler =
-                new ProbeHandler(ProbeDialog.of(check, target), result, check.closeWithReset(), proxyHeader);
-        ChannelFuture connect = bootstrap.clone().handler(handler).connect(target);
+        ProbeHandler handler = new ProbeHandler(
+                ProbeDialog.of(check, target), result, check.closeWithReset(), proxyHeader && tls.isEmpty());
+        ChannelHandler first = tls.isEmpty()
+                ? handler
+                : new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        if (proxyHeader) {
+                            ch.pipeline().addLast("proxy-header", new LocalHeaderFirst());
+                        }
+                        ch.pipeline()
+                                .addLast("tls", tls.get().newHandler(ch.alloc(), target))
+                                .addLast("handshake", new HandshakeGate())
+                                .addLast("probe", handler);
+                    }
+                };
+        ChannelFuture connect = bootstrap.clone().handler(first).connect(target);
         Channel channel = connect.channel();
         long timeoutMillis = check.timeout().toMillis();
         ScheduledFuture<?> deadline = loop.schedule(
@@ -87,11 +112,43 @@ public final class Probe {
         return result;
     }
 
+    /** Holds the dialog's start (its channelActive) until the TLS handshake succeeded; a failure reaches it. */
+    private static final class HandshakeGate extends ChannelInboundHandlerAdapter {
+        @Override
+        public void channelActive(ChannelHandlerContext ctx) {
+            // the handshake's success starts the dialog
+        }
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            if (evt instanceof SslHandshakeCompletionEvent done) {
+                ctx.pipeline().remove(this);
+                if (done.isSuccess()) {
+                    ctx.fireChannelActive();
+                } else {
+                    ctx.fireExceptionCaught(done.cause());
+                }
+                return;
+            }
+            ctx.fireUserEventTriggered(evt);
+        }
+    }
+
     /** A failure as one short line: {@code connect timed out}, or the exception's message. */
     static String describe(Throwable cause) {
         if (cause instanceof ConnectTimeoutException) {
             return "connect timed out";
         }
         return ErrorText.of(cause).replace("\n", " ");
+    }
+
+    /** Writes a v2 PROXY {@code LOCAL} header as the first bytes, before the TLS handshake starts, then goes. */
+    private static final class LocalHeaderFirst extends io.netty.channel.ChannelInboundHandlerAdapter {
+        @Override
+        public void channelActive(io.netty.channel.ChannelHandlerContext ctx) {
+            ctx.writeAndFlush(dev.strait.proxyprotocol.ProxyHeaderEncoder.v2Local(ctx.alloc()));
+            ctx.pipeline().remove(this);
+            ctx.fireChannelActive();
+        }
     }
 }

@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import dev.strait.server.lifecycle.CloseCause;
 import dev.strait.server.metrics.ProxyMetrics;
+import dev.strait.server.tls.ServerTls;
 import dev.strait.transport.ErrorText;
 import io.prometheus.metrics.core.datapoints.CounterDataPoint;
 import io.prometheus.metrics.core.datapoints.DistributionDataPoint;
@@ -45,6 +46,10 @@ public final class RouteMetrics {
     private final AtomicLong reportedFromClient = new AtomicLong();
     private final AtomicLong reportedFromBackend = new AtomicLong();
     private final Map<String, LongAdder> proxyProtocolErrors = new ConcurrentHashMap<>();
+    private final LongAdder tlsHandshakeFailures = new LongAdder();
+    private final LongAdder tlsHandshakeTimeouts = new LongAdder();
+    private final LongAdder tlsReloadFailures = new LongAdder();
+    private volatile ServerTls serving;
     private final RateLimitedWarning acceptErrorWarning =
             new RateLimitedWarning(LogManager.getLogger(RouteMetrics.class), Duration.ofSeconds(10));
     private final RateLimitedWarning spliceFallbackWarning =
@@ -103,6 +108,42 @@ public final class RouteMetrics {
     /** Every backend this route has tried, by name: for the byte counters, which include live connections. */
     public Map<String, BackendSeries> backends() {
         return backends;
+    }
+
+    /** A client's TLS handshake failed ({@code tls_error}). */
+    public void tlsHandshakeFailed() {
+        tlsHandshakeFailures.increment();
+    }
+
+    /** A client did not finish its TLS handshake in time ({@code tls_handshake_timeout}). */
+    public void tlsHandshakeTimedOut() {
+        tlsHandshakeTimeouts.increment();
+    }
+
+    /** Changed certificate files could not be loaded; the previous ones stay. */
+    public void tlsReloadFailed() {
+        tlsReloadFailures.increment();
+    }
+
+    /** The terminating side's certificates, for their expiry; null when the route does not terminate TLS. */
+    public void serving(ServerTls tls) {
+        serving = tls;
+    }
+
+    public ServerTls serving() {
+        return serving;
+    }
+
+    public long tlsHandshakeFailuresTotal() {
+        return tlsHandshakeFailures.sum();
+    }
+
+    public long tlsHandshakeTimeoutsTotal() {
+        return tlsHandshakeTimeouts.sum();
+    }
+
+    public long tlsReloadFailuresTotal() {
+        return tlsReloadFailures.sum();
     }
 
     public void accepted() {

@@ -8,9 +8,12 @@ import dev.strait.server.accesslog.AccessLogger;
 import dev.strait.server.backend.BackendPool;
 import dev.strait.server.capture.Captures;
 import dev.strait.server.lifecycle.PreRelayStage;
+import dev.strait.server.tls.BackendTlsContexts;
+import dev.strait.server.tls.ServerTls;
 import io.netty.bootstrap.Bootstrap;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * What a route's new connections use: its config, its live backends and balancer, the backend bootstrap template
@@ -32,7 +35,9 @@ public record RouteRuntime(
         int spliceAfter,
         List<RouteTarget> targets,
         AccessLogger accessLog,
-        Captures captures) {
+        Captures captures,
+        Optional<ServerTls> serverTls,
+        BackendTlsContexts backendTls) {
     public RouteRuntime {
         requireNonNull(route, "route");
         requireNonNull(pool, "pool");
@@ -47,6 +52,13 @@ public record RouteRuntime(
         if (spliceAfter < 0) {
             throw new IllegalArgumentException("spliceAfter must not be negative: " + spliceAfter);
         }
+        requireNonNull(serverTls, "serverTls");
+        requireNonNull(backendTls, "backendTls");
+    }
+
+    /** Stops what runs in the background for this runtime alone: the certificate watch of a terminating route. */
+    public void stopWatching() {
+        serverTls.ifPresent(ServerTls::stop);
     }
 
     public String name() {

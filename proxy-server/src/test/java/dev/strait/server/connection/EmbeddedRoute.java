@@ -72,7 +72,9 @@ final class EmbeddedRoute {
                 0,
                 List.of(),
                 null,
-                new Captures(java.nio.file.Path.of(System.getProperty("java.io.tmpdir"))));
+                new Captures(java.nio.file.Path.of(System.getProperty("java.io.tmpdir"))),
+                java.util.Optional.empty(),
+                dev.strait.server.tls.BackendTlsContexts.NONE);
     }
 
     /** Route {@code test} over {@code backends} round-robin backends (10.0.0.1:1, 10.0.0.2:1, ...). */

@@ -275,7 +275,7 @@ class ProxyProtocolStageTest {
         Route base = route(1, 0, timeouts(Duration.ofSeconds(10), Duration.ZERO, Duration.ZERO), limits, access);
         BackendSpec b = base.backends().get(0);
         Route route = TestRoutes.from(base)
-                .backendSpecs(List.of(new BackendSpec(b.address(), 1, 0, false, Optional.of(send))))
+                .backendSpecs(List.of(new BackendSpec(b.address(), 1, 0, false, Optional.of(send), Optional.empty())))
                 .proxyProtocol(new ProxyProtocol(
                         true, List.of(Cidr.parse("trustedSources", trusted)), HEADER_TIMEOUT, ProxyHeaderVersion.OFF))
                 .build();

@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import dev.strait.config.AccessList;
 import dev.strait.config.AccessLog;
 import dev.strait.config.BackendSpec;
+import dev.strait.config.BackendTls;
 import dev.strait.config.BalanceAlgorithm;
 import dev.strait.config.HealthCheck;
 import dev.strait.config.HostAndPort;
@@ -17,6 +18,7 @@ import dev.strait.config.RouteProtocol;
 import dev.strait.config.SniTarget;
 import dev.strait.config.TcpKeepalive;
 import dev.strait.config.Timeouts;
+import dev.strait.config.TlsConfig;
 import dev.strait.config.WaterMark;
 import java.util.List;
 import java.util.Optional;
@@ -73,6 +75,8 @@ public final class TestRoutes {
 
     /** Collects a route's fields; {@link #build()} validates them as the config loader would. */
     public static final class Builder {
+        private Optional<TlsConfig> tls = Optional.empty();
+        private Optional<BackendTls> backendTls = Optional.empty();
         private String name;
         private HostAndPort listen = new HostAndPort("127.0.0.1", 0);
         private List<BackendSpec> backends = List.of();
@@ -198,6 +202,18 @@ public final class TestRoutes {
             return this;
         }
 
+        /** Terminates TLS for clients. */
+        public Builder tls(TlsConfig tls) {
+            this.tls = Optional.of(tls);
+            return this;
+        }
+
+        /** Speaks TLS to the backends. */
+        public Builder backendTls(BackendTls backendTls) {
+            this.backendTls = Optional.of(backendTls);
+            return this;
+        }
+
         public Route build() {
             return new Route(
                     name,
@@ -216,7 +232,9 @@ public final class TestRoutes {
                     protocol,
                     accessLog,
                     capture,
-                    proxyProtocol);
+                    proxyProtocol,
+                    tls,
+                    backendTls);
         }
     }
 }

@@ -1,0 +1,193 @@
+package dev.strait.server.termination;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.strait.server.lifecycle.CloseCause;
+import dev.strait.server.lifecycle.PreRelayStage;
+import dev.strait.server.lifecycle.StageHost;
+import dev.strait.server.tls.ServerTls;
+import dev.strait.server.tls.TlsSessionInfo;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.DecoderException;
+import io.netty.handler.ssl.SniCompletionEvent;
+import io.netty.handler.ssl.SniHandler;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
+import java.time.Duration;
+import javax.net.ssl.SSLException;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
+
+/**
+ * Terminates the client's TLS: when added, it puts an {@link SniHandler} in front of itself, which picks the
+ * route's certificate by the client's SNI and replaces itself with an {@link SslHandler} that stays for the
+ * connection's life (so no direction of a TLS route ever splices: the relay sees plaintext only through it). On its
+ * turn the stage reads until the handshake completes, holds any plaintext the client sent early, records what was
+ * negotiated on the channel ({@link TlsSessionInfo#KEY}) and hands over.
+ *
+ * <p>A failed handshake (garbage, no shared version or cipher, a client certificate refused) closes the connection
+ * with {@code tls_error}; the stage's deadline ({@code tls.handshakeTimeout}) with {@code tls_handshake_timeout}.
+ * Either is logged once, with the client's address and the reason, without a stack trace, and counted.
+ *
+ * <p>Thread model: the client's event loop only.
+ */
+public final class TlsStage extends PreRelayStage {
+    private static final Logger log = LogManager.getLogger(TlsStage.class);
+
+    /** Told of each failed or timed-out handshake. */
+    public interface Outcomes {
+        void handshakeFailed();
+
+        void handshakeTimedOut();
+    }
+
+    private final ServerTls tls;
+    private final Outcomes outcomes;
+    private final Duration timeout;
+    private boolean handshaken;
+    private boolean turn;
+    private boolean ended;
+    private long turnNanos;
+
+    public TlsStage(ServerTls tls, Duration timeout, Outcomes outcomes, StageHost host) {
+        super("tls", timeout, CloseCause.TLS_HANDSHAKE_TIMEOUT, host);
+        this.tls = requireNonNull(tls, "tls");
+        this.outcomes = requireNonNull(outcomes, "outcomes");
+        this.timeout = timeout;
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        super.handlerAdded(ctx);
+        ctx.pipeline().addBefore(ctx.name(), "sni", new Sni(tls));
+    }
+
+    /** Early plaintext (TLS 1.3 lets the client send right after its Finished): passed on after the hand-over. */
+    @Override
+    protected void read(ChannelHandlerContext ctx, ByteBuf msg) {
+        hold(msg);
+    }
+
+    /** A FIN before the handshake finished: nothing to relay. */
+    @Override
+    protected void finished(ChannelHandlerContext ctx) {
+        if (handshaken) {
+            handOver();
+        } else {
+            ended = true;
+            fail(CloseCause.CLIENT_CLOSE);
+        }
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof SslHandshakeCompletionEvent done) {
+            handshake(ctx, done);
+        } else if (evt instanceof SniCompletionEvent) {
+            return; // the handshake's own event follows and says how it went
+        } else {
+            super.userEventTriggered(ctx, evt);
+            if (evt == START && !turn) {
+                turn = true;
+                turnNanos = System.nanoTime();
+                if (handshaken) {
+                    handOver();
+                }
+            }
+        }
+    }
+
+    private void handshake(ChannelHandlerContext ctx, SslHandshakeCompletionEvent done) {
+        if (ended) {
+            return;
+        }
+        if (!done.isSuccess()) {
+            ended = true;
+            outcomes.handshakeFailed();
+            log.info(
+                    "client {} -> {}: TLS handshake failed: {}",
+                    ctx.channel().remoteAddress(),
+                    ctx.channel().localAddress(),
+                    reason(done.cause()));
+            fail(CloseCause.TLS_ERROR);
+            return;
+        }
+        SslHandler ssl = ctx.pipeline().get(SslHandler.class);
+        if (ssl != null) {
+            ctx.channel()
+                    .attr(TlsSessionInfo.KEY)
+                    .set(TlsSessionInfo.of(ssl.engine().getSession(), ssl.applicationProtocol()));
+        }
+        handshaken = true;
+        if (turn) {
+            handOver();
+        }
+    }
+
+    /** The exception that comes with a failed handshake was reported with it; others end the connection too. */
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (cause instanceof DecoderException || cause instanceof SSLException) {
+            if (!ended) {
+                ended = true;
+                outcomes.handshakeFailed();
+                log.info(
+                        "client {} -> {}: TLS handshake failed: {}",
+                        ctx.channel().remoteAddress(),
+                        ctx.channel().localAddress(),
+                        reason(cause));
+                fail(CloseCause.TLS_ERROR);
+            }
+            return;
+        }
+        ctx.fireExceptionCaught(cause);
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        if (!handshaken
+                && !ended
+                && turn
+                && System.nanoTime() - turnNanos
+                        >= timeout.toNanos() - Duration.ofMillis(50).toNanos()) {
+            ended = true;
+            outcomes.handshakeTimedOut();
+            log.info(
+                    "client {} -> {}: TLS handshake not finished within {}ms; closed",
+                    ctx.channel().remoteAddress(),
+                    ctx.channel().localAddress(),
+                    timeout.toMillis());
+        }
+        super.channelInactive(ctx);
+    }
+
+    /** The innermost message of {@code cause}: what went wrong, in one line. */
+    static String reason(Throwable cause) {
+        Throwable t = cause;
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+        }
+        String text = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+        if (text.length() > 200) {
+            text = text.substring(0, 200) + "...";
+        }
+        return text.replace('\n', ' ');
+    }
+
+    /** Picks the context by SNI; its SslHandler leaves the deadline to the stage. */
+    private static final class Sni extends SniHandler {
+        Sni(ServerTls tls) {
+            super(tls, 0);
+        }
+
+        @Override
+        protected SslHandler newSslHandler(SslContext context, ByteBufAllocator allocator) {
+            SslHandler handler = super.newSslHandler(context, allocator);
+            handler.setHandshakeTimeoutMillis(0);
+            return handler;
+        }
+    }
+}

@@ -1,0 +1,259 @@
+package dev.strait.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.strait.balance.CheckResult;
+import dev.strait.config.BackendTls;
+import dev.strait.config.HealthCheck;
+import dev.strait.config.HostAndPort;
+import dev.strait.config.Route;
+import dev.strait.config.Timeouts;
+import dev.strait.config.TlsConfig;
+import dev.strait.config.TlsProvider;
+import dev.strait.config.TransportKind;
+import dev.strait.server.support.Bytes;
+import dev.strait.server.support.Clients;
+import dev.strait.server.support.LoopbackBackend;
+import dev.strait.server.support.Ports;
+import dev.strait.server.support.ProxyExtension;
+import dev.strait.server.support.RunningProxy;
+import dev.strait.server.support.TestPki;
+import dev.strait.server.support.TestPki.Issued;
+import dev.strait.server.support.TestPki.KeyForm;
+import dev.strait.server.support.TestRoutes;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A route that speaks TLS to its backend: to {@code openssl s_server -Verify 1} (which demands a client certificate)
+ * with the right CA and name, and refused with a wrong CA or a wrong name; and byte-exact bulk and half-close through
+ * a route that originates TLS to a second route that terminates it.
+ */
+class TlsOriginationIT {
+    @TempDir
+    static Path dir;
+
+    static TestPki pki;
+    static TestPki other;
+    static Issued server;
+    static Issued client;
+
+    @RegisterExtension
+    final ProxyExtension strait = new ProxyExtension();
+
+    private Process sServer;
+
+    @BeforeAll
+    static void certificates() throws Exception {
+        pki = TestPki.create(dir, "ca");
+        other = TestPki.create(Files.createDirectories(dir.resolve("other")), "other-ca");
+        server = pki.issue("server", "server.test", KeyForm.PKCS1_RSA, "server.test");
+        client = pki.issue("client", "strait-client", KeyForm.SEC1_EC);
+    }
+
+    @AfterEach
+    void stopServer() throws InterruptedException {
+        if (sServer != null) {
+            sServer.destroy();
+            sServer.waitFor(10, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    void presentsItsClientCertificateToAServerThatDemandsOne() throws Exception {
+        int port = startSServer();
+        strait.start(
+                TransportKind.AUTO,
+                TestRoutes.route("test")
+                        .backends("127.0.0.1:" + port)
+                        .backendTls(backendTls("server.test", pki.caCert())));
+
+        try (Socket socket = strait.connect()) {
+            socket.getOutputStream().write("hello tls backend\n".getBytes(StandardCharsets.US_ASCII));
+            BufferedReader in =
+                    new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.US_ASCII));
+            assertThat(in.readLine()).isEqualTo("dnekcab slt olleh");
+        }
+    }
+
+    @Test
+    void refusesABackendSignedByAnotherCa() throws Exception {
+        int port = startSServer();
+        strait.start(
+                TransportKind.AUTO,
+                TestRoutes.route("test")
+                        .backends("127.0.0.1:" + port)
+                        .retries(0)
+                        .timeouts(noQueue())
+                        .backendTls(backendTls("server.test", other.caCert())));
+
+        try (Socket socket = strait.connect()) {
+            socket.getOutputStream().write("hello\n".getBytes(StandardCharsets.US_ASCII));
+            Clients.assertClosedByProxyWithin(socket, 10_000, "a client whose backend's certificate is not trusted");
+        }
+    }
+
+    @Test
+    void refusesABackendWhoseNameDoesNotMatch() throws Exception {
+        int port = startSServer();
+        strait.start(
+                TransportKind.AUTO,
+                TestRoutes.route("test")
+                        .backends("127.0.0.1:" + port)
+                        .retries(0)
+                        .timeouts(noQueue())
+                        .backendTls(backendTls("wrong.test", pki.caCert())));
+
+        try (Socket socket = strait.connect()) {
+            socket.getOutputStream().write("hello\n".getBytes(StandardCharsets.US_ASCII));
+            Clients.assertClosedByProxyWithin(socket, 10_000, "a client whose backend has another name");
+        }
+    }
+
+    @Test
+    void healthChecksGoThroughTheSameTls() throws Exception {
+        int port = startSServer();
+        strait.start(
+                TransportKind.AUTO,
+                TestRoutes.route("test")
+                        .backends("127.0.0.1:" + port, "127.0.0.1:" + port)
+                        .healthCheck(HealthCheck.DEFAULTS)
+                        .backendTls(backendTls("server.test", pki.caCert())));
+
+        await().atMost(Duration.ofSeconds(20)).until(() -> strait.server().backends("test").stream()
+                .allMatch(b -> b.lastCheck().map(CheckResult::up).orElse(false)));
+    }
+
+    @Test
+    void aHealthCheckFailsABackendWithAnUntrustedCertificate() throws Exception {
+        int port = startSServer();
+        strait.start(
+                TransportKind.AUTO,
+                TestRoutes.route("test")
+                        .backends("127.0.0.1:" + port)
+                        .healthCheck(HealthCheck.DEFAULTS)
+                        .backendTls(backendTls("server.test", other.caCert())));
+
+        CheckResult last = await().atMost(Duration.ofSeconds(20))
+                .until(() -> strait.server().backends("test").get(0).lastCheck(), Optional::isPresent)
+                .orElseThrow();
+        assertThat(last.up()).isFalse();
+        await().atMost(Duration.ofSeconds(30))
+                .until(() -> !strait.server().backends("test").get(0).healthy());
+    }
+
+    /**
+     * Plain client -> route "plain" (originates TLS, provider auto) -> route "tls" (terminates, JDK engine) -> echo:
+     * 64 MiB each way, then the client's FIN, which crosses the TLS hop as close_notify then FIN while the echo flows
+     * back.
+     */
+    @Test
+    void relays64MiBEachWayByteExactThroughAnOriginatedAndATerminatedHopAndPassesTheHalfClose() throws Exception {
+        try (LoopbackBackend echo = LoopbackBackend.echo()) {
+            int tlsPort = Ports.freePort();
+            Route terminating = TestRoutes.route("tls")
+                    .listen(new HostAndPort("127.0.0.1", tlsPort))
+                    .backends(echo.address())
+                    // The JDK's engine: Netty's OpenSSL engine ends both directions on a close_notify, which is
+                    // what the originating hop sends (then its FIN) when the client half-closes.
+                    .tls(jdk(TlsConfig.of(server.cert(), server.key())))
+                    .build();
+            Route originating = TestRoutes.route("plain")
+                    .listen(new HostAndPort("127.0.0.1", 0))
+                    .backends("127.0.0.1:" + tlsPort)
+                    .backendTls(new BackendTls(
+                            true,
+                            Optional.of("server.test"),
+                            true,
+                            Optional.of(pki.caCert()),
+                            Optional.empty(),
+                            Optional.empty(),
+                            List.of()))
+                    .build();
+            try (RunningProxy proxy =
+                    RunningProxy.start(RunningProxy.config(TransportKind.AUTO, List.of(terminating, originating)))) {
+                long size = 64L << 20;
+                try (Socket socket =
+                        Clients.connect(proxy.server().boundAddress("plain").getPort())) {
+                    Future<Bytes.Digest> echoed = strait.submit(() -> Bytes.readAll(socket.getInputStream()));
+                    String sent = Bytes.writeRandom(socket.getOutputStream(), size, 64 * 1024, 7);
+                    socket.shutdownOutput();
+
+                    Bytes.Digest back = echoed.get(180, TimeUnit.SECONDS);
+                    assertThat(back.count()).isEqualTo(size);
+                    assertThat(back.sha256()).isEqualTo(sent);
+                }
+                await().atMost(Duration.ofSeconds(10))
+                        .until(() -> proxy.server().liveConnections().isEmpty());
+            }
+        }
+    }
+
+    private int startSServer() throws Exception {
+        int port = Ports.freePort();
+        sServer = new ProcessBuilder(
+                        "openssl",
+                        "s_server",
+                        "-accept",
+                        "127.0.0.1:" + port,
+                        "-cert",
+                        server.cert().toString(),
+                        "-key",
+                        server.key().toString(),
+                        "-CAfile",
+                        pki.caCert().toString(),
+                        "-Verify",
+                        "1",
+                        "-verify_return_error",
+                        "-rev")
+                .redirectErrorStream(true)
+                .redirectOutput(dir.resolve("s_server-" + port + ".log").toFile())
+                .start();
+        await().atMost(Duration.ofSeconds(20)).until(() -> !Clients.isRefused(port));
+        return port;
+    }
+
+    private static TlsConfig jdk(TlsConfig c) {
+        return new TlsConfig(
+                c.certificates(),
+                c.protocols(),
+                c.clientAuth(),
+                c.clientCa(),
+                c.alpn(),
+                c.handshakeTimeout(),
+                TlsProvider.JDK,
+                c.allowExpired());
+    }
+
+    /** Gives up at once when the one backend fails, so the client is closed without waiting. */
+    private static Timeouts noQueue() {
+        Timeouts d = Timeouts.DEFAULTS;
+        return new Timeouts(d.connect(), d.idle(), d.clientFin(), d.serverFin(), Duration.ZERO, d.maxLifetime());
+    }
+
+    private static BackendTls backendTls(String name, Path ca) {
+        return new BackendTls(
+                true,
+                Optional.of(name),
+                true,
+                Optional.of(ca),
+                Optional.of(client.cert()),
+                Optional.of(client.key()),
+                List.of());
+    }
+}
