@@ -61,7 +61,7 @@ def free_port():
         return s.getsockname()[1]
 
 
-def wait_listen(port, proc, deadline=30):
+def wait_listen(port, proc, deadline=120):
     end = time.monotonic() + deadline
     while time.monotonic() < end:
         if proc.poll() is not None:

@@ -157,8 +157,7 @@ public class ConnectionSetupBenchmark {
         long bytes = workerAllocatedBytes() - allocatedBefore;
         System.out.printf(
                 "%n  Strait event loop: %d bytes allocated per connection (%d connections)%n",
-                connections == 0 ? 0 : bytes / connections,
-                connections);
+                connections == 0 ? 0 : bytes / connections, connections);
     }
 
     @TearDown(Level.Trial)

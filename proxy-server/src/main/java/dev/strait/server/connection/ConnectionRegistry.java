@@ -5,7 +5,6 @@ import static java.util.Objects.requireNonNull;
 import dev.strait.balance.Backend;
 import dev.strait.server.lifecycle.CloseCause;
 import dev.strait.server.lifecycle.ConnectionState;
-import io.netty.channel.Channel;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.ChannelGroupFuture;
 import io.netty.channel.group.DefaultChannelGroup;
@@ -22,7 +21,6 @@ import java.util.function.Consumer;
  * <p>Thread-safe: channels are added from their event loops; the admin endpoint and shutdown read from other threads.
  */
 public final class ConnectionRegistry {
-    private final ChannelGroup frontends = new DefaultChannelGroup("frontends", GlobalEventExecutor.INSTANCE);
     private final Set<ProxiedConnection> connections = ConcurrentHashMap.newKeySet();
     private final Consumer<ProxiedConnection> closed;
 
@@ -35,10 +33,13 @@ public final class ConnectionRegistry {
         this.closed = requireNonNull(closed, "closed");
     }
 
-    /** Registers an admitted or waiting connection; its close path {@link #remove}s it. */
-    void register(ProxiedConnection connection, Channel frontend) {
+    /**
+     * Registers an admitted or waiting connection; its close path {@link #remove}s it. Only the set: a channel group
+     * as well would add a second listener to every client's close future (the owner's is the first), a garbage
+     * array per connection; the group is made from the set when a shutdown asks for one.
+     */
+    void register(ProxiedConnection connection) {
         connections.add(connection);
-        frontends.add(frontend);
     }
 
     /** Called by a connection's close path, whether or not it was registered. */
@@ -49,7 +50,7 @@ public final class ConnectionRegistry {
 
     /** How many connections are open. */
     public int size() {
-        return frontends.size();
+        return connections.size();
     }
 
     /** A snapshot of the live connections. */
@@ -59,7 +60,7 @@ public final class ConnectionRegistry {
 
     /** Completes when every connection open now has closed. */
     public ChannelGroupFuture allClosed() {
-        return frontends.newCloseFuture();
+        return frontends().newCloseFuture();
     }
 
     /**
@@ -80,6 +81,15 @@ public final class ConnectionRegistry {
     /** Closes every connection now, for a shutdown (their backends follow). */
     public ChannelGroupFuture closeAll() {
         connections.forEach(c -> c.close(CloseCause.SHUTDOWN)); // notes the cause before the close below lands
-        return frontends.close();
+        return frontends().close();
+    }
+
+    /** The client channels of the connections open now. */
+    private ChannelGroup frontends() {
+        ChannelGroup group = new DefaultChannelGroup("frontends", GlobalEventExecutor.INSTANCE);
+        for (ProxiedConnection c : connections) {
+            group.add(c.frontend());
+        }
+        return group;
     }
 }

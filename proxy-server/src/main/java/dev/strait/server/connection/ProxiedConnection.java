@@ -176,7 +176,7 @@ public final class ProxiedConnection implements ConnectionView, StageHost, Chann
             return;
         }
         registered = true;
-        registry.register(this, frontend);
+        registry.register(this);
         long maxLifetime = route.route().timeouts().maxLifetime().toNanos();
         if (maxLifetime > 0) {
             lifetime = frontend.eventLoop().schedule(this::lifetimeReached, maxLifetime, TimeUnit.NANOSECONDS);
