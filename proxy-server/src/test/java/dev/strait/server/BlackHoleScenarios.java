@@ -104,7 +104,7 @@ final class BlackHoleScenarios {
             long millis = millisSince(start);
             assertThat(ending).as("how the client's connection ended").isEqualTo(Clients.Ending.FIN);
             assertThat(millis)
-                    .as("client closed at timeouts.connect (2s +/- 20%%)")
+                    .as("client closed at timeouts.connect (2s +/- 20%)")
                     .isBetween(LOW, HIGH);
             assertNothingReached(hole);
             System.out.printf("PASS connect-timeout closed the client after %d ms (FIN)%n", millis);
