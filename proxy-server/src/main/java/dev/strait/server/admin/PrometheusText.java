@@ -3,6 +3,8 @@ package dev.strait.server.admin;
 import dev.strait.balance.Backend;
 import dev.strait.server.connection.ProxiedConnection;
 import dev.strait.server.route.RouteMetrics;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.ByteBufAllocatorMetricProvider;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.function.Predicate;
@@ -118,7 +120,20 @@ final class PrometheusText {
                 .append("strait_up ")
                 .append(server.isAccepting() ? 1 : 0)
                 .append('\n');
+        out.append("# HELP strait_direct_memory_bytes Direct memory held by the buffer allocator the connections use,"
+                        + " pooled chunks included.\n")
+                .append("# TYPE strait_direct_memory_bytes gauge\n")
+                .append("strait_direct_memory_bytes ")
+                .append(directMemory(ByteBufAllocator.DEFAULT))
+                .append('\n');
         return out.toString();
+    }
+
+    /** What the allocator reports, or -1 when it keeps no count. */
+    private static long directMemory(ByteBufAllocator allocator) {
+        return allocator instanceof ByteBufAllocatorMetricProvider metered
+                ? metered.metric().usedDirectMemory()
+                : -1;
     }
 
     private static void backendFamily(
