@@ -43,8 +43,9 @@ import org.junit.jupiter.params.provider.MethodSource;
  * fires within a stated tolerance of wall-clock time (the timer logic itself is tested on a controlled clock in
  * {@code IdleTimeoutHandlerTest} and {@code RelayHandlerTest}), and with the defaults a quiet connection stays open.
  *
- * <p>The connect timeout is not tested here: only loopback is available, and a loopback connect cannot be made to hang
- * reliably (Linux completes the handshake, or refuses it, even when a listener's backlog is full).
+ * <p>The connect timeout against a backend that never answers is not tested here: a loopback connect cannot be made to
+ * hang reliably (Linux completes the handshake, or refuses it, even when a listener's backlog is full). {@code
+ * BlackHoleIT} tests it with SYNs dropped by iptables in a private network namespace.
  */
 class TimeoutsIT {
     // Long enough that a thread the loaded machine wakes late (hundreds of ms) cannot pass for a fired timer or
