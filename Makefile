@@ -8,7 +8,7 @@ JMH_ARGS ?= -f 1 -wi 3 -w 1s -i 5 -r 1s
 JAR_INPUTS := pom.xml $(shell find proxy-common proxy-server -path '*/target' -prune -o -type f \
 	\( -name pom.xml -o -path '*/src/main/*' \) -print)
 
-.PHONY: all jar run test bench bench-jmh image-test format clean
+.PHONY: all jar run test bench bench-jmh image-test format clean soak fuzz
 
 all: jar
 
@@ -25,6 +25,21 @@ run: $(JAR)
 test:
 	scripts/test-deps
 	$(MVN) -Pbench verify
+
+# The churn mix of ChurnIT against the jar for SOAK_MINUTES, with RSS, descriptor, thread and direct-memory samples
+# every 10s, failing on growth after the warm-up; never part of `make test` (which runs the same mix for 60s).
+SOAK_MINUTES ?= 30
+soak:
+	$(MVN) -pl proxy-server -am verify -Dtest=NONE -Dsurefire.failIfNoSpecifiedTests=false -Dit.test=ChurnIT \
+		-Dfailsafe.failIfNoSpecifiedTests=false \
+		-Dstrait.churnSeconds=$$(( $(SOAK_MINUTES) * 60 )) \
+		-Djunit.jupiter.execution.timeout.default=$$(( $(SOAK_MINUTES) + 10 ))m
+
+# Jazzer fuzzes the config loader for 5 minutes (`make test` only replays the committed corpus); a crashing input
+# is written under proxy-server/src/test/resources/.../ConfigLoaderFuzzTestInputs: commit it with the fix.
+fuzz:
+	JAZZER_FUZZ=1 $(MVN) -pl proxy-server -am test -Dtest=ConfigLoaderFuzzTest -Dsurefire.failIfNoSpecifiedTests=false \
+		-Djunit.jupiter.execution.timeout.default=10m
 
 bench: $(JAR)
 	bench/run

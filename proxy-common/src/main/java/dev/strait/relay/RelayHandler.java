@@ -47,7 +47,8 @@ import org.apache.logging.log4j.Logger;
  * relay acts on it, so the connection's owner can record why the pair closed.
  *
  * <p>Thread model: both channels are registered on the same event loop, so the fields need no synchronisation;
- * {@link #bytesRelayed()} and {@link #bytesSpliced()} may be read from any thread.
+ * {@link #bytesRelayed()}, {@link #bytesSpliced()}, {@link #pauses()} and {@link #resumes()} may be read from any
+ * thread.
  */
 public final class RelayHandler extends ChannelDuplexHandler {
     private static final Logger log = LogManager.getLogger(RelayHandler.class);
@@ -61,6 +62,10 @@ public final class RelayHandler extends ChannelDuplexHandler {
     private int heldSpliceAfter;
     private boolean inputEnded;
     private volatile long bytesCopied;
+    /** Times this side's full write buffer stopped, and let resume, the peer's reads (written on the loop only). */
+    private volatile long pauses;
+
+    private volatile long resumes;
     /** Set once this direction splices. */
     private volatile SpliceReader splicer;
 
@@ -127,6 +132,16 @@ public final class RelayHandler extends ChannelDuplexHandler {
         }
     }
 
+    /** Times this side turned unwritable and stopped the peer's reads (backpressure); any thread may read it. */
+    public long pauses() {
+        return pauses;
+    }
+
+    /** Times this side turned writable again and resumed the peer's reads; any thread may read it. */
+    public long resumes() {
+        return resumes;
+    }
+
     /** Whether this direction has switched to splice(2). */
     public boolean splicing() {
         return splicer != null;
@@ -187,7 +202,13 @@ public final class RelayHandler extends ChannelDuplexHandler {
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
         // This side's outbound buffer is what the peer's reads fill: read the peer only while it drains.
-        peer.config().setAutoRead(ctx.channel().isWritable());
+        boolean writable = ctx.channel().isWritable();
+        peer.config().setAutoRead(writable);
+        if (writable) {
+            resumes++; // volatile, but only this loop writes it
+        } else {
+            pauses++;
+        }
         ctx.fireChannelWritabilityChanged();
     }
 

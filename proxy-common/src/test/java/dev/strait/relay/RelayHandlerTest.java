@@ -112,11 +112,14 @@ class RelayHandlerTest {
         frontend.runPendingTasks();
 
         assertThat(backend.config().isAutoRead()).isFalse();
+        assertThat(fromClient.pauses()).as("pauses of the backend's reads").isEqualTo(1);
+        assertThat(fromClient.resumes()).isZero();
 
         frontend.flush();
         frontend.runPendingTasks();
 
         assertThat(backend.config().isAutoRead()).isTrue();
+        assertThat(fromClient.resumes()).as("resumes of the backend's reads").isEqualTo(1);
         ByteBuf drained = frontend.readOutbound();
         drained.release();
     }

@@ -31,6 +31,12 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * connections once it is marked down, and gets them again once it is back.
  */
 class HealthIT {
+    /**
+     * Probe interval and timeout. 100ms flaked on a loaded 2-core machine (a probe answered late twice in a row takes a
+     * good backend down); 400ms keeps every wait here a few seconds.
+     */
+    private static final Duration PROBE_EVERY = Duration.ofMillis(400);
+
     private static final TransportKind TRANSPORT = TransportKind.AUTO;
 
     @RegisterExtension
@@ -68,17 +74,11 @@ class HealthIT {
         try (LoopbackBackend good = LoopbackBackend.restartable(answering("+PONG\r\n"));
                 LoopbackBackend bad = LoopbackBackend.restartable(answering("-ERR unknown command\r\n"))) {
             HealthCheck check = new HealthCheck(
-                    Duration.ofMillis(100),
-                    Duration.ofMillis(100),
-                    2,
-                    2,
-                    Optional.of("PING\r\n"),
-                    Optional.of("+PONG"),
-                    false);
+                    PROBE_EVERY, PROBE_EVERY, 2, 2, Optional.of("PING\r\n"), Optional.of("+PONG"), false);
             RunningProxy proxy = strait.start(TRANSPORT, route(check, PassiveCheck.DISABLED, good, bad));
             awaitHealthy(proxy, 1, false);
             // Several more rounds: the good one stays up.
-            await().during(Duration.ofMillis(500))
+            await().during(PROBE_EVERY.multipliedBy(5))
                     .atMost(Duration.ofSeconds(5))
                     .until(() -> proxy.server().backends("test").get(0).healthy());
             assertThat(proxy.server().backends("test").get(1).healthy())
@@ -212,10 +212,9 @@ class HealthIT {
         return proxy.server().routeMetrics().get("test");
     }
 
-    /** Every 100ms, 100ms to answer, up after 2 good probes, down after 2 failed ones. */
+    /** Every {@link #PROBE_EVERY}, as long to answer, up after 2 good probes, down after 2 failed ones. */
     private static HealthCheck check(boolean closeOnDown) {
-        return new HealthCheck(
-                Duration.ofMillis(100), Duration.ofMillis(100), 2, 2, Optional.empty(), Optional.empty(), closeOnDown);
+        return new HealthCheck(PROBE_EVERY, PROBE_EVERY, 2, 2, Optional.empty(), Optional.empty(), closeOnDown);
     }
 
     /** Route {@code test}, round-robin over the backends in order, with the given checks ({@code null}: no active). */

@@ -5,6 +5,8 @@ import dev.strait.server.connection.ProxiedConnection;
 import dev.strait.server.metrics.ProxyMetrics;
 import dev.strait.server.route.RouteMetrics;
 import dev.strait.server.tls.ServerTls;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.ByteBufAllocatorMetricProvider;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -37,6 +39,13 @@ public final class LiveMetrics {
                 c -> bytes(server, false).forEach((key, value) -> c.call(value, key.route(), key.backend())),
                 "route",
                 "backend");
+        metrics.gauge(
+                "strait_direct_memory_bytes",
+                "Direct memory held by the buffer allocator the connections use, pooled chunks included.",
+                g -> g.call(
+                        ByteBufAllocator.DEFAULT instanceof ByteBufAllocatorMetricProvider metered
+                                ? metered.metric().usedDirectMemory()
+                                : -1));
         metrics.liveCounter(
                 "strait_tls_handshake_failures",
                 "Client TLS handshakes that failed (closed with tls_error).",

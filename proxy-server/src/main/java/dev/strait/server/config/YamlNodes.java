@@ -21,8 +21,8 @@ import org.yaml.snakeyaml.nodes.Tag;
  *
  * <p>Scalars stay text (a plain {@code ~}, {@code null} or empty value is null), for the loader to parse with the
  * key's own parser. The composer shares an anchored node among its aliases, so expanding them could multiply a small
- * file; the tree is capped at {@value #MAX_VALUES} values and {@value YamlTree#MAX_DEPTH} levels (which also stops a
- * recursive alias).
+ * file; the tree is capped at {@value #MAX_VALUES} values and {@value YamlTree#MAX_DEPTH} levels, merged mappings
+ * included (which also stops a recursive alias or merge).
  */
 final class YamlNodes {
     /** Most values (scalars, lists and mappings) in the expanded tree; a real config has a few hundred. */
@@ -81,7 +81,9 @@ final class YamlNodes {
             object.set(name, convert(tuple.getValueNode(), depth + 1));
         }
         for (Node source : merged) {
-            ObjectNode from = mapping((MappingNode) source, depth);
+            // Through convert, so that a merge counts against the limits: a mapping that merges itself (or a cycle
+            // of merges) ends at the depth limit instead of recursing until the stack overflows.
+            ObjectNode from = (ObjectNode) convert(source, depth + 1);
             from.fieldNames().forEachRemaining(name -> {
                 if (!object.has(name)) {
                     object.set(name, from.get(name));

@@ -138,6 +138,18 @@ class ConfigFileLimitsTest {
 
     @Test
     @Timeout(10)
+    void rejectsAMappingThatMergesItselfInsteadOfOverflowingTheStack() {
+        // Found by ConfigLoaderFuzzTest: the merge recursed without counting against the limits.
+        String text = "defaults: &d\n  <<: *d\n" + ONE_ROUTE;
+
+        assertThatThrownBy(() -> YamlTree.read(text, "self-merge.yaml"))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith("--config: \"self-merge.yaml\" exceeds a YAML limit: ")
+                .hasMessageContaining("64 levels");
+    }
+
+    @Test
+    @Timeout(10)
     void rejectsNestingDeeperThanSixtyFourLevels() throws IOException {
         Path file = write(
                 "deep.yaml", (ONE_ROUTE + "    allow: " + "[".repeat(5000) + "]".repeat(5000) + "\n").getBytes(UTF_8));
