@@ -168,7 +168,7 @@ final class RouteFactory {
         WaitList waiters = previous == null ? new WaitList() : previous.waiters();
         BackendPool pool = pool(
                 route.name(),
-                withProxyHeaders(route),
+                withProxyHeaders(route, route.backends()),
                 route.passiveCheck(),
                 route.healthCheck().isPresent(),
                 previous == null ? null : previous.pool(),
@@ -181,7 +181,7 @@ final class RouteFactory {
                     sni.name(),
                     pool(
                             route.name() + "/" + sni.name(),
-                            sni.backends(),
+                            withProxyHeaders(route, sni.backends()),
                             sni.passiveCheck(),
                             sni.healthCheck().isPresent(),
                             was == null ? null : was.pool(),
@@ -318,9 +318,9 @@ final class RouteFactory {
         }
     }
 
-    /** The route's backends, each with the PROXY header it gets written out: its own setting, else the route's. */
-    private static List<BackendSpec> withProxyHeaders(Route route) {
-        return route.backends().stream()
+    /** Backends of the route, each with the PROXY header it gets written out: its own setting, else the route's. */
+    private static List<BackendSpec> withProxyHeaders(Route route, List<BackendSpec> backends) {
+        return backends.stream()
                 .map(b -> new BackendSpec(
                         b.address(),
                         b.weight(),

@@ -32,10 +32,17 @@ final class CaptureTap extends ChannelDuplexHandler {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        if (msg instanceof ByteBuf buf && buf.isReadable()) {
-            readBytes += owner.copy(flow, readsFromInitiator, buf, readBytes);
+        if (msg instanceof ByteBuf buf) {
+            recordRead(buf);
         }
         ctx.fireChannelRead(msg);
+    }
+
+    /** Copies what this side read (through the pipeline, or before the tap was there). */
+    void recordRead(ByteBuf buf) {
+        if (buf.isReadable()) {
+            readBytes += owner.copy(flow, readsFromInitiator, buf, readBytes);
+        }
     }
 
     @Override

@@ -3,6 +3,7 @@ package dev.strait.server.capture;
 import static java.util.Objects.requireNonNull;
 
 import dev.strait.relay.RelayHandler;
+import io.netty.buffer.ByteBuf;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
@@ -19,6 +20,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 
@@ -147,8 +149,11 @@ public final class Captures implements AutoCloseable {
     /**
      * A connection's relay is starting: if a running capture matches its route and client, taps go in place and both
      * directions copy instead of splicing while the capture lasts. Runs on the connection's event loop.
+     *
+     * @return where to show what the client sent before the relay started (read already, so no tap saw it); null when
+     *     the connection is not captured
      */
-    public void relayStarting(
+    public Consumer<ByteBuf> relayStarting(
             String route,
             SocketAddress client,
             io.netty.channel.Channel frontend,
@@ -157,16 +162,19 @@ public final class Captures implements AutoCloseable {
             RelayHandler fromBackend) {
         List<Capture> now = running;
         if (now.isEmpty()) {
-            return;
+            return null;
         }
         for (int i = 0; i < now.size(); i++) {
             Capture c = now.get(i);
             if (client instanceof InetSocketAddress a && c.running() && c.matches(route, a.getAddress())) {
                 c.connectionMatched();
-                new ConnectionCapture(c, writer, frontend, backend, fromClient, fromBackend).install();
-                return; // one capture per connection: the first that matches
+                ConnectionCapture captured =
+                        new ConnectionCapture(c, writer, frontend, backend, fromClient, fromBackend);
+                captured.install();
+                return captured::readBeforeRelay; // one capture per connection: the first that matches
             }
         }
+        return null;
     }
 
     /** Drops ended captures from the running list and closes their files once what they queued is written. */

@@ -82,6 +82,11 @@ final class ConnectionCapture {
         return granted;
     }
 
+    /** What the client sent before the relay started (held while the backend was chosen): recorded as read. */
+    void readBeforeRelay(ByteBuf buf) {
+        frontendTap.recordRead(buf);
+    }
+
     /** A side closed while captured: its stream ends with FINs in the file. */
     void closed(TcpFlow flow) {
         if (!finished) {

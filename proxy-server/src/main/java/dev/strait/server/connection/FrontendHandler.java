@@ -10,6 +10,7 @@ import dev.strait.server.lifecycle.CloseCause;
 import dev.strait.server.lifecycle.HeldInput;
 import dev.strait.server.lifecycle.PreRelayStage;
 import dev.strait.server.route.RouteRuntime;
+import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -18,6 +19,7 @@ import io.netty.channel.socket.ChannelInputShutdownReadComplete;
 import io.netty.util.ReferenceCountUtil;
 import java.io.IOException;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 
@@ -107,7 +109,11 @@ public final class FrontendHandler extends ChannelInboundHandlerAdapter {
         }
         handedOver = true; // what is held goes to the relay below, not released when this handler is removed
         ctx.pipeline().replace(this, "relay", fromClient);
-        route.captures().relayStarting(route.name(), connection.client(), frontend, connected, fromClient, fromBackend);
+        Consumer<ByteBuf> capture = route.captures()
+                .relayStarting(route.name(), connection.client(), frontend, connected, fromClient, fromBackend);
+        if (capture != null && route.route().tls().isEmpty()) {
+            held.peek(capture); // read before the relay, so before the tap; on a TLS route the tap sees ciphertext
+        }
         log.debug(
                 "frontend {} -> backend {} connected (route {})", connection.describeClient(), connected, route.name());
         connected.config().setAutoRead(true);

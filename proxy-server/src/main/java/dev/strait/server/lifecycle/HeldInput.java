@@ -1,9 +1,11 @@
 package dev.strait.server.lifecycle;
 
+import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelInboundInvoker;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.util.ReferenceCountUtil;
 import java.util.ArrayDeque;
+import java.util.function.Consumer;
 
 /**
  * What a client sent before its relay existed: the messages, in order, and whether its FIN came. A pre-relay handler
@@ -45,6 +47,17 @@ public final class HeldInput {
         }
         if (finished) {
             next.fireUserEventTriggered(ChannelInputShutdownEvent.INSTANCE);
+        }
+    }
+
+    /** Shows each held buffer, in order, to {@code observer} without taking it (a capture records what was read). */
+    public void peek(Consumer<ByteBuf> observer) {
+        if (messages != null) {
+            for (Object msg : messages) {
+                if (msg instanceof ByteBuf buf) {
+                    observer.accept(buf);
+                }
+            }
         }
     }
 
