@@ -35,7 +35,12 @@ public final class AccessLogFormat {
             "bytesFromBackend",
             "spliced",
             "cause",
-            "closedFirst");
+            "closedFirst",
+            "peer",
+            "sni",
+            "tlsProtocol",
+            "tlsCipher",
+            "clientSubject");
 
     private final AccessLog.Format format;
     private final JsonTemplateLayout json;
@@ -103,7 +108,32 @@ public final class AccessLogFormat {
                 .append(line.cause() == null ? "-" : line.cause())
                 .append(" closedFirst=")
                 .append(line.closedFirst() == null ? "-" : line.closedFirst())
-                .append('\n');
+                .append(" peer=");
+        address(text, line.peer());
+        text.append(" sni=");
+        token(text, line.sni());
+        text.append(" tlsProtocol=");
+        token(text, line.tlsProtocol());
+        text.append(" tlsCipher=");
+        token(text, line.tlsCipher());
+        text.append(" clientSubject=");
+        if (line.clientSubject() == null) {
+            text.append('-');
+        } else {
+            // A subject has spaces and commas: quoted, with quotes and backslashes escaped, on one line.
+            text.append('"');
+            line.clientSubject().codePoints().forEach(c -> {
+                if (c == '"' || c == '\\') {
+                    text.append('\\').appendCodePoint(c);
+                } else if (c < 0x20 || c == 0x7f) {
+                    text.append('?');
+                } else {
+                    text.appendCodePoint(c);
+                }
+            });
+            text.append('"');
+        }
+        text.append('\n');
         return text.toString().getBytes(StandardCharsets.UTF_8);
     }
 
@@ -124,7 +154,12 @@ public final class AccessLogFormat {
                 .with("bytesFromBackend", line.bytesFromBackend())
                 .with("spliced", line.spliced())
                 .with("cause", (Object) line.cause())
-                .with("closedFirst", (Object) line.closedFirst());
+                .with("closedFirst", (Object) line.closedFirst())
+                .with("peer", (Object) address(line.peer()))
+                .with("sni", (Object) line.sni())
+                .with("tlsProtocol", (Object) line.tlsProtocol())
+                .with("tlsCipher", (Object) line.tlsCipher())
+                .with("clientSubject", (Object) line.clientSubject());
         return Log4jLogEvent.newBuilder()
                 .setMessage(fields)
                 .setTimeMillis(line.time().toEpochMilli())
@@ -134,6 +169,18 @@ public final class AccessLogFormat {
     /** A map message whose values keep their types (numbers, booleans), so that the layout writes them as such. */
     private static final class Fields extends MapMessage<Fields, Object> {
         private static final long serialVersionUID = 1L;
+    }
+
+    /** A value that came from outside (a server name): {@code -} when absent, anything but a plain character as ?. */
+    private static void token(StringBuilder out, String value) {
+        if (value == null || value.isEmpty()) {
+            out.append('-');
+            return;
+        }
+        for (int i = 0; i < value.length(); i++) {
+            char c = value.charAt(i);
+            out.append(c > 0x20 && c < 0x7f && c != '"' ? c : '?');
+        }
     }
 
     private static String address(SocketAddress address) {

@@ -20,6 +20,11 @@ import java.time.Instant;
  * @param spliced whether any byte went through splice(2)
  * @param cause the close cause's label; null until the close
  * @param closedFirst {@code client}, {@code backend} or {@code proxy}; null until the close
+ * @param peer the TCP peer, which is not the client when a PROXY header named another
+ * @param sni the server name the client asked for (TLS SNI, read by the sni or the tls stage); null: none
+ * @param tlsProtocol the TLS version negotiated with a terminating route; null: not terminated
+ * @param tlsCipher the cipher suite negotiated with a terminating route; null: not terminated
+ * @param clientSubject the subject of the client's certificate (mutual TLS); null: none
  */
 public record AccessLogLine(
         String event,
@@ -37,4 +42,52 @@ public record AccessLogLine(
         long bytesFromBackend,
         boolean spliced,
         String cause,
-        String closedFirst) {}
+        String closedFirst,
+        SocketAddress peer,
+        String sni,
+        String tlsProtocol,
+        String tlsCipher,
+        String clientSubject) {
+
+    /** A line of a connection with no PROXY header, no SNI and no TLS (the peer is the client). */
+    public AccessLogLine(
+            String event,
+            Instant time,
+            long durationMs,
+            String route,
+            SocketAddress client,
+            SocketAddress listener,
+            SocketAddress backend,
+            SocketAddress backendLocal,
+            int attempts,
+            long waitMs,
+            long connectMs,
+            long bytesFromClient,
+            long bytesFromBackend,
+            boolean spliced,
+            String cause,
+            String closedFirst) {
+        this(
+                event,
+                time,
+                durationMs,
+                route,
+                client,
+                listener,
+                backend,
+                backendLocal,
+                attempts,
+                waitMs,
+                connectMs,
+                bytesFromClient,
+                bytesFromBackend,
+                spliced,
+                cause,
+                closedFirst,
+                client,
+                null,
+                null,
+                null,
+                null);
+    }
+}

@@ -22,6 +22,7 @@ import dev.strait.server.lifecycle.StageHost;
 import dev.strait.server.listen.Listeners;
 import dev.strait.server.route.AdmissionGate;
 import dev.strait.server.route.RouteRuntime;
+import dev.strait.server.tls.TlsSessionInfo;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
@@ -273,6 +274,7 @@ public final class ProxiedConnection implements ConnectionView, StageHost, Chann
     /** An access log line of this connection as it is now; {@code cause} null until it closes. */
     private AccessLogLine line(String event, CloseCause why) {
         ConnectionState now = state;
+        TlsSessionInfo tls = tls();
         return new AccessLogLine(
                 event,
                 started,
@@ -289,7 +291,12 @@ public final class ProxiedConnection implements ConnectionView, StageHost, Chann
                 now.bytesFromBackend(),
                 now.bytesSpliced() > 0,
                 why == null ? null : why.label(),
-                why == null || closedFirst == null ? null : closedFirst.label());
+                why == null || closedFirst == null ? null : closedFirst.label(),
+                frontend.remoteAddress(),
+                tls == null ? serverName : tls.sni(),
+                tls == null ? null : tls.protocol(),
+                tls == null ? null : tls.cipher(),
+                tls == null ? null : tls.clientSubject());
     }
 
     /** Notes why the connection is ending and closes the client (its backend follows); from any thread. */

@@ -57,7 +57,8 @@ class AccessLogFormatTest {
                 .isEqualTo("2026-12-01T18:00:00.123Z event=close durationMs=52 route=db client=127.0.0.1:51234"
                         + " listener=127.0.0.1:15432 backend=10.0.0.5:5432 backendLocal=10.0.0.1:40012 attempts=2"
                         + " waitMs=7 connectMs=1 bytesFromClient=412 bytesFromBackend=9120 spliced=true"
-                        + " cause=client_close closedFirst=client\n");
+                        + " cause=client_close closedFirst=client peer=127.0.0.1:51234 sni=- tlsProtocol=- tlsCipher=-"
+                        + " clientSubject=-\n");
         List<String> keys = new ArrayList<>();
         for (String pair : line.strip().split(" ")) {
             if (pair.contains("=")) {
@@ -72,7 +73,8 @@ class AccessLogFormatTest {
         assertThat(text(UNSERVED))
                 .contains(" client=[0:0:0:0:0:0:0:1]:51234 ")
                 .contains(" backend=- backendLocal=- ")
-                .contains(" cause=connect_refused closedFirst=proxy\n");
+                .contains(" cause=connect_refused closedFirst=proxy ")
+                .endsWith(" sni=- tlsProtocol=- tlsCipher=- clientSubject=-\n");
     }
 
     @Test
@@ -110,6 +112,42 @@ class AccessLogFormatTest {
         assertThat(n.path("backendLocal").isNull()).isTrue();
         assertThat(n.path("client").asText()).isEqualTo("[0:0:0:0:0:0:0:1]:51234");
         assertThat(n.path("spliced").asBoolean()).isFalse();
+    }
+
+    @Test
+    void carriesThePeerBehindAProxyHeaderAndTheNegotiatedTls() throws Exception {
+        AccessLogLine tls = new AccessLogLine(
+                "close",
+                Instant.EPOCH,
+                5,
+                "db",
+                new InetSocketAddress("203.0.113.7", 51234),
+                new InetSocketAddress("10.0.0.2", 443),
+                new InetSocketAddress("10.0.0.5", 5432),
+                null,
+                1,
+                0,
+                1,
+                10,
+                20,
+                false,
+                "client_close",
+                "client",
+                new InetSocketAddress("10.0.3.4", 40112),
+                "db1.example.com",
+                "TLSv1.3",
+                "TLS_AES_128_GCM_SHA256",
+                "CN=app \"ops\", O=Example");
+
+        assertThat(text(tls))
+                .endsWith(" peer=10.0.3.4:40112 sni=db1.example.com tlsProtocol=TLSv1.3"
+                        + " tlsCipher=TLS_AES_128_GCM_SHA256 clientSubject=\"CN=app \\\"ops\\\", O=Example\"\n");
+        JsonNode n = new ObjectMapper().readTree(json(tls));
+        assertThat(n.path("client").asText()).isEqualTo("203.0.113.7:51234");
+        assertThat(n.path("peer").asText()).isEqualTo("10.0.3.4:40112");
+        assertThat(n.path("sni").asText()).isEqualTo("db1.example.com");
+        assertThat(n.path("tlsProtocol").asText()).isEqualTo("TLSv1.3");
+        assertThat(n.path("clientSubject").asText()).isEqualTo("CN=app \"ops\", O=Example");
     }
 
     @Test
