@@ -16,7 +16,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * The server's {@link BackendDialer}: the route's bootstrap cloned onto each event loop once, not once per connection
  * (a clone copies the option and attribute maps: about a tenth of a short connection's garbage). Each clone is used
  * only on its own event loop, which sets the new connection's handler and connects in one go, so sharing it needs no
- * lock. A reload's new bootstrap replaces a loop's clone on that loop's next connection.
+ * lock. A reload's new bootstrap replaces a loop's clone on that loop's next connection. A backend spoken to over
+ * TLS goes through {@link BackendDialer#BOOTSTRAP}, which adds the handshake.
  */
 final class PerLoopDialer implements BackendDialer {
     /** What a clone holds between connections, so that it keeps no closed connection reachable. */
@@ -26,6 +27,10 @@ final class PerLoopDialer implements BackendDialer {
 
     @Override
     public ChannelFuture dial(RouteRuntime route, Channel frontend, Backend target, RelayHandler fromBackend) {
+        if (route.backendTls().forBackend(target.name()).isPresent()) {
+            // A TLS backend gets its SslHandler and a handshake before the relay: the bootstrap's own path.
+            return BackendDialer.BOOTSTRAP.dial(route, frontend, target, fromBackend);
+        }
         EventLoop loop = frontend.eventLoop();
         Bootstrap template = route.backendBootstrap();
         OnLoop onLoop = clones.get(loop);
