@@ -265,54 +265,6 @@ public record Route(
                 backendTls);
     }
 
-    /** This route with SNI targets and a protocol. */
-    public Route withSni(List<SniTarget> targets, RouteProtocol proto) {
-        return new Route(
-                name,
-                listen,
-                backends,
-                balance,
-                healthCheck,
-                passiveCheck,
-                retries,
-                timeouts,
-                writeBufferWaterMark,
-                limits,
-                access,
-                tcpKeepalive,
-                targets,
-                proto,
-                accessLog,
-                capture,
-                proxyProtocol,
-                tls,
-                backendTls);
-    }
-
-    /** This route with another PROXY protocol setting. */
-    public Route withProxyProtocol(ProxyProtocol other) {
-        return new Route(
-                name,
-                listen,
-                backends,
-                balance,
-                healthCheck,
-                passiveCheck,
-                retries,
-                timeouts,
-                writeBufferWaterMark,
-                limits,
-                access,
-                tcpKeepalive,
-                sni,
-                protocol,
-                accessLog,
-                capture,
-                other,
-                tls,
-                backendTls);
-    }
-
     /** The PROXY header sent to {@code backend}: its own setting, else the route's. */
     public ProxyHeaderVersion sendProxyProtocol(BackendSpec backend) {
         return backend.sendProxyProtocol().orElse(proxyProtocol.send());
