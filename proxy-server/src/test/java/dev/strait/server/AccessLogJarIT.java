@@ -39,7 +39,8 @@ class AccessLogJarIT {
             strait.awaitLine(Pattern.compile(" event=close durationMs=\\d+ route=default client=127\\.0\\.0\\.1:"
                     + clientPort + " listener=127\\.0\\.0\\.1:" + port + " backend=" + Pattern.quote(backend.address())
                     + " backendLocal=127\\.0\\.0\\.1:\\d+ attempts=1 waitMs=\\d+ connectMs=\\d+ bytesFromClient=5"
-                    + " bytesFromBackend=5 spliced=(true|false) cause=client_close closedFirst=client$"));
+                    + " bytesFromBackend=5 spliced=(true|false) cause=client_close closedFirst=client peer=127\\.0\\.0\\.1:"
+                    + clientPort + " sni=- tlsProtocol=- tlsCipher=- clientSubject=-$"));
             strait.terminateAndAssertCleanExit();
         }
     }
