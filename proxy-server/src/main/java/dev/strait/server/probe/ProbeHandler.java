@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import dev.strait.config.HealthCheck;
 import dev.strait.proxyprotocol.ProxyHeaderEncoder;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
@@ -52,8 +53,10 @@ final class ProbeHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
-        // Allocated only once connected: a probe whose connect fails (or whose loop stops first) holds no buffer.
-        reply = ctx.alloc().buffer(256, HealthCheck.MAX_REPLY_BYTES);
+        // Allocated only once connected: a probe whose connect fails holds no buffer. A small heap buffer outside the
+        // pools: a probe still open when its event loop stops at shutdown (its close then never runs) leaves garbage
+        // for the collector, not pooled memory behind.
+        reply = Unpooled.buffer(256, HealthCheck.MAX_REPLY_BYTES);
         ByteBuf request = dialog.request(ctx.alloc());
         if (proxyHeader) {
             ChannelFuture headerSent = ctx.writeAndFlush(ProxyHeaderEncoder.v2Local(ctx.alloc()));
