@@ -14,18 +14,20 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.TimeUnit;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 
 /**
  * One access log target (standard output or a file) in one format: event loops {@link #write} lines into a bounded
  * queue, never waiting (a full queue drops the line and counts it in {@code strait_access_log_dropped_total}); one
- * thread of its own formats them and writes them in batches, flushing when the queue is empty. A file is opened when
- * the writer is made (so an unwritable path fails the start, naming {@code accessLog.target}), appended to, and
- * reopened by {@link #reopen} (SIGHUP, after logrotate moved it).
+ * thread of its own looks every 20 ms (it is not woken per line), formats what it finds and writes it in batches,
+ * flushing when the queue is empty. A file is opened when the writer is made (so an unwritable path fails the start,
+ * naming {@code accessLog.target}), appended to, and reopened by {@link #reopen} (SIGHUP, after logrotate moved it).
  */
 public final class AccessLogWriter implements AutoCloseable {
+    /** How long the thread sleeps when it found nothing to write: the most a line waits before it is written. */
+    private static final long IDLE_PAUSE_MILLIS = 20;
+
     /** Lines held while the thread writes: a burst of this many closes in a moment is absorbed, then lines drop. */
     static final int CAPACITY = 65_536;
 
@@ -103,15 +105,16 @@ public final class AccessLogWriter implements AutoCloseable {
         ByteArrayOutputStream buffer = new ByteArrayOutputStream(64 * 1024);
         while (!closing || !queue.isEmpty()) {
             try {
-                AccessLogLine first = queue.poll(200, TimeUnit.MILLISECONDS);
                 if (reopen) {
                     reopenNow();
                 }
-                if (first == null) {
+                queue.drainTo(batch, BATCH);
+                if (batch.isEmpty()) {
+                    // Polled on a timer, not woken per line: an event loop's offer then never has a sleeping thread
+                    // to signal (a futex call and a context switch per connection, on a machine the loops share).
+                    Thread.sleep(IDLE_PAUSE_MILLIS);
                     continue;
                 }
-                batch.add(first);
-                queue.drainTo(batch, BATCH - 1);
                 buffer.reset();
                 for (AccessLogLine line : batch) {
                     buffer.writeBytes(formatter.format(line));
