@@ -28,6 +28,13 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * closed if not.
  */
 class QueueAndRetryIT {
+    /**
+     * Where the dead backend is: a loopback address the proxy never listens on, so that the kernel cannot hand the
+     * proxy's own listener (bound to 127.0.0.1, port 0) the port this test found free, which made the "dead" backend
+     * the proxy itself.
+     */
+    private static final String DEAD_HOST = "127.0.0.9:";
+
     private static final TransportKind TRANSPORT = TransportKind.AUTO;
 
     @RegisterExtension
@@ -37,7 +44,7 @@ class QueueAndRetryIT {
     void retriesADeadBackendOnALiveOneWithoutLosingAClientByte() throws Exception {
         int dead = freePort();
         try (LoopbackBackend live = LoopbackBackend.echo()) {
-            RunningProxy proxy = strait.start(TRANSPORT, route(2, Duration.ZERO, "127.0.0.1:" + dead, live.address()));
+            RunningProxy proxy = strait.start(TRANSPORT, route(2, Duration.ZERO, DEAD_HOST + dead, live.address()));
             for (int i = 0; i < 200; i++) {
                 try (Socket client = proxy.connect()) {
                     int size = 1 + (i * 7919) % (32 * 1024);
@@ -63,7 +70,7 @@ class QueueAndRetryIT {
     void closesTheClientWhenTheFirstPickFailsAndRetriesIsZero() throws Exception {
         int dead = freePort();
         try (LoopbackBackend live = LoopbackBackend.echo()) {
-            RunningProxy proxy = strait.start(TRANSPORT, route(0, Duration.ZERO, "127.0.0.1:" + dead, live.address()));
+            RunningProxy proxy = strait.start(TRANSPORT, route(0, Duration.ZERO, DEAD_HOST + dead, live.address()));
             try (Socket client = proxy.connect()) {
                 client.getOutputStream().write('x');
                 client.setSoTimeout(5000);
