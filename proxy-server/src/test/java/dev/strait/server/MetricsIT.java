@@ -51,14 +51,14 @@ class MetricsIT {
     @BeforeEach
     void start() throws Exception {
         backend = LoopbackBackend.echo();
-        closedPort = Ports.freePort();
+        closedPort = Ports.freePort(); // on 127.0.0.9 below: no listener of this proxy (on 127.0.0.1) can take it
         Route web = TestRoutes.route("web").backends(backend.address()).build();
         Route idle = TestRoutes.route("idle")
                 .backends(backend.address())
                 .timeouts(new Timeouts(Timeouts.DEFAULT_CONNECT, Duration.ofMillis(300)))
                 .build();
         Route dead = TestRoutes.route("dead")
-                .backends("127.0.0.1:" + closedPort)
+                .backends("127.0.0.9:" + closedPort)
                 .retries(0)
                 .build();
         Route denied = TestRoutes.route("denied")
@@ -116,7 +116,7 @@ class MetricsIT {
                             "route",
                             "dead",
                             "backend",
-                            "127.0.0.1:" + closedPort))
+                            "127.0.0.9:" + closedPort))
                     .isEqualTo(1);
             assertThat(page.value("strait_no_backend_total", "route", "dead")).isEqualTo(1);
             assertThat(page.value("strait_connections_closed_total", "route", "dead", "cause", "connect_refused"))
