@@ -123,7 +123,7 @@ class ReloadSignalIT {
             Path config = dir.resolve("strait.yaml");
             String first = routes(backend, "first");
             Files.writeString(config, "workers: 1\n" + first);
-            try (StraitJar strait = StraitJar.start("reload-truth", "--config", config.toString())) {
+            try (StraitJar strait = StraitJar.startAsGiven("reload-truth", "--config", config.toString())) {
                 strait.awaitListening(1);
 
                 Files.writeString(config, "workers: 2\nadmin:\n  listen: 127.0.0.1:0\n" + first);
