@@ -3,6 +3,14 @@ package dev.strait.server;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.strait.config.BackendSpec;
+import dev.strait.config.BalanceAlgorithm;
+import dev.strait.config.Cidr;
+import dev.strait.config.HostAndPort;
+import dev.strait.config.PassiveCheck;
+import dev.strait.config.ProxyHeaderVersion;
+import dev.strait.config.ProxyProtocol;
+import dev.strait.config.SniTarget;
 import dev.strait.config.Timeouts;
 import dev.strait.config.TransportKind;
 import dev.strait.server.support.Clients;
@@ -26,12 +34,14 @@ import java.nio.ByteBuffer;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.IntStream;
@@ -39,13 +49,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
- * Slowloris and idle floods: 2,000 clients connect and never send. New clients must keep being served about as fast
- * as before the flood (connect + echo, median within a small factor of a direct connection to the backend), and with
- * {@code timeouts.idle} set every flood connection is closed at it.
- *
- * <p>Extension point: a flood connection sends what {@link Trickle} says. Today the only pre-relay input is none
- * ({@link Trickle#SILENT}); when the PROXY-header and ClientHello stages land, add a {@code Trickle} that sends their
- * first bytes one per second and a test per stage asserting it closes at that stage's deadline.
+ * Slowloris and idle floods: 2,000 clients connect and never send, or send the first bytes of what a pre-relay stage
+ * waits for (a PROXY header, a TLS ClientHello) one byte per second. New clients must keep being served about as fast
+ * as before the flood (connect + echo, median within a small factor of a direct connection to the backend); with
+ * {@code timeouts.idle} set every idle flood connection is closed at it, and every trickling one is closed at its
+ * stage's deadline ({@code proxyProtocol.headerTimeout}, {@code timeouts.clientHello}) without a byte reaching a
+ * backend.
  */
 class SlowlorisIT {
     private static final int FLOOD = 2_000;
@@ -56,14 +65,18 @@ class SlowlorisIT {
     @RegisterExtension
     final ProxyExtension strait = new ProxyExtension();
 
-    /** What each flood connection sends, and when. */
-    interface Trickle {
-        /** Connects and sends nothing, ever. */
-        Trickle SILENT = channel -> {};
+    /** Nothing: the flood connections connect and never send. */
+    private static final byte[] SILENT = new byte[0];
 
-        /** Called once, right after the connection is made. */
-        void start(SocketChannel channel) throws IOException;
-    }
+    /** The start of a PROXY protocol v1 header, never finished. */
+    private static final byte[] PROXY_V1_START = "PROXY TCP4 192.0.2.1 ".getBytes(StandardCharsets.US_ASCII);
+
+    /** A TLS record header announcing a 512-byte handshake record, then the ClientHello's type and length. */
+    private static final byte[] CLIENT_HELLO_START = {0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, (byte) 0xfc};
+
+    /** A complete PROXY v1 header, sent by the clients that must still be served during a header flood. */
+    private static final byte[] PROXY_V1_HEADER =
+            "PROXY TCP4 192.0.2.7 127.0.0.1 40000 443\r\n".getBytes(StandardCharsets.US_ASCII);
 
     @Test
     void newClientsAreServedPromptlyWhileTwoThousandConnectionsSendNothing() throws Exception {
@@ -71,13 +84,13 @@ class SlowlorisIT {
                 Flood flood = new Flood()) {
             strait.start(TransportKind.AUTO, TestRoutes.route("test").backends(backend.address()));
             int port = strait.address().getPort();
-            long[] before = medianConnectAndEchoMicros(backend.port(), port);
+            long[] before = medianConnectAndEchoMicros(backend.port(), port, new byte[0]);
 
-            flood.open(port, FLOOD, Trickle.SILENT);
+            flood.open(port, FLOOD);
             await("the proxy holds every flood connection, each with its backend")
                     .atMost(Duration.ofSeconds(60))
                     .until(() -> backend.open() >= FLOOD);
-            long[] during = medianConnectAndEchoMicros(backend.port(), port);
+            long[] during = medianConnectAndEchoMicros(backend.port(), port, new byte[0]);
             System.out.printf(
                     "connect+echo median: before a %d-connection idle flood direct %d us, through Strait %d us;"
                             + " during it direct %d us, through Strait %d us%n",
@@ -104,8 +117,8 @@ class SlowlorisIT {
                             .backends(backend.address())
                             .timeouts(new Timeouts(Timeouts.DEFAULT_CONNECT, idle)));
             int port = strait.address().getPort();
-            flood.open(port, FLOOD, Trickle.SILENT);
-            long[] closes = flood.awaitAllClosed(Duration.ofSeconds(120));
+            flood.open(port, FLOOD);
+            long[] closes = flood.awaitAllClosed(Duration.ofSeconds(120), SILENT);
             long[] lifetimes = IntStream.range(0, FLOOD)
                     .mapToLong(flood::lifetimeMillis)
                     .sorted()
@@ -136,26 +149,130 @@ class SlowlorisIT {
         }
     }
 
+    @Test
+    void aPartialProxyHeaderTrickledOneBytePerSecondClosesAtTheHeaderTimeout() throws Exception {
+        Duration headerTimeout = Duration.ofSeconds(5);
+        try (EchoBackend backend = new EchoBackend();
+                Flood flood = new Flood()) {
+            strait.start(
+                    TransportKind.AUTO,
+                    TestRoutes.route("test")
+                            .backends(backend.address())
+                            .proxyProtocol(new ProxyProtocol(
+                                    true,
+                                    List.of(Cidr.parse("proxyProtocol.trustedSources", "127.0.0.0/8")),
+                                    headerTimeout,
+                                    ProxyHeaderVersion.OFF)));
+            assertStageFloodClosesAtItsDeadline(
+                    backend, flood, headerTimeout, PROXY_V1_START, PROXY_V1_HEADER, "proxyProtocol.headerTimeout");
+        }
+    }
+
+    @Test
+    void aPartialClientHelloTrickledOneBytePerSecondClosesAtTheClientHelloTimeout() throws Exception {
+        Duration helloTimeout = Duration.ofSeconds(5);
+        try (EchoBackend backend = new EchoBackend();
+                EchoBackend named = new EchoBackend();
+                Flood flood = new Flood()) {
+            strait.start(
+                    TransportKind.AUTO,
+                    TestRoutes.route("test")
+                            .backends(backend.address())
+                            .sni(List.of(new SniTarget(
+                                    List.of("db1.test"),
+                                    List.of(BackendSpec.of(new HostAndPort("127.0.0.1", named.port()))),
+                                    BalanceAlgorithm.ROUND_ROBIN,
+                                    Optional.empty(),
+                                    PassiveCheck.DISABLED,
+                                    0)))
+                            .timeouts(Timeouts.DEFAULTS.withSni(helloTimeout, Duration.ZERO)));
+            // New clients during the flood send plain bytes: not TLS, so the stage sends them to the default backend.
+            assertStageFloodClosesAtItsDeadline(
+                    backend, flood, helloTimeout, CLIENT_HELLO_START, new byte[0], "timeouts.clientHello");
+            assertThat(named.accepted()).as("connections the named target got").isZero();
+        }
+    }
+
+    /**
+     * Opens the flood, each connection trickling {@code drip} one byte per second; checks that new clients (sending
+     * {@code prefix} first) are served promptly meanwhile, that every flood connection closes at {@code deadline}
+     * from its connect (not before 0.9x; by 2x + 5 s on a busy machine) and that none reached the backend.
+     */
+    private void assertStageFloodClosesAtItsDeadline(
+            EchoBackend backend, Flood flood, Duration deadline, byte[] drip, byte[] prefix, String key)
+            throws Exception {
+        int port = strait.address().getPort();
+        long[] before = medianConnectAndEchoMicros(backend.port(), port, prefix);
+        int servedBefore = backend.accepted();
+        flood.open(port, FLOOD);
+        flood.drip(drip);
+        long[] during = medianConnectAndEchoMicros(backend.port(), port, prefix);
+        int servedDuring = backend.accepted() - servedBefore;
+        long[] closes = flood.awaitAllClosed(deadline.multipliedBy(2).plusSeconds(60), drip);
+        long[] lifetimes = IntStream.range(0, FLOOD)
+                .mapToLong(flood::lifetimeMillis)
+                .sorted()
+                .toArray();
+        System.out.printf(
+                "%s %s, %d connections trickling %d bytes at 1 byte/s: closed after min %d ms, median %d ms, max %d"
+                        + " ms; connect+echo median before: direct %d us, Strait %d us; during: direct %d us, Strait"
+                        + " %d us%n",
+                key,
+                deadline,
+                FLOOD,
+                drip.length,
+                lifetimes[0],
+                lifetimes[FLOOD / 2],
+                lifetimes[FLOOD - 1],
+                before[0],
+                before[1],
+                during[0],
+                during[1]);
+        assertThat(closes).hasSize(FLOOD);
+        assertThat(during[1])
+                .as(
+                        "median connect+echo through Strait during the flood (us), vs direct %d us at the same time",
+                        during[0])
+                .isLessThanOrEqualTo(FACTOR * during[0] + 2_000);
+        assertThat(lifetimes[0])
+                .as("no flood connection closed before %s (ms)", key)
+                .isGreaterThanOrEqualTo(deadline.toMillis() * 9 / 10);
+        assertThat(lifetimes[FLOOD - 1])
+                .as("every flood connection closed at %s, with slack for a busy machine (ms)", key)
+                .isLessThanOrEqualTo(2 * deadline.toMillis() + 5_000);
+        assertThat(backend.accepted() - servedBefore)
+                .as(
+                        "backend connections: only the %d samples direct and the %d through Strait, no flood connection",
+                        SAMPLES, SAMPLES)
+                .isEqualTo(servedDuring)
+                .isEqualTo(2 * SAMPLES);
+        await("Strait tracks no connection once the flood is closed")
+                .atMost(Duration.ofSeconds(30))
+                .until(() -> strait.server().liveConnections().isEmpty());
+    }
+
     /**
      * The medians, over {@value #SAMPLES} fresh connections each, of connect + a 16-byte echo directly to the backend
-     * and through the proxy, in microseconds. The two alternate, so both see the same load on a busy machine.
+     * and through the proxy (after {@code proxyPrefix}), in microseconds. The two alternate, so both see the same load on a busy machine.
      */
-    private static long[] medianConnectAndEchoMicros(int directPort, int proxyPort) throws IOException {
+    private static long[] medianConnectAndEchoMicros(int directPort, int proxyPort, byte[] proxyPrefix)
+            throws IOException {
         long[] direct = new long[SAMPLES];
         long[] proxied = new long[SAMPLES];
         for (int i = 0; i < SAMPLES; i++) {
-            direct[i] = connectAndEchoMicros(directPort, i);
-            proxied[i] = connectAndEchoMicros(proxyPort, i);
+            direct[i] = connectAndEchoMicros(directPort, i, new byte[0]);
+            proxied[i] = connectAndEchoMicros(proxyPort, i, proxyPrefix);
         }
         Arrays.sort(direct);
         Arrays.sort(proxied);
         return new long[] {direct[SAMPLES / 2], proxied[SAMPLES / 2]};
     }
 
-    private static long connectAndEchoMicros(int port, int i) throws IOException {
+    private static long connectAndEchoMicros(int port, int i, byte[] prefix) throws IOException {
         long start = System.nanoTime();
         try (Socket client = Clients.connect(port)) {
             client.setTcpNoDelay(true);
+            client.getOutputStream().write(prefix);
             Clients.assertEchoes(client, "0123456789abcde" + (i % 10));
         }
         return TimeUnit.NANOSECONDS.toMicros(System.nanoTime() - start);
@@ -174,11 +291,13 @@ class SlowlorisIT {
 
         Flood() throws IOException {}
 
-        void open(int port, int count, Trickle trickle) throws IOException {
+        private int dripped;
+        private long nextDrip;
+
+        void open(int port, int count) throws IOException {
             InetSocketAddress proxy = new InetSocketAddress(InetAddress.getLoopbackAddress(), port);
             for (int i = 0; i < count; i++) {
                 SocketChannel channel = SocketChannel.open(proxy);
-                trickle.start(channel);
                 channel.configureBlocking(false);
                 channel.register(selector, SelectionKey.OP_READ, channels.size());
                 channels.add(channel);
@@ -193,11 +312,41 @@ class SlowlorisIT {
             return closedAt.size();
         }
 
-        /** Waits until the proxy has closed every flood connection; returns each one's close time (nanoTime). */
-        long[] awaitAllClosed(Duration within) throws IOException {
+        /**
+         * Sends the next byte of {@code drip} on every flood connection still open, once a second at most: call it
+         * often. Nothing once {@code drip} is used up.
+         */
+        void drip(byte[] drip) {
+            long now = System.nanoTime();
+            if (dripped >= drip.length || now < nextDrip) {
+                return;
+            }
+            nextDrip = now + TimeUnit.SECONDS.toNanos(1);
+            ByteBuffer one = ByteBuffer.allocate(1);
+            for (int i = 0; i < channels.size(); i++) {
+                if (closedAt.containsKey(i)) {
+                    continue;
+                }
+                one.clear();
+                one.put(drip[dripped]).flip();
+                try {
+                    channels.get(i).write(one);
+                } catch (IOException closedMeanwhile) {
+                    // the proxy closed it: the selector notes when
+                }
+            }
+            dripped++;
+        }
+
+        /**
+         * Waits until the proxy has closed every flood connection, trickling {@code drip} meanwhile; returns each one's
+         * close time (nanoTime).
+         */
+        long[] awaitAllClosed(Duration within, byte[] drip) throws IOException {
             long deadline = System.nanoTime() + within.toNanos();
             while (closedAt.size() < channels.size()) {
-                long wait = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+                drip(drip);
+                long wait = Math.min(100, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()));
                 assertThat(wait)
                         .as(
                                 "%d of %d flood connections still open after %s",
@@ -252,6 +401,7 @@ class SlowlorisIT {
     private static final class EchoBackend implements AutoCloseable {
         private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
         private final AtomicInteger open = new AtomicInteger();
+        private final AtomicInteger accepted = new AtomicInteger();
         private volatile long lastConnected;
         private final Channel server;
 
@@ -277,6 +427,11 @@ class SlowlorisIT {
             return open.get();
         }
 
+        /** Connections accepted since it started. */
+        int accepted() {
+            return accepted.get();
+        }
+
         /** When the proxy last connected (nanoTime): every flood connection is relayed by then. */
         long lastConnected() {
             return lastConnected;
@@ -293,6 +448,7 @@ class SlowlorisIT {
             public void channelActive(ChannelHandlerContext ctx) {
                 lastConnected = System.nanoTime();
                 open.incrementAndGet();
+                accepted.incrementAndGet();
             }
 
             @Override
