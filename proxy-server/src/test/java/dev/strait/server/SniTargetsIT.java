@@ -9,11 +9,14 @@ import dev.strait.config.BalanceAlgorithm;
 import dev.strait.config.HealthCheck;
 import dev.strait.config.HostAndPort;
 import dev.strait.config.PassiveCheck;
+import dev.strait.config.ProxyHeaderVersion;
 import dev.strait.config.Route;
 import dev.strait.config.RouteProtocol;
 import dev.strait.config.SniTarget;
 import dev.strait.config.Timeouts;
 import dev.strait.config.TransportKind;
+import dev.strait.proxyprotocol.ProxyHeader;
+import dev.strait.proxyprotocol.ProxyHeaderParser;
 import dev.strait.server.sni.TlsHellos;
 import dev.strait.server.support.Clients;
 import dev.strait.server.support.LoopbackBackend;
@@ -21,10 +24,14 @@ import dev.strait.server.support.Ports;
 import dev.strait.server.support.ProxyExtension;
 import dev.strait.server.support.RunningProxy;
 import dev.strait.server.support.TestRoutes;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
+import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -82,6 +89,91 @@ class SniTargetsIT {
                     .as("only Strait's SSLRequest reached the backend")
                     .isEqualTo(SSL_REQUEST);
         }
+    }
+
+    @Test
+    void aTargetsBackendWithItsOwnSendProxyProtocolGetsAV2HeaderNamingTheClientAndTheServerName() throws Exception {
+        CompletableFuture<byte[]> received = new CompletableFuture<>();
+        try (LoopbackBackend plain = LoopbackBackend.echo();
+                LoopbackBackend raw = LoopbackBackend.start(recording(received))) {
+            SniTarget db1 = new SniTarget(
+                    List.of("db1.test"),
+                    List.of(new BackendSpec(
+                            new HostAndPort("127.0.0.1", raw.port()),
+                            1,
+                            0,
+                            false,
+                            Optional.of(ProxyHeaderVersion.V2),
+                            Optional.empty())),
+                    BalanceAlgorithm.ROUND_ROBIN,
+                    Optional.empty(),
+                    PassiveCheck.DISABLED,
+                    0);
+            proxy.start(
+                    TransportKind.AUTO,
+                    TestRoutes.route("test").backends(plain.address()).sni(List.of(db1)));
+            byte[] hello = TlsHellos.hello("db1.test");
+            InetSocketAddress clientAddress;
+            try (Socket client = proxy.connect()) {
+                clientAddress = (InetSocketAddress) client.getLocalSocketAddress();
+                client.getOutputStream().write(hello);
+                client.shutdownOutput();
+                assertThat(client.getInputStream().read()).isEqualTo(-1);
+            }
+            byte[] got = received.get(30, TimeUnit.SECONDS);
+            ByteBuf bytes = Unpooled.wrappedBuffer(got);
+            ProxyHeader header = ProxyHeaderParser.parse(bytes);
+            assertThat(header).as("a whole PROXY header first").isNotNull();
+            assertThat(header.version()).isEqualTo(2);
+            assertThat(header.source()).isEqualTo(clientAddress);
+            assertThat(header.destination()).isEqualTo(proxy.address());
+            assertThat(header.authority()).contains("db1.test");
+            assertThat(Arrays.copyOfRange(got, header.length(), got.length))
+                    .as("then the client's hello, untouched")
+                    .isEqualTo(hello);
+        }
+    }
+
+    @Test
+    void theRoutesDefaultBackendsGetNoHeaderWhenOnlyATargetsBackendAsksForOne() throws Exception {
+        CompletableFuture<byte[]> received = new CompletableFuture<>();
+        try (LoopbackBackend fallback = LoopbackBackend.start(recording(received));
+                LoopbackBackend named = LoopbackBackend.echo()) {
+            SniTarget db1 = new SniTarget(
+                    List.of("db1.test"),
+                    List.of(new BackendSpec(
+                            new HostAndPort("127.0.0.1", named.port()),
+                            1,
+                            0,
+                            false,
+                            Optional.of(ProxyHeaderVersion.V1),
+                            Optional.empty())),
+                    BalanceAlgorithm.ROUND_ROBIN,
+                    Optional.empty(),
+                    PassiveCheck.DISABLED,
+                    0);
+            proxy.start(
+                    TransportKind.AUTO,
+                    TestRoutes.route("test").backends(fallback.address()).sni(List.of(db1)));
+            byte[] hello = TlsHellos.hello("other.test");
+            try (Socket client = proxy.connect()) {
+                client.getOutputStream().write(hello);
+                client.shutdownOutput();
+                assertThat(client.getInputStream().read()).isEqualTo(-1);
+            }
+            assertThat(received.get(30, TimeUnit.SECONDS)).isEqualTo(hello);
+        }
+    }
+
+    /** A backend that records all it gets until the client's FIN, then closes. */
+    private static LoopbackBackend.Handler recording(CompletableFuture<byte[]> received) {
+        return socket -> {
+            try (socket) {
+                received.complete(socket.getInputStream().readAllBytes());
+            } catch (Exception e) {
+                received.completeExceptionally(e);
+            }
+        };
     }
 
     @Test
