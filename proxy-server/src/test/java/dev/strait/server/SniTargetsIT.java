@@ -230,6 +230,10 @@ class SniTargetsIT {
                 int port = server.boundAddress("tls").getPort();
                 try (Socket live = helloTo(port, "db1.test")) {
                     assertThat(LoopbackBackend.readTag(live)).isEqualTo(1);
+                    assertThat(server.liveConnections())
+                            .as("the target /connections and /api/connections name")
+                            .extracting(c -> c.target())
+                            .containsExactly("db1.test");
 
                     Route after = TestRoutes.route("tls")
                             .port(port)

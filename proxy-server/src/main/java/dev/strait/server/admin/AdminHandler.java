@@ -7,7 +7,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.strait.server.capture.Capture;
 import dev.strait.server.connection.ProxiedConnection;
 import dev.strait.server.metrics.ProxyMetrics;
-import dev.strait.server.tls.TlsSessionInfo;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
@@ -146,15 +145,7 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             n.put("ageSeconds", Duration.between(c.started(), now).toMillis() / 1000.0);
             n.put("bytesFromClient", c.bytesFromClient());
             n.put("bytesFromBackend", c.bytesFromBackend());
-            TlsSessionInfo tls = c.tls();
-            if (tls != null) {
-                ObjectNode t = n.putObject("tls");
-                t.put("sni", tls.sni());
-                t.put("protocol", tls.protocol());
-                t.put("cipher", tls.cipher());
-                t.put("clientSubject", tls.clientSubject());
-                t.put("alpn", tls.alpn());
-            }
+            ApiViews.putTargetAndTls(n, c);
         }
         return root;
     }

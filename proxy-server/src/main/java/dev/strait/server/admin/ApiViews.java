@@ -7,8 +7,10 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.strait.balance.Backend;
 import dev.strait.balance.CheckResult;
 import dev.strait.config.AdminToken;
+import dev.strait.server.connection.ConnectionView;
 import dev.strait.server.connection.ProxiedConnection;
 import dev.strait.server.listen.Listeners;
+import dev.strait.server.tls.TlsSessionInfo;
 import java.net.SocketAddress;
 import java.time.Duration;
 import java.time.Instant;
@@ -45,6 +47,7 @@ final class ApiViews {
             n.put("id", c.id());
             n.put("route", c.route());
             n.put("client", address(c.client()));
+            n.put("peer", address(c.peer()));
             n.put("listener", address(c.listener()));
             Backend target = c.backendTarget();
             n.put("backend", c.backend() != null ? address(c.backend()) : target == null ? null : target.name());
@@ -59,6 +62,7 @@ final class ApiViews {
             n.put("rateFromBackend", round(traffic.rateFromBackend()));
             n.put("spliced", c.bytesSpliced() > 0);
             n.put("bytesSpliced", c.bytesSpliced());
+            putTargetAndTls(n, c);
         }
         root.put("count", list.size());
         root.set("connections", list);
@@ -117,6 +121,24 @@ final class ApiViews {
 
     private static double round(double value) {
         return Math.round(value * 1000) / 1000.0;
+    }
+
+    /**
+     * The parts of a connection a pre-relay stage decided: the {@code sni} target chosen (null: the route's own
+     * backends) and, on a terminating route once its handshake finished, a {@code tls} object with the negotiated
+     * server name, protocol, cipher, ALPN and the client certificate's subject.
+     */
+    static void putTargetAndTls(ObjectNode n, ConnectionView c) {
+        n.put("target", c.target());
+        TlsSessionInfo tls = c.tls();
+        if (tls != null) {
+            ObjectNode t = n.putObject("tls");
+            t.put("sni", tls.sni());
+            t.put("protocol", tls.protocol());
+            t.put("cipher", tls.cipher());
+            t.put("clientSubject", tls.clientSubject());
+            t.put("alpn", tls.alpn());
+        }
     }
 
     static String address(SocketAddress address) {

@@ -74,6 +74,14 @@ public interface ConnectionView {
         return state().bytesFromBackend();
     }
 
+    /**
+     * The {@code sni} target a pre-relay stage chose for this connection (named by its first server name), or null
+     * while none has or when it goes to the route's own backends.
+     */
+    default String target() {
+        return null;
+    }
+
     /** What the client's TLS handshake negotiated, on a terminating route once it finished; else null. */
     default TlsSessionInfo tls() {
         return frontend().attr(TlsSessionInfo.KEY).get();

@@ -80,7 +80,7 @@ public final class ProxiedConnection implements ConnectionView, StageHost, Chann
     private Future<?> lifetime;
     private Future<?> progress;
     private Waiter waiter;
-    private String target; // a stage's choice among the route's named targets; null: its own backends
+    private volatile String target; // a stage's choice among the route's named targets; null: its own backends
     private BackendGreeting greeting;
     // Timing facts for the metrics and the access log, on the event loop's ticker: primitives, no allocation.
     private final long acceptedNanos;
@@ -209,7 +209,8 @@ public final class ProxiedConnection implements ConnectionView, StageHost, Chann
     }
 
     /** The named target a stage chose, or null for the route's own backends. */
-    String target() {
+    @Override
+    public String target() {
         return target;
     }
 
