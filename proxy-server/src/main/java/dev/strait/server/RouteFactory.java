@@ -11,6 +11,7 @@ import dev.strait.config.HostAndPort;
 import dev.strait.config.PassiveCheck;
 import dev.strait.config.ProxyConfig;
 import dev.strait.config.Route;
+import dev.strait.config.RouteProtocol;
 import dev.strait.config.SniTarget;
 import dev.strait.config.TlsConfig;
 import dev.strait.server.accesslog.AccessLogs;
@@ -25,6 +26,7 @@ import dev.strait.server.lifecycle.PreRelayStage;
 import dev.strait.server.listen.ListenException;
 import dev.strait.server.listen.Listeners;
 import dev.strait.server.metrics.ProxyMetrics;
+import dev.strait.server.postgres.PostgresPreambleStage;
 import dev.strait.server.proxyprotocol.ProxyProtocolStage;
 import dev.strait.server.route.AcceptErrorHandler;
 import dev.strait.server.route.AdmissionGate;
@@ -200,7 +202,7 @@ final class RouteFactory {
                 previous == null ? null : previous.gate());
         startConfiguredCapture(route, previous);
         RouteMetrics routeMetrics = previous == null ? new RouteMetrics(metrics, route.name()) : previous.metrics();
-        List<PreRelayStage.Factory> stages = new ArrayList<>(3); // only the stages the route turns on, in order
+        List<PreRelayStage.Factory> stages = new ArrayList<>(4); // only the stages the route turns on, in order
         if (route.proxyProtocol().accept()) {
             // First: the client's real address decides admission and everything after it.
             stages.add(ProxyProtocolStage.factory(
@@ -223,6 +225,10 @@ final class RouteFactory {
                     routeMetrics.tlsHandshakeTimedOut();
                 }
             };
+            if (route.protocol() == RouteProtocol.POSTGRES) {
+                // PostgreSQL asks for TLS (or sends a cancel) in plaintext first: answered before the handshake.
+                stages.add(PostgresPreambleStage.factory(route.name(), tls.handshakeTimeout()));
+            }
             stages.add(host -> new TlsStage(contexts, tls.handshakeTimeout(), outcomes, host));
             if (previous == null || previous.serverTls().isEmpty()) {
                 log.info("route {}: terminating TLS with the {} provider", route.name(), contexts.provider());
