@@ -270,7 +270,9 @@ final class BackendConnector {
                                 ? CloseCause.CONNECT_TIMEOUT
                                 : lastFailure instanceof SSLException
                                         ? CloseCause.TLS_ERROR
-                                        : CloseCause.CONNECT_REFUSED);
+                                        : lastFailure instanceof BackendGreeter.Rejected
+                                                ? CloseCause.BACKEND_REJECTED
+                                                : CloseCause.CONNECT_REFUSED);
         handler.closeUnserved();
     }
 

@@ -107,7 +107,7 @@ public final class PostgresPreambleStage extends PreRelayStage {
     private void answer(ChannelHandlerContext ctx, PostgresPreamble.Message request) {
         String name = PostgresPreamble.name(request.kind());
         if (request.trailing()) {
-            close(ctx, CloseCause.PROTOCOL_ERROR, "bytes after a " + name + " before its answer");
+            close(ctx, CloseCause.PROTOCOL_ERROR, "bytes after the " + name + " before its answer");
             return;
         }
         seen.clear();
