@@ -24,7 +24,8 @@ import java.util.stream.Stream;
  * @param access which client addresses are accepted
  * @param tcpKeepalive TCP keepalive on the client's and the backend's socket
  * @param sni targets chosen by the TLS server name the client asks for; empty: no SNI routing. With it, {@code
- *     backends} (the default target) may be empty, and clients that match no target are then closed
+ *     backends} (the default target) may be empty, and clients that match no target are then closed. With {@code
+ *     tls} too, the name is the one of the handshake Strait terminated
  * @param protocol what the clients speak first: {@code postgres} makes SNI routing answer PostgreSQL's SSLRequest,
  *     {@code tls} terminate PostgreSQL's TLS (its preamble answered first; {@code tls.alpn} then defaults to {@code
  *     [postgresql]}), and {@code backendTls} send an SSLRequest before the backend's handshake
@@ -124,12 +125,6 @@ public record Route(
                     throw ConfigException.badValue("sni", serverName, "each server name in one entry only");
                 }
             }
-        }
-        if (tls.isPresent() && !sni.isEmpty()) {
-            throw new ConfigException(
-                    "tls",
-                    "a route with sni routes by the ClientHello without terminating TLS; terminating and then routing"
-                            + " by the negotiated name is not supported yet (use one route per name)");
         }
         if (tls.isPresent() && protocol == RouteProtocol.POSTGRES) {
             tls = Optional.of(postgresAlpn(tls.get()));

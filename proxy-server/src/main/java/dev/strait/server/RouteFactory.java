@@ -34,6 +34,7 @@ import dev.strait.server.route.RouteMetrics;
 import dev.strait.server.route.RouteRuntime;
 import dev.strait.server.route.RouteTarget;
 import dev.strait.server.route.WaitList;
+import dev.strait.server.sni.NegotiatedNameStage;
 import dev.strait.server.sni.SniStage;
 import dev.strait.server.termination.TlsStage;
 import dev.strait.server.tls.BackendTlsContexts;
@@ -236,7 +237,11 @@ final class RouteFactory {
         }
         routeMetrics.serving(serverTls.orElse(null));
         if (route.routesBySni()) {
-            stages.add(SniStage.factory(route, routeMetrics));
+            // With tls, by the name of the handshake just terminated; else by the ClientHello, passed on untouched.
+            stages.add(
+                    route.tls().isPresent()
+                            ? NegotiatedNameStage.factory(route, routeMetrics)
+                            : SniStage.factory(route, routeMetrics));
         }
         BackendTlsContexts backendTls = tlsOrFail(route, () -> BackendTlsContexts.build(route));
         if (previous == null) {

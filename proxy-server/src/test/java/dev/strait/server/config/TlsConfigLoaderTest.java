@@ -161,18 +161,20 @@ class TlsConfigLoaderTest {
     }
 
     @Test
-    void stillRefusesTlsWithSni() {
-        assertThatThrownBy(() -> parse(
-                        """
-                        routes:
-                          - listen: 127.0.0.1:0
-                            protocol: postgres
-                            sni: [{ serverNames: [db.test], backends: [127.0.0.1:2] }]
-                            tls: { certificates: [{ cert: %s, key: %s }] }
-                        """
-                                .formatted(alpha.cert(), alpha.key())))
-                .isInstanceOf(ConfigException.class)
-                .hasMessageContaining("terminating and then routing by the negotiated name is not supported yet");
+    void acceptsTlsWithSniToRouteByTheNegotiatedName() {
+        Route route = parse(
+                """
+                routes:
+                  - listen: 127.0.0.1:0
+                    protocol: postgres
+                    sni: [{ serverNames: [db.test], backends: [127.0.0.1:2] }]
+                    tls: { certificates: [{ cert: %s, key: %s }] }
+                """
+                        .formatted(alpha.cert(), alpha.key()));
+
+        assertThat(route.routesBySni()).isTrue();
+        assertThat(route.tls()).isPresent();
+        assertThat(route.backends()).isEmpty();
     }
 
     @Test

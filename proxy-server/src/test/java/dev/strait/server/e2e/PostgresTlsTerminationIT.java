@@ -5,11 +5,14 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.strait.config.BackendTls;
+import dev.strait.config.ClientAuth;
 import dev.strait.config.RouteProtocol;
 import dev.strait.config.TlsConfig;
+import dev.strait.config.TlsProvider;
 import dev.strait.config.TransportKind;
 import dev.strait.server.lifecycle.CloseCause;
 import dev.strait.server.route.RouteMetrics;
+import dev.strait.server.route.RouteMetrics.SniOutcome;
 import dev.strait.server.support.ProxyExtension;
 import dev.strait.server.support.TestPki;
 import dev.strait.server.support.TestPki.Issued;
@@ -67,6 +70,7 @@ class PostgresTlsTerminationIT {
 
     private static TestPki pki;
     private static Issued front; // what Strait shows clients: db.test
+    private static Issued other; // and other.test, on the route that routes by the negotiated name
     private static PostgresServer plain; // ssl=off
     private static PostgresServer withTls; // ssl=on, db.internal
 
@@ -78,6 +82,7 @@ class PostgresTlsTerminationIT {
         Binaries.require("openssl", "openssl");
         pki = TestPki.create(dir, "ca");
         front = pki.issue("front", "db.test", KeyForm.PKCS8_EC, "db.test");
+        other = pki.issue("other", "other.test", KeyForm.PKCS1_RSA, "other.test");
         Issued internal = pki.issue("internal", "db.internal", KeyForm.PKCS8_EC, "db.internal");
         plain = PostgresServer.start(
                 plainHome, Fixtures.logFile(PostgresTlsTerminationIT.class, "plain"), List.of("ssl=off"));
@@ -239,6 +244,42 @@ class PostgresTlsTerminationIT {
         assertThat(r.exitCode()).isNotZero();
         await().atMost(Duration.ofSeconds(10)).until(() -> metrics().closedTotal(CloseCause.BACKEND_REJECTED) == 1);
         assertThat(metrics().backendConnectFailuresTotal()).isEqualTo(1);
+    }
+
+    @Test
+    void sniWithTlsRoutesByTheNegotiatedName() throws Exception {
+        proxy.start(
+                TransportKind.AUTO,
+                TestRoutes.route("test")
+                        .backends("127.0.0.1:" + plain.port())
+                        .protocol(RouteProtocol.POSTGRES)
+                        .sni(List.of(SniRoutingIT.target("other.test", withTls.port())))
+                        .tls(new TlsConfig(
+                                List.of(
+                                        new TlsConfig.Certificate(front.cert(), front.key()),
+                                        new TlsConfig.Certificate(other.cert(), other.key())),
+                                List.of("TLSv1.3", "TLSv1.2"),
+                                ClientAuth.NONE,
+                                Optional.empty(),
+                                List.of(),
+                                Duration.ofSeconds(10),
+                                TlsProvider.AUTO,
+                                false)));
+
+        assertThat(psql("host=other.test sslmode=verify-full", "SHOW port"))
+                .as("the sni target, its certificate verified")
+                .isEqualTo(withTls.port() + "");
+        assertThat(psql(
+                        "host=other.test sslmode=verify-full",
+                        "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()"))
+                .as("terminated: plaintext on the backend hop")
+                .isEqualTo("f");
+        assertThat(psql("host=db.test sslmode=verify-full", "SHOW port"))
+                .as("no match: the default backends")
+                .isEqualTo(plain.port() + "");
+        assertThat(metrics().sniRoutedTotals())
+                .containsEntry(new SniOutcome("other.test", "matched"), 2L)
+                .containsEntry(new SniOutcome("default", "no_match"), 1L);
     }
 
     private void start(PostgresServer backend, Optional<BackendTls> backendTls) throws Exception {
