@@ -175,15 +175,15 @@ class PostgresPreambleStageTest {
 
     @Test
     void answersAnSslRequestSplitAtEveryOffsetWithSAndHandsOverToTheTlsStage() {
-        for (int cut = 0; cut <= SSL_REQUEST.length; cut++) {
-            Run run = new Run();
-            if (cut == 0 || cut == SSL_REQUEST.length) {
-                run.send(SSL_REQUEST);
-            } else {
-                run.send(SSL_REQUEST, cut);
-            }
+        for (int cut = 0; cut < SSL_REQUEST.length; cut++) { // 0: in one read; else split at cut
+            Run run = new Run(true);
+            run.send(SSL_REQUEST, cut == 0 ? new int[0] : new int[] {cut});
             assertThat(run.answered()).as("cut at %d", cut).containsExactly('S');
-            assertThat(run.handedOver()).as("cut at %d", cut).isTrue();
+            assertThat(run.stageGone()).as("cut at %d", cut).isTrue();
+            assertThat(run.host.stage).as("the TLS stage has its turn").isEqualTo("tls");
+            assertThat(run.channel.pipeline().get(SniHandler.class))
+                    .as("and its handler")
+                    .isNotNull();
             assertThat(run.tail.bytes.size())
                     .as("the SSLRequest is not passed on")
                     .isZero();
@@ -202,20 +202,16 @@ class PostgresPreambleStageTest {
     }
 
     @Test
-    void answersAGssencRequestNThenReadsTheSslRequest() {
-        for (int cut = 1; cut < 16; cut++) {
+    void answersAGssencRequestNThenReadsTheSslRequestSplitAtEveryOffset() {
+        for (int cut = 0; cut < SSL_REQUEST.length; cut++) { // 0: in one read; else split at cut
             Run run = new Run();
-            // The client waits for N before it sends the SSLRequest: two sends, the second maybe split.
-            run.send(GSSENC_REQUEST);
+            run.send(GSSENC_REQUEST); // the client waits for N before it sends the SSLRequest
             assertThat(run.answered()).containsExactly('N');
             assertThat(run.stageGone()).isFalse();
-            if (cut > 8) {
-                run.send(SSL_REQUEST, cut - 8);
-            } else {
-                run.send(SSL_REQUEST);
-            }
+            run.send(SSL_REQUEST, cut == 0 ? new int[0] : new int[] {cut});
             assertThat(run.answered()).as("cut at %d", cut).containsExactly('S');
             assertThat(run.handedOver()).isTrue();
+            assertThat(run.tail.bytes.size()).isZero();
             run.finish();
         }
     }
