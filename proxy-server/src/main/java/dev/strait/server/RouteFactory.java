@@ -357,7 +357,8 @@ final class RouteFactory {
                             int closed = registry.closeConnectionsTo(backend);
                             log.info("route {}: closed {} connection(s) to {}", runtime.name(), closed, backend);
                         },
-                        runtime.backendTls())
+                        runtime.backendTls(),
+                        runtime.route().protocol() == RouteProtocol.POSTGRES)
                 .start();
     }
 

@@ -6,6 +6,9 @@ import static org.awaitility.Awaitility.await;
 
 import dev.strait.config.BackendTls;
 import dev.strait.config.ClientAuth;
+import dev.strait.config.HealthCheck;
+import dev.strait.config.HealthCheckType;
+import dev.strait.config.PostgresLogin;
 import dev.strait.config.RouteProtocol;
 import dev.strait.config.TlsConfig;
 import dev.strait.config.TlsProvider;
@@ -225,7 +228,17 @@ class PostgresTlsTerminationIT {
 
     @Test
     void backendTlsAsksTheBackendWithAnSslRequestFirst() throws Exception {
-        start(withTls, Optional.of(backendTls()));
+        start(withTls, Optional.of(backendTls()), Optional.of(postgresCheck()));
+        await("the health check through SSLRequest and TLS")
+                .atMost(Duration.ofSeconds(20))
+                .until(() -> proxy.server().backends("test").get(0).lastCheck().isPresent());
+        assertThat(proxy.server()
+                        .backends("test")
+                        .get(0)
+                        .lastCheck()
+                        .orElseThrow()
+                        .reason())
+                .isEqualTo("PostgreSQL: authentication ok");
 
         assertThat(psql("host=db.test sslmode=verify-full", "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()"))
                 .as("TLS on the backend hop")
@@ -282,12 +295,47 @@ class PostgresTlsTerminationIT {
                 .containsEntry(new SniOutcome("default", "no_match"), 1L);
     }
 
+    @Test
+    void aHealthCheckThroughTlsIsDownWhenTheBackendAnswersN() throws Exception {
+        start(plain, Optional.of(backendTls()), Optional.of(postgresCheck()));
+
+        await().atMost(Duration.ofSeconds(20))
+                .until(() -> proxy.server().backends("test").get(0).lastCheck().isPresent());
+        assertThat(proxy.server().backends("test").get(0).lastCheck().orElseThrow())
+                .satisfies(c -> assertThat(c.up()).isFalse())
+                .satisfies(c -> assertThat(c.reason()).contains("answered 'N' to SSLRequest"));
+    }
+
+    private static HealthCheck postgresCheck() {
+        Duration interval = Duration.ofSeconds(2);
+        return new HealthCheck(
+                interval,
+                interval,
+                1,
+                3,
+                Optional.empty(),
+                Optional.empty(),
+                false,
+                Optional.empty(),
+                HealthCheckType.POSTGRES,
+                Optional.empty(),
+                Optional.empty(),
+                PostgresLogin.DEFAULT,
+                false);
+    }
+
     private void start(PostgresServer backend, Optional<BackendTls> backendTls) throws Exception {
+        start(backend, backendTls, Optional.empty());
+    }
+
+    private void start(PostgresServer backend, Optional<BackendTls> backendTls, Optional<HealthCheck> check)
+            throws Exception {
         TestRoutes.Builder route = TestRoutes.route("test")
                 .backends("127.0.0.1:" + backend.port())
                 .protocol(RouteProtocol.POSTGRES)
                 .tls(TlsConfig.of(front.cert(), front.key()));
         backendTls.ifPresent(route::backendTls);
+        check.ifPresent(route::healthCheck);
         proxy.start(TransportKind.AUTO, route);
     }
 
