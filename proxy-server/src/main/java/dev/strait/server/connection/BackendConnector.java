@@ -193,6 +193,16 @@ final class BackendConnector {
             }
             return;
         }
+        if (f.cause() instanceof BackendGreeter.Rejected rejected) {
+            // A PostgreSQL backend that will not speak TLS (ssl=off) is misconfigured: worth a line even if another
+            // backend serves this client.
+            log.warn(
+                    "frontend {} -> backend {} (route {}): the backend {}; trying another if any",
+                    connection.describeClient(),
+                    target,
+                    route.name(),
+                    rejected.getMessage());
+        }
         connection.attemptFailed();
         route.metrics().backendConnectFailed(target.name());
         pool.connectFailed(target, f.cause());

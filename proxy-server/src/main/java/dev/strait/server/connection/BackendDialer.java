@@ -16,8 +16,6 @@ import io.netty.handler.ssl.SslHandler;
 import io.netty.util.ReferenceCountUtil;
 import java.net.InetSocketAddress;
 import java.util.Optional;
-import org.apache.logging.log4j.LogManager;
-import org.apache.logging.log4j.Logger;
 
 /**
  * Opens the backend side of one client's connection, with the backend's relay already in its pipeline. The route's
@@ -25,9 +23,6 @@ import org.apache.logging.log4j.Logger;
  */
 @FunctionalInterface
 interface BackendDialer {
-    /** Logs a backend's refusal of PostgreSQL's SSLRequest (its other failures are logged by the connector). */
-    Logger log = LogManager.getLogger(BackendDialer.class);
-
     /**
      * Clones the route's bootstrap onto the client's event loop: both sides then share one thread, so no volatile. A
      * backend with TLS gets an {@link SslHandler} before its relay, and the attempt succeeds only once the handshake
@@ -88,14 +83,8 @@ interface BackendDialer {
                                 ch.pipeline().addFirst("tls", newSslHandler(ch, tls, address, handshakeMillis));
                                 handshake(ch, fromBackend, handshaken);
                             } else {
-                                log.warn(
-                                        "frontend {} -> backend {} (route {}): the backend {}; trying another if"
-                                                + " any",
-                                        frontend.remoteAddress(),
-                                        address,
-                                        route.name(),
-                                        answered.cause().getMessage());
-                                handshaken.tryFailure(answered.cause());
+                                handshaken.tryFailure(
+                                        answered.cause()); // a BackendGreeter.Rejected: the connector logs it
                             }
                         });
             }
