@@ -24,8 +24,11 @@ import java.util.stream.Stream;
  * @param access which client addresses are accepted
  * @param tcpKeepalive TCP keepalive on the client's and the backend's socket
  * @param sni targets chosen by the TLS server name the client asks for; empty: no SNI routing. With it, {@code
- *     backends} (the default target) may be empty, and clients that match no target are then closed
- * @param protocol what the clients speak first: {@code postgres} makes SNI routing answer PostgreSQL's SSLRequest
+ *     backends} (the default target) may be empty, and clients that match no target are then closed. With {@code
+ *     tls} too, the name is the one of the handshake Strait terminated
+ * @param protocol what the clients speak first: {@code postgres} makes SNI routing answer PostgreSQL's SSLRequest,
+ *     {@code tls} terminate PostgreSQL's TLS (its preamble answered first; {@code tls.alpn} then defaults to {@code
+ *     [postgresql]}), and {@code backendTls} send an SSLRequest before the backend's handshake
  * @param accessLog the access log of this route's connections (the top level's, overridden key by key)
  * @param capture a traffic capture the route starts with, if any
  * @param proxyProtocol the PROXY protocol header accepted from clients and sent to backends
@@ -123,15 +126,8 @@ public record Route(
                 }
             }
         }
-        if (tls.isPresent() && !sni.isEmpty()) {
-            throw new ConfigException(
-                    "tls",
-                    "a route with sni routes by the ClientHello without terminating TLS; terminating and then routing"
-                            + " by the negotiated name is not supported yet (use one route per name)");
-        }
         if (tls.isPresent() && protocol == RouteProtocol.POSTGRES) {
-            throw new ConfigException(
-                    "tls", "terminating PostgreSQL's TLS (protocol: postgres with tls) is not supported yet");
+            tls = Optional.of(postgresAlpn(tls.get()));
         }
         backends = List.copyOf(requireNonNull(backends, "backends"));
         if (backends.isEmpty() && sni.isEmpty()) {
@@ -140,6 +136,34 @@ public record Route(
         if (retries < 0 || retries > 100) {
             throw ConfigException.badValue("retries", retries, "0 to 100");
         }
+    }
+
+    /** PostgreSQL's ALPN name (PostgreSQL 17's direct TLS requires it to be negotiated). */
+    public static final String POSTGRES_ALPN = "postgresql";
+
+    /**
+     * {@code tls} on a {@code protocol: postgres} route: ALPN offers {@code postgresql} when none is configured, and a
+     * configured list must hold it (libpq 17 and pgjdbc with direct TLS send it; libpq requires it selected).
+     */
+    private static TlsConfig postgresAlpn(TlsConfig tls) {
+        if (tls.alpn().isEmpty()) {
+            return new TlsConfig(
+                    tls.certificates(),
+                    tls.protocols(),
+                    tls.clientAuth(),
+                    tls.clientCa(),
+                    List.of(POSTGRES_ALPN),
+                    tls.handshakeTimeout(),
+                    tls.provider(),
+                    tls.allowExpired());
+        }
+        if (!tls.alpn().contains(POSTGRES_ALPN)) {
+            throw ConfigException.badValue(
+                    "tls.alpn",
+                    tls.alpn(),
+                    "with protocol: postgres, a list that holds " + POSTGRES_ALPN + " (or none: it is the default)");
+        }
+        return tls;
     }
 
     /** A route without SNI routing, access log overrides, a capture, the PROXY protocol or TLS: the common case. */

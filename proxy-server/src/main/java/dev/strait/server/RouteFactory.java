@@ -11,6 +11,7 @@ import dev.strait.config.HostAndPort;
 import dev.strait.config.PassiveCheck;
 import dev.strait.config.ProxyConfig;
 import dev.strait.config.Route;
+import dev.strait.config.RouteProtocol;
 import dev.strait.config.SniTarget;
 import dev.strait.config.TlsConfig;
 import dev.strait.server.accesslog.AccessLogs;
@@ -25,6 +26,7 @@ import dev.strait.server.lifecycle.PreRelayStage;
 import dev.strait.server.listen.ListenException;
 import dev.strait.server.listen.Listeners;
 import dev.strait.server.metrics.ProxyMetrics;
+import dev.strait.server.postgres.PostgresPreambleStage;
 import dev.strait.server.proxyprotocol.ProxyProtocolStage;
 import dev.strait.server.route.AcceptErrorHandler;
 import dev.strait.server.route.AdmissionGate;
@@ -32,6 +34,7 @@ import dev.strait.server.route.RouteMetrics;
 import dev.strait.server.route.RouteRuntime;
 import dev.strait.server.route.RouteTarget;
 import dev.strait.server.route.WaitList;
+import dev.strait.server.sni.NegotiatedNameStage;
 import dev.strait.server.sni.SniStage;
 import dev.strait.server.termination.TlsStage;
 import dev.strait.server.tls.BackendTlsContexts;
@@ -200,7 +203,7 @@ final class RouteFactory {
                 previous == null ? null : previous.gate());
         startConfiguredCapture(route, previous);
         RouteMetrics routeMetrics = previous == null ? new RouteMetrics(metrics, route.name()) : previous.metrics();
-        List<PreRelayStage.Factory> stages = new ArrayList<>(3); // only the stages the route turns on, in order
+        List<PreRelayStage.Factory> stages = new ArrayList<>(4); // only the stages the route turns on, in order
         if (route.proxyProtocol().accept()) {
             // First: the client's real address decides admission and everything after it.
             stages.add(ProxyProtocolStage.factory(
@@ -223,6 +226,10 @@ final class RouteFactory {
                     routeMetrics.tlsHandshakeTimedOut();
                 }
             };
+            if (route.protocol() == RouteProtocol.POSTGRES) {
+                // PostgreSQL asks for TLS (or sends a cancel) in plaintext first: answered before the handshake.
+                stages.add(PostgresPreambleStage.factory(route.name(), tls.handshakeTimeout()));
+            }
             stages.add(host -> new TlsStage(contexts, tls.handshakeTimeout(), outcomes, host));
             if (previous == null || previous.serverTls().isEmpty()) {
                 log.info("route {}: terminating TLS with the {} provider", route.name(), contexts.provider());
@@ -230,7 +237,11 @@ final class RouteFactory {
         }
         routeMetrics.serving(serverTls.orElse(null));
         if (route.routesBySni()) {
-            stages.add(SniStage.factory(route, routeMetrics));
+            // With tls, by the name of the handshake just terminated; else by the ClientHello, passed on untouched.
+            stages.add(
+                    route.tls().isPresent()
+                            ? NegotiatedNameStage.factory(route, routeMetrics)
+                            : SniStage.factory(route, routeMetrics));
         }
         BackendTlsContexts backendTls = tlsOrFail(route, () -> BackendTlsContexts.build(route));
         if (previous == null) {
@@ -346,7 +357,8 @@ final class RouteFactory {
                             int closed = registry.closeConnectionsTo(backend);
                             log.info("route {}: closed {} connection(s) to {}", runtime.name(), closed, backend);
                         },
-                        runtime.backendTls())
+                        runtime.backendTls(),
+                        runtime.route().protocol() == RouteProtocol.POSTGRES)
                 .start();
     }
 

@@ -29,6 +29,7 @@ class PackageDependencyTest {
             Set.of("dev.strait.server.admin", "dev.strait.server.config"),
             Set.of("dev.strait.server.connection"),
             Set.of("dev.strait.server.sni"),
+            Set.of("dev.strait.server.postgres"),
             Set.of("dev.strait.server.route", "dev.strait.server.proxyprotocol", "dev.strait.server.termination"),
             Set.of(
                     "dev.strait.server.backend",

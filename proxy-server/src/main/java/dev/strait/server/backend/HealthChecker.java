@@ -31,6 +31,7 @@ public final class HealthChecker implements AutoCloseable {
     private static final Logger log = LogManager.getLogger(HealthChecker.class);
 
     private final BackendTlsContexts tls;
+    private final boolean sslRequestFirst;
     private final String route;
     private final HealthCheck check;
     private final BackendPool pool;
@@ -63,6 +64,23 @@ public final class HealthChecker implements AutoCloseable {
             Transport transport,
             Consumer<Backend> onDown,
             BackendTlsContexts tls) {
+        this(route, check, pool, loop, transport, onDown, tls, false);
+    }
+
+    /**
+     * As above; with {@code sslRequestFirst} (a {@code protocol: postgres} route) a TLS probe asks with PostgreSQL's
+     * SSLRequest before its handshake, as the route's connections do.
+     */
+    public HealthChecker(
+            String route,
+            HealthCheck check,
+            BackendPool pool,
+            EventLoop loop,
+            Transport transport,
+            Consumer<Backend> onDown,
+            BackendTlsContexts tls,
+            boolean sslRequestFirst) {
+        this.sslRequestFirst = sslRequestFirst;
         this.tls = requireNonNull(tls, "tls");
         this.route = requireNonNull(route, "route");
         this.check = requireNonNull(check, "check");
@@ -81,7 +99,7 @@ public final class HealthChecker implements AutoCloseable {
     private void round() {
         for (Backend backend : pool.current()) {
             boolean proxyHeader = backend.sendProxyProtocol() != ProxyHeaderVersion.OFF;
-            probe.run(backend.address(), proxyHeader, tls.forBackend(backend.name()))
+            probe.run(backend.address(), proxyHeader, tls.forBackend(backend.name()), sslRequestFirst)
                     .addListener(f -> record(backend, (Verdict) f.getNow()));
         }
         streaks.keySet().retainAll(pool.current());

@@ -15,6 +15,7 @@ import dev.strait.transport.ErrorText;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ConnectTimeoutException;
+import io.netty.util.concurrent.Future;
 import java.util.HashSet;
 import java.util.Set;
 import java.util.StringJoiner;
@@ -186,14 +187,21 @@ final class BackendConnector {
             if (greeting == null) {
                 handler.relay(f.channel());
             } else {
-                BackendGreeter.greet(
-                        f.channel(), greeting, route.route().timeouts().connect(), connection, () -> {
-                            if (!(connection.state() instanceof ConnectionState.Closed)) {
-                                handler.relay(f.channel());
-                            }
-                        });
+                Channel backend = f.channel();
+                BackendGreeter.greet(backend, greeting, route.route().timeouts().connect())
+                        .addListener(answered -> greeted(backend, answered));
             }
             return;
+        }
+        if (f.cause() instanceof BackendGreeter.Rejected rejected) {
+            // A PostgreSQL backend that will not speak TLS (ssl=off) is misconfigured: worth a line even if another
+            // backend serves this client.
+            log.warn(
+                    "frontend {} -> backend {} (route {}): the backend {}; trying another if any",
+                    connection.describeClient(),
+                    target,
+                    route.name(),
+                    rejected.getMessage());
         }
         connection.attemptFailed();
         route.metrics().backendConnectFailed(target.name());
@@ -205,6 +213,24 @@ final class BackendConnector {
         }
         failures.add(target + ": " + describe(f.cause()));
         connectNext();
+    }
+
+    /** The backend answered Strait's greeting (PostgreSQL's SSLRequest, the client's answered by a stage). */
+    private void greeted(Channel backend, Future<?> answered) {
+        if (connection.state() instanceof ConnectionState.Closed) {
+            return;
+        }
+        if (answered.isSuccess()) {
+            handler.relay(backend);
+            return;
+        }
+        log.warn(
+                "frontend {} -> backend {} (route {}): the backend {}; closing client",
+                connection.frontend().remoteAddress(),
+                backend.remoteAddress(),
+                connection.route(),
+                answered.cause().getMessage());
+        connection.close(CloseCause.BACKEND_REJECTED);
     }
 
     /**
@@ -254,7 +280,9 @@ final class BackendConnector {
                                 ? CloseCause.CONNECT_TIMEOUT
                                 : lastFailure instanceof SSLException
                                         ? CloseCause.TLS_ERROR
-                                        : CloseCause.CONNECT_REFUSED);
+                                        : lastFailure instanceof BackendGreeter.Rejected
+                                                ? CloseCause.BACKEND_REJECTED
+                                                : CloseCause.CONNECT_REFUSED);
         handler.closeUnserved();
     }
 

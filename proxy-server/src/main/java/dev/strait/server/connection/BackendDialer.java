@@ -1,7 +1,9 @@
 package dev.strait.server.connection;
 
 import dev.strait.balance.Backend;
+import dev.strait.config.RouteProtocol;
 import dev.strait.relay.RelayHandler;
+import dev.strait.server.lifecycle.BackendGreeting;
 import dev.strait.server.route.RouteRuntime;
 import dev.strait.server.tls.BackendTlsContexts;
 import io.netty.channel.Channel;
@@ -25,6 +27,8 @@ interface BackendDialer {
      * Clones the route's bootstrap onto the client's event loop: both sides then share one thread, so no volatile. A
      * backend with TLS gets an {@link SslHandler} before its relay, and the attempt succeeds only once the handshake
      * has (a wrong certificate or name fails it like a refused connect: the next backend is tried, the reason logged).
+     * On a {@code protocol: postgres} route the handshake starts only once the backend answered Strait's SSLRequest
+     * {@code S}; any other answer fails the attempt the same way.
      */
     BackendDialer BOOTSTRAP = (route, frontend, target, fromBackend) -> {
         Optional<BackendTlsContexts.Target> tls = route.backendTls().forBackend(target.name());
@@ -47,15 +51,17 @@ interface BackendDialer {
             RelayHandler fromBackend,
             BackendTlsContexts.Target tls) {
         InetSocketAddress address = target.address();
+        boolean postgres = route.route().protocol() == RouteProtocol.POSTGRES;
+        long handshakeMillis = Math.max(1, route.route().timeouts().connect().toMillis());
         ChannelFuture connecting = route.backendBootstrap()
                 .clone(frontend.eventLoop())
                 .handler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
-                        SslHandler ssl = tls.newHandler(ch.alloc(), address);
-                        ssl.setHandshakeTimeoutMillis(
-                                Math.max(1, route.route().timeouts().connect().toMillis()));
-                        ch.pipeline().addLast("tls", ssl).addLast("handshake", new HandshakeWait());
+                        if (!postgres) {
+                            ch.pipeline().addLast("tls", newSslHandler(ch, tls, address, handshakeMillis));
+                        }
+                        ch.pipeline().addLast("handshake", new HandshakeWait());
                     }
                 })
                 .connect(address);
@@ -64,25 +70,52 @@ interface BackendDialer {
         connecting.addListener((ChannelFuture f) -> {
             if (!f.isSuccess()) {
                 handshaken.tryFailure(f.cause());
-                return;
+            } else if (!postgres) {
+                handshake(ch, fromBackend, handshaken);
+            } else {
+                // PostgreSQL speaks TLS only once asked with an SSLRequest and it answered S.
+                BackendGreeter.greet(
+                                ch,
+                                BackendGreeting.POSTGRES_SSL,
+                                route.route().timeouts().connect())
+                        .addListener(answered -> {
+                            if (answered.isSuccess()) {
+                                ch.pipeline().addFirst("tls", newSslHandler(ch, tls, address, handshakeMillis));
+                                handshake(ch, fromBackend, handshaken);
+                            } else {
+                                handshaken.tryFailure(
+                                        answered.cause()); // a BackendGreeter.Rejected: the connector logs it
+                            }
+                        });
             }
-            SslHandler ssl = ch.pipeline().get(SslHandler.class);
-            if (ssl == null) {
-                handshaken.tryFailure(new IllegalStateException("backend TLS handler missing"));
-                return;
-            }
-            ch.read(); // auto-read stays off until the relay: the handshake reads on request
-            ssl.handshakeFuture().addListener(h -> {
-                if (h.isSuccess()) {
-                    ch.pipeline().replace(HandshakeWait.class, "relay", fromBackend);
-                    handshaken.trySuccess();
-                } else {
-                    handshaken.tryFailure(h.cause());
-                    ch.close();
-                }
-            });
         });
         return handshaken;
+    }
+
+    private static SslHandler newSslHandler(
+            Channel ch, BackendTlsContexts.Target tls, InetSocketAddress address, long handshakeMillis) {
+        SslHandler ssl = tls.newHandler(ch.alloc(), address);
+        ssl.setHandshakeTimeoutMillis(handshakeMillis);
+        return ssl;
+    }
+
+    /** Lets the handshake of the {@link SslHandler} in {@code ch}'s pipeline run; puts the relay in once it succeeded. */
+    private static void handshake(Channel ch, RelayHandler fromBackend, ChannelPromise handshaken) {
+        SslHandler ssl = ch.pipeline().get(SslHandler.class);
+        if (ssl == null) {
+            handshaken.tryFailure(new IllegalStateException("backend TLS handler missing"));
+            return;
+        }
+        ch.read(); // auto-read stays off until the relay: the handshake reads on request
+        ssl.handshakeFuture().addListener(h -> {
+            if (h.isSuccess()) {
+                ch.pipeline().replace(HandshakeWait.class, "relay", fromBackend);
+                handshaken.trySuccess();
+            } else {
+                handshaken.tryFailure(h.cause());
+                ch.close();
+            }
+        });
     }
 
     /**

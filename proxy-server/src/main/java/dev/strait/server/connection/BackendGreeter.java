@@ -1,7 +1,6 @@
 package dev.strait.server.connection;
 
 import dev.strait.server.lifecycle.BackendGreeting;
-import dev.strait.server.lifecycle.CloseCause;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -9,53 +8,58 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.Promise;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
-import org.apache.logging.log4j.LogManager;
-import org.apache.logging.log4j.Logger;
 
 /**
- * Says a {@link BackendGreeting} to a freshly connected backend before the relay starts (PostgreSQL's SSLRequest, when
- * Strait answered the client's itself): writes the request, reads the one-byte answer, and either removes itself and
- * lets the relay start, or closes the client with {@code backend_rejected} and a logged reason. An answer longer than
- * one byte, or none within {@code timeouts.connect}, ends the connection too. The answer is never relayed.
+ * Says a {@link BackendGreeting} to a freshly connected backend before anything else goes to it (PostgreSQL's
+ * SSLRequest: when Strait answered the client's itself, or before its own TLS handshake with the backend): writes the
+ * request, reads the one-byte answer, and either removes itself and completes its future, or closes the backend and
+ * fails the future with {@link Rejected} and the reason. An answer longer than one byte, a close, or no answer within
+ * the timeout are rejections too. The answer is never relayed; the caller decides what a rejection means and logs it.
  *
- * <p>Sits first in the backend channel's pipeline, ahead of the backend's relay handler; a backend that closes meanwhile
- * reaches that handler, which closes the client. Thread model: the client's event loop (the backend shares it).
+ * <p>Sits first in the backend channel's pipeline. Thread model: the backend's event loop (the client's too).
  */
 final class BackendGreeter extends ChannelInboundHandlerAdapter {
-    private static final Logger log = LogManager.getLogger(BackendGreeter.class);
+    /** The backend did not answer a greeting as it must; the message says how. */
+    static final class Rejected extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        Rejected(String why) {
+            super(why, null, false, false); // an expected outcome: no stack trace to fill in
+        }
+    }
 
     private final BackendGreeting greeting;
-    private final ProxiedConnection connection;
-    private final Runnable accepted;
+    private final Promise<Void> answered;
     private Future<?> timer;
     private boolean done;
 
-    private BackendGreeter(BackendGreeting greeting, ProxiedConnection connection, Runnable accepted) {
+    private BackendGreeter(BackendGreeting greeting, Promise<Void> answered) {
         this.greeting = greeting;
-        this.connection = connection;
-        this.accepted = accepted;
+        this.answered = answered;
     }
 
-    /** Greets {@code backend}; runs {@code accepted} once it answered as expected. */
-    static void greet(
-            Channel backend,
-            BackendGreeting greeting,
-            Duration timeout,
-            ProxiedConnection connection,
-            Runnable accepted) {
-        BackendGreeter greeter = new BackendGreeter(greeting, connection, accepted);
+    /**
+     * Greets {@code backend} (connected, auto-read off); the future succeeds once it answered as expected.
+     *
+     * @param timeout how long the answer may take; 0: no limit
+     */
+    static Future<Void> greet(Channel backend, BackendGreeting greeting, Duration timeout) {
+        BackendGreeter greeter =
+                new BackendGreeter(greeting, backend.eventLoop().newPromise());
         backend.pipeline().addFirst("greeting", greeter);
         if (!timeout.isZero()) {
             greeter.timer = backend.eventLoop()
                     .schedule(
-                            () -> greeter.reject(backend, "no answer within " + timeout.toMillis() + "ms"),
+                            () -> greeter.reject(backend, "gave no answer within " + timeout.toMillis() + "ms"),
                             timeout.toNanos(),
                             TimeUnit.NANOSECONDS);
         }
         backend.writeAndFlush(Unpooled.wrappedBuffer(greeting.request()));
         backend.read();
+        return greeter.answered;
     }
 
     @Override
@@ -70,9 +74,9 @@ final class BackendGreeter extends ChannelInboundHandlerAdapter {
             }
             byte answer = buf.getByte(buf.readerIndex());
             if (answer == greeting.accepted() && buf.readableBytes() == 1) {
-                finish(ctx.channel());
+                finish();
                 ctx.pipeline().remove(this);
-                accepted.run();
+                answered.trySuccess(null);
             } else {
                 reject(
                         ctx.channel(),
@@ -94,26 +98,26 @@ final class BackendGreeter extends ChannelInboundHandlerAdapter {
     }
 
     @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        reject(ctx.channel(), "closed the connection instead of answering " + greeting.what());
+        ctx.fireChannelInactive();
+    }
+
+    @Override
     public void handlerRemoved(ChannelHandlerContext ctx) {
-        finish(ctx.channel());
+        finish();
     }
 
     private void reject(Channel backend, String why) {
         if (done) {
             return;
         }
-        finish(backend);
-        log.warn(
-                "frontend {} -> backend {} (route {}): the backend {}; closing client",
-                connection.frontend().remoteAddress(),
-                backend.remoteAddress(),
-                connection.route(),
-                why);
+        finish();
         backend.close();
-        connection.close(CloseCause.BACKEND_REJECTED);
+        answered.tryFailure(new Rejected(why));
     }
 
-    private void finish(Channel backend) {
+    private void finish() {
         done = true;
         if (timer != null) {
             timer.cancel(false);

@@ -65,7 +65,9 @@ public enum CloseCause {
     /** {@code proxyProtocol.headerTimeout}: a trusted peer did not send its whole PROXY header in time. */
     PROXY_PROTOCOL_TIMEOUT,
     /** A malformed, truncated or unsupported PROXY header (counted by reason in the route's metrics). */
-    PROXY_PROTOCOL_ERROR;
+    PROXY_PROTOCOL_ERROR,
+    /** A plaintext PostgreSQL startup message on a route that terminates TLS: answered with a FATAL error. */
+    TLS_REQUIRED;
 
     /** The cause a relay's report of how one side ended stands for. */
     public static CloseCause of(boolean clientSide, RelayListener.End end) {

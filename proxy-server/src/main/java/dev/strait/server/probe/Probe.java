@@ -6,6 +6,8 @@ import dev.strait.config.HealthCheck;
 import dev.strait.server.tls.BackendTlsContexts;
 import dev.strait.transport.ErrorText;
 import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandler;
@@ -15,13 +17,16 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.ConnectTimeoutException;
 import io.netty.channel.EventLoop;
+import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
+import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.net.InetSocketAddress;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLException;
 
 /**
  * Probes backends for one health check: connects to a backend's address on the check's port, runs the check's dialog,
@@ -75,6 +80,19 @@ public final class Probe {
      */
     public Future<Verdict> run(
             InetSocketAddress traffic, boolean proxyHeader, Optional<BackendTlsContexts.Target> tls) {
+        return run(traffic, proxyHeader, tls, false);
+    }
+
+    /**
+     * As above; with {@code sslRequestFirst} (a {@code protocol: postgres} route) the TLS handshake starts only once the
+     * backend answered PostgreSQL's SSLRequest {@code S}, as for a client's connection; another answer is a down
+     * verdict.
+     */
+    public Future<Verdict> run(
+            InetSocketAddress traffic,
+            boolean proxyHeader,
+            Optional<BackendTlsContexts.Target> tls,
+            boolean sslRequestFirst) {
         InetSocketAddress target = target(traffic);
         Promise<Verdict> result = loop.newPromise();
         ProbeHandler handler = new ProbeHandler(
@@ -87,8 +105,9 @@ public final class Probe {
                         if (proxyHeader) {
                             ch.pipeline().addLast("proxy-header", new LocalHeaderFirst());
                         }
+                        SslHandler ssl = tls.get().newHandler(ch.alloc(), target);
                         ch.pipeline()
-                                .addLast("tls", tls.get().newHandler(ch.alloc(), target))
+                                .addLast("tls", sslRequestFirst ? new SslRequestFirst(ssl) : ssl)
                                 .addLast("handshake", new HandshakeGate())
                                 .addLast("probe", handler);
                     }
@@ -110,6 +129,53 @@ public final class Probe {
             }
         });
         return result;
+    }
+
+    /**
+     * PostgreSQL's SSLRequest before the handshake: sent when connected; an {@code S} puts the {@link SslHandler} in
+     * its place (which starts the handshake), anything else fails the probe. The answer is never passed on.
+     */
+    private static final class SslRequestFirst extends ChannelInboundHandlerAdapter {
+        private static final byte[] SSL_REQUEST = {0, 0, 0, 8, 4, (byte) 0xd2, 0x16, 0x2f};
+
+        private final SslHandler ssl;
+        private boolean answered;
+
+        SslRequestFirst(SslHandler ssl) {
+            this.ssl = ssl;
+        }
+
+        @Override
+        public void channelActive(ChannelHandlerContext ctx) {
+            ctx.writeAndFlush(Unpooled.wrappedBuffer(SSL_REQUEST)); // the gate after it holds the dialog's start
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            try {
+                if (answered || !(msg instanceof ByteBuf buf) || buf.readableBytes() == 0) {
+                    return;
+                }
+                answered = true;
+                byte answer = buf.getByte(buf.readerIndex());
+                if (answer == 'S' && buf.readableBytes() == 1) {
+                    ctx.pipeline().replace(this, "tls", ssl);
+                } else {
+                    ctx.fireExceptionCaught(new SSLException("the backend answered "
+                            + (answer >= 0x20 && answer < 0x7f ? "'" + (char) answer + "'" : "0x" + (answer & 0xff))
+                            + " to SSLRequest"));
+                }
+            } finally {
+                ReferenceCountUtil.release(msg);
+            }
+        }
+
+        @Override
+        public void handlerRemoved(ChannelHandlerContext ctx) {
+            if (ctx.pipeline().get(SslHandler.class) != ssl) {
+                ReferenceCountUtil.release(ssl.engine()); // never added: an OpenSSL engine holds native memory
+            }
+        }
     }
 
     /** Holds the dialog's start (its channelActive) until the TLS handshake succeeded; a failure reaches it. */

@@ -8,6 +8,7 @@ import dev.strait.server.lifecycle.BackendGreeting;
 import dev.strait.server.lifecycle.CloseCause;
 import dev.strait.server.lifecycle.PreRelayStage;
 import dev.strait.server.lifecycle.StageHost;
+import dev.strait.server.postgres.PostgresPreamble;
 import dev.strait.server.route.RouteMetrics;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -29,7 +30,7 @@ import org.apache.logging.log4j.Logger;
  * the route's default backends, or are closed when it has none; a client silent for {@code timeouts.silentClient}
  * (a server-first protocol) goes to the default backends too.
  *
- * <p>With {@code protocol: postgres} it first reads PostgreSQL's preamble: an {@code SSLRequest} is answered {@code S}
+ * <p>With {@code protocol: postgres} it first reads PostgreSQL's preamble ({@link PostgresPreamble}): an {@code SSLRequest} is answered {@code S}
  * here and not passed on (the connector sends its own to the chosen backend and waits for its {@code S}), then the
  * ClientHello is routed as above; a {@code GSSENCRequest} is answered {@code N}; a plaintext startup or a
  * {@code CancelRequest} goes to the default backends; bytes after an SSLRequest or GSSENCRequest in the same read close
@@ -42,10 +43,6 @@ import org.apache.logging.log4j.Logger;
 public final class SniStage extends PreRelayStage {
     private static final Logger log = LogManager.getLogger(SniStage.class);
     private static final Duration NO_DEADLINE = Duration.ofDays(3650); // timeouts.clientHello 0: no limit
-    private static final int SSL_REQUEST = 80877103;
-    private static final int GSSENC_REQUEST = 80877104;
-    private static final int CANCEL_REQUEST = 80877102;
-    private static final int MAX_CANCEL = 268; // protocol 3.2's longer keys
 
     /** The per-route part: what every connection's stage shares. */
     public record Settings(
@@ -164,43 +161,44 @@ public final class SniStage extends PreRelayStage {
 
     /** PostgreSQL's first message: SSLRequest, GSSENCRequest, CancelRequest or a startup message. */
     private void preamble(ChannelHandlerContext ctx) {
-        if (seen.getUnsignedByte(seen.readerIndex()) == 22) {
-            phase = Phase.HELLO; // direct TLS: the ClientHello is the first message
-            holdPending();
-            hello();
-            return;
-        }
-        if (seen.readableBytes() < 8) {
-            return;
-        }
-        int length = seen.getInt(seen.readerIndex());
-        int code = seen.getInt(seen.readerIndex() + 4);
-        if (length == 8 && (code == SSL_REQUEST || code == GSSENC_REQUEST)) {
-            if (seen.readableBytes() > 8) {
-                log.info(
-                        "frontend {} (route {}): bytes after a PostgreSQL {} before its answer; closing",
-                        ctx.channel().remoteAddress(),
-                        settings.route(),
-                        code == SSL_REQUEST ? "SSLRequest" : "GSSENCRequest");
-                settings.metrics().sniRouted("none", "protocol_error");
-                done();
-                fail(CloseCause.PROTOCOL_ERROR);
-                return;
+        PostgresPreamble.Message first = PostgresPreamble.read(seen);
+        switch (first.kind()) {
+            case NEED_MORE -> {}
+            case DIRECT_TLS -> {
+                phase = Phase.HELLO; // direct TLS: the ClientHello is the first message
+                holdPending();
+                hello();
             }
-            releasePending();
-            seen.clear();
-            if (code == SSL_REQUEST) {
-                greeting = BackendGreeting.POSTGRES_SSL;
-                phase = Phase.HELLO;
-                ctx.writeAndFlush(Unpooled.wrappedBuffer(new byte[] {'S'}));
-            } else {
-                ctx.writeAndFlush(Unpooled.wrappedBuffer(new byte[] {'N'})); // no GSS here: SSL or plaintext next
+            case SSL_REQUEST, GSSENC_REQUEST -> answer(ctx, first);
+            default -> {
+                holdPending();
+                decideOrClose(first.kind() == PostgresPreamble.Kind.CANCEL_REQUEST ? "cancel" : "plaintext");
             }
+        }
+    }
+
+    /** Answers an SSLRequest {@code S} (its ClientHello comes next) or a GSSENCRequest {@code N}. */
+    private void answer(ChannelHandlerContext ctx, PostgresPreamble.Message request) {
+        if (request.trailing()) {
+            log.info(
+                    "frontend {} (route {}): bytes after a PostgreSQL {} before its answer; closing",
+                    ctx.channel().remoteAddress(),
+                    settings.route(),
+                    PostgresPreamble.name(request.kind()));
+            settings.metrics().sniRouted("none", "protocol_error");
+            done();
+            fail(CloseCause.PROTOCOL_ERROR);
             return;
         }
-        holdPending();
-        boolean cancel = code == CANCEL_REQUEST && length >= 16 && length <= MAX_CANCEL;
-        decideOrClose(cancel ? "cancel" : "plaintext");
+        releasePending();
+        seen.clear();
+        if (request.kind() == PostgresPreamble.Kind.SSL_REQUEST) {
+            greeting = BackendGreeting.POSTGRES_SSL;
+            phase = Phase.HELLO;
+            ctx.writeAndFlush(Unpooled.wrappedBuffer(new byte[] {'S'}));
+        } else {
+            ctx.writeAndFlush(Unpooled.wrappedBuffer(new byte[] {'N'})); // no GSS here: SSL or plaintext next
+        }
     }
 
     private void hello() {

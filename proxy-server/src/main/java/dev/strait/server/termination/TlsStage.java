@@ -10,6 +10,7 @@ import dev.strait.server.tls.TlsSessionInfo;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.DecoderException;
 import io.netty.handler.ssl.SniCompletionEvent;
 import io.netty.handler.ssl.SniHandler;
@@ -63,6 +64,21 @@ public final class TlsStage extends PreRelayStage {
     public void handlerAdded(ChannelHandlerContext ctx) {
         super.handlerAdded(ctx);
         ctx.pipeline().addBefore(ctx.name(), "sni", new Sni(tls));
+    }
+
+    /**
+     * Takes the TLS stage, and the handler it put in front of itself, out of a connection that stays plaintext (a
+     * PostgreSQL CancelRequest). Only before the stage's turn, when that handler has seen no byte; nothing if absent.
+     */
+    public static void removeFrom(ChannelPipeline pipeline) {
+        TlsStage stage = pipeline.get(TlsStage.class);
+        if (stage == null) {
+            return;
+        }
+        if (pipeline.get(Sni.class) != null) {
+            pipeline.remove(Sni.class);
+        }
+        pipeline.remove(stage);
     }
 
     /** Early plaintext (TLS 1.3 lets the client send right after its Finished): passed on after the hand-over. */

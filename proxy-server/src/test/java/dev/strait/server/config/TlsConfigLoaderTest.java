@@ -7,6 +7,7 @@ import dev.strait.config.BackendTls;
 import dev.strait.config.ClientAuth;
 import dev.strait.config.ConfigException;
 import dev.strait.config.Route;
+import dev.strait.config.RouteProtocol;
 import dev.strait.config.TlsConfig;
 import dev.strait.config.TlsProvider;
 import dev.strait.server.support.TestPki;
@@ -116,6 +117,64 @@ class TlsConfigLoaderTest {
         assertError(
                 "backendTls: { serverName: x.test, ca: %s }".formatted(dir.resolve("none.crt")),
                 "routes[0].backendTls.ca: cannot read");
+    }
+
+    @Test
+    void terminatesPostgresTlsWithAlpnPostgresqlByDefault() {
+        Route route = route(
+                """
+                    protocol: postgres
+                    tls: { certificates: [{ cert: %s, key: %s }] }
+                """
+                        .formatted(alpha.cert(), alpha.key()));
+
+        assertThat(route.protocol()).isEqualTo(RouteProtocol.POSTGRES);
+        assertThat(route.tls().orElseThrow().alpn()).containsExactly("postgresql");
+    }
+
+    @Test
+    void keepsAConfiguredAlpnListThatHoldsPostgresql() {
+        Route route = route(
+                """
+                    protocol: postgres
+                    tls: { certificates: [{ cert: %s, key: %s }], alpn: [postgresql, x-other] }
+                """
+                        .formatted(alpha.cert(), alpha.key()));
+
+        assertThat(route.tls().orElseThrow().alpn()).containsExactly("postgresql", "x-other");
+    }
+
+    @Test
+    void refusesPostgresTlsWhoseAlpnLacksPostgresql() {
+        assertError(
+                "protocol: postgres\n    tls: { certificates: [{ cert: %s, key: %s }], alpn: [h2] }"
+                        .formatted(alpha.cert(), alpha.key()),
+                "routes[0].tls.alpn: bad value \"[h2]\"");
+    }
+
+    @Test
+    void aTcpRouteKeepsNoAlpn() {
+        Route route =
+                route("    tls: { certificates: [{ cert: %s, key: %s }] }\n".formatted(alpha.cert(), alpha.key()));
+
+        assertThat(route.tls().orElseThrow().alpn()).isEmpty();
+    }
+
+    @Test
+    void acceptsTlsWithSniToRouteByTheNegotiatedName() {
+        Route route = parse(
+                """
+                routes:
+                  - listen: 127.0.0.1:0
+                    protocol: postgres
+                    sni: [{ serverNames: [db.test], backends: [127.0.0.1:2] }]
+                    tls: { certificates: [{ cert: %s, key: %s }] }
+                """
+                        .formatted(alpha.cert(), alpha.key()));
+
+        assertThat(route.routesBySni()).isTrue();
+        assertThat(route.tls()).isPresent();
+        assertThat(route.backends()).isEmpty();
     }
 
     @Test

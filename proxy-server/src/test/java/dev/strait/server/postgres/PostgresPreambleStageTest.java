@@ -1,0 +1,354 @@
+package dev.strait.server.postgres;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.strait.config.TlsConfig;
+import dev.strait.server.lifecycle.BackendGreeting;
+import dev.strait.server.lifecycle.CloseCause;
+import dev.strait.server.lifecycle.PreRelayStage;
+import dev.strait.server.lifecycle.StageHost;
+import dev.strait.server.sni.TlsHellos;
+import dev.strait.server.support.TestPki;
+import dev.strait.server.support.TestPki.Issued;
+import dev.strait.server.support.TestPki.KeyForm;
+import dev.strait.server.termination.TlsStage;
+import dev.strait.server.tls.ServerTls;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.handler.ssl.SniHandler;
+import java.io.ByteArrayOutputStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The preamble in front of the TLS stage: what is answered, what goes on, what is closed, at every split. */
+class PostgresPreambleStageTest {
+    static final byte[] SSL_REQUEST = {0, 0, 0, 8, 4, (byte) 0xd2, 0x16, 0x2f};
+    static final byte[] GSSENC_REQUEST = {0, 0, 0, 8, 4, (byte) 0xd2, 0x16, 0x30};
+    static final byte[] CANCEL_REQUEST = {0, 0, 0, 16, 4, (byte) 0xd2, 0x16, 0x2e, 0, 0, 0, 42, 1, 2, 3, 4};
+    static final byte[] STARTUP = {
+        0, 0, 0, 23, 0, 3, 0, 0, 'u', 's', 'e', 'r', 0, 'p', 'o', 's', 't', 'g', 'r', 'e', 's', 0, 0
+    };
+
+    @TempDir
+    static Path dir;
+
+    static ServerTls serverTls;
+
+    @BeforeAll
+    static void certificate() throws Exception {
+        Issued cert = TestPki.create(dir, "ca").issue("db", "db.test", KeyForm.PKCS8_EC, "db.test");
+        serverTls = ServerTls.load("test", TlsConfig.of(cert.cert(), cert.key()));
+    }
+
+    /** Records what the stage asked of its connection; closes the channel on {@code close}. */
+    static final class Host implements StageHost {
+        EmbeddedChannel channel;
+        String stage;
+        Duration deadline;
+        CloseCause onDeadline;
+        CloseCause closed;
+
+        @Override
+        public void staging(String name, Duration d, CloseCause cause) {
+            stage = name;
+            deadline = d;
+            onDeadline = cause;
+        }
+
+        @Override
+        public void close(CloseCause cause) {
+            closed = cause;
+            channel.close();
+        }
+
+        @Override
+        public void routeTo(String target, BackendGreeting greeting) {
+            throw new AssertionError("the preamble stage routes nowhere");
+        }
+
+        @Override
+        public void identified(InetSocketAddress source, InetSocketAddress destination) {
+            throw new AssertionError("the preamble stage never identifies the client");
+        }
+
+        @Override
+        public void serverNamed(String name) {
+            throw new AssertionError("the preamble stage reads no server name");
+        }
+    }
+
+    /** What reaches the end of the pipeline: the bytes, and whether the next stage got its turn. */
+    static final class Tail extends ChannelInboundHandlerAdapter {
+        final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        final List<Object> events = new ArrayList<>();
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            ByteBuf buf = (ByteBuf) msg;
+            bytes.writeBytes(ByteBufUtil.getBytes(buf));
+            buf.release();
+        }
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            events.add(evt);
+        }
+    }
+
+    /** One connection: the preamble stage, the route's TLS stage (when asked for), and a tail. */
+    static final class Run {
+        final Host host = new Host();
+        final Tail tail = new Tail();
+        final EmbeddedChannel channel = new EmbeddedChannel();
+
+        Run(boolean withTlsStage) {
+            host.channel = channel;
+            channel.pipeline().addLast("postgres", new PostgresPreambleStage("test", Duration.ofSeconds(7), host));
+            if (withTlsStage) {
+                TlsStage tls = new TlsStage(
+                        serverTls,
+                        Duration.ofSeconds(10),
+                        new TlsStage.Outcomes() {
+                            @Override
+                            public void handshakeFailed() {}
+
+                            @Override
+                            public void handshakeTimedOut() {}
+                        },
+                        host);
+                channel.pipeline().addLast("tls", tls);
+            }
+            channel.pipeline().addLast("tail", tail);
+            channel.pipeline().fireUserEventTriggered(PreRelayStage.START);
+        }
+
+        Run() {
+            this(false);
+        }
+
+        void send(byte[] bytes, int... cuts) {
+            int from = 0;
+            for (int cut : cuts) {
+                channel.writeInbound(Unpooled.copiedBuffer(bytes, from, cut - from));
+                from = cut;
+            }
+            channel.writeInbound(Unpooled.copiedBuffer(bytes, from, bytes.length - from));
+        }
+
+        /** Everything written to the client, released. */
+        byte[] answered() {
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            for (Object m; (m = channel.readOutbound()) != null; ) {
+                ByteBuf buf = (ByteBuf) m;
+                out.writeBytes(ByteBufUtil.getBytes(buf));
+                buf.release();
+            }
+            return out.toByteArray();
+        }
+
+        boolean stageGone() {
+            return channel.pipeline().get("postgres") == null;
+        }
+
+        boolean handedOver() {
+            return stageGone() && tail.events.contains(PreRelayStage.START);
+        }
+
+        void finish() {
+            answered();
+            channel.finishAndReleaseAll();
+        }
+    }
+
+    @Test
+    void answersAnSslRequestSplitAtEveryOffsetWithSAndHandsOverToTheTlsStage() {
+        for (int cut = 0; cut < SSL_REQUEST.length; cut++) { // 0: in one read; else split at cut
+            Run run = new Run(true);
+            run.send(SSL_REQUEST, cut == 0 ? new int[0] : new int[] {cut});
+            assertThat(run.answered()).as("cut at %d", cut).containsExactly('S');
+            assertThat(run.stageGone()).as("cut at %d", cut).isTrue();
+            assertThat(run.host.stage).as("the TLS stage has its turn").isEqualTo("tls");
+            assertThat(run.channel.pipeline().get(SniHandler.class))
+                    .as("and its handler")
+                    .isNotNull();
+            assertThat(run.tail.bytes.size())
+                    .as("the SSLRequest is not passed on")
+                    .isZero();
+            assertThat(run.host.closed).isNull();
+            run.finish();
+        }
+    }
+
+    @Test
+    void runsUnderTheHandshakeTimeoutAsItsDeadline() {
+        Run run = new Run();
+        assertThat(run.host.stage).isEqualTo("postgres");
+        assertThat(run.host.deadline).isEqualTo(Duration.ofSeconds(7));
+        assertThat(run.host.onDeadline).isEqualTo(CloseCause.TLS_HANDSHAKE_TIMEOUT);
+        run.finish();
+    }
+
+    @Test
+    void answersAGssencRequestNThenReadsTheSslRequestSplitAtEveryOffset() {
+        for (int cut = 0; cut < SSL_REQUEST.length; cut++) { // 0: in one read; else split at cut
+            Run run = new Run();
+            run.send(GSSENC_REQUEST); // the client waits for N before it sends the SSLRequest
+            assertThat(run.answered()).containsExactly('N');
+            assertThat(run.stageGone()).isFalse();
+            run.send(SSL_REQUEST, cut == 0 ? new int[0] : new int[] {cut});
+            assertThat(run.answered()).as("cut at %d", cut).containsExactly('S');
+            assertThat(run.handedOver()).isTrue();
+            assertThat(run.tail.bytes.size()).isZero();
+            run.finish();
+        }
+    }
+
+    @Test
+    void closesASecondGssencRequest() {
+        Run run = new Run();
+        run.send(GSSENC_REQUEST);
+        run.send(GSSENC_REQUEST);
+        assertThat(run.answered()).containsExactly('N');
+        assertThat(run.host.closed).isEqualTo(CloseCause.PROTOCOL_ERROR);
+        run.finish();
+    }
+
+    @Test
+    void closesBytesAfterAnSslRequestBeforeItsAnswerAtEverySplit() {
+        byte[] injected = concat(SSL_REQUEST, new byte[] {0, 0, 0, 9, 'Q', 'x', 0, 0, 0});
+        for (int cut = 0; cut < SSL_REQUEST.length; cut++) { // 0: all in one read; else the SSLRequest split
+            Run run = new Run(true);
+            run.send(injected, cut == 0 ? new int[0] : new int[] {cut});
+            assertThat(run.answered()).as("cut at %d: no S", cut).isEmpty();
+            assertThat(run.host.closed).as("cut at %d", cut).isEqualTo(CloseCause.PROTOCOL_ERROR);
+            assertThat(run.tail.bytes.size()).isZero();
+            assertThat(run.channel.isOpen()).isFalse();
+            run.finish();
+        }
+    }
+
+    @Test
+    void closesBytesAfterAGssencRequestBeforeItsAnswer() {
+        Run run = new Run();
+        run.send(concat(GSSENC_REQUEST, SSL_REQUEST));
+        assertThat(run.answered()).isEmpty();
+        assertThat(run.host.closed).isEqualTo(CloseCause.PROTOCOL_ERROR);
+        run.finish();
+    }
+
+    @Test
+    void passesADirectTlsHelloOnAsItCame() {
+        byte[] hello = TlsHellos.hello("db.test", "postgresql");
+        for (int cut = 1; cut < 12; cut++) {
+            Run run = new Run();
+            run.send(hello, cut);
+            assertThat(run.answered()).isEmpty();
+            assertThat(run.handedOver()).isTrue();
+            assertThat(run.tail.bytes.toByteArray()).as("cut at %d", cut).isEqualTo(hello);
+            run.finish();
+        }
+    }
+
+    @Test
+    void passesAPlaintextCancelOnWithoutTheTlsStageAtEverySplit() {
+        for (int cut = 1; cut < CANCEL_REQUEST.length; cut++) {
+            Run run = new Run(true);
+            assertThat(run.channel.pipeline().get(SniHandler.class)).isNotNull();
+            run.send(CANCEL_REQUEST, cut);
+            assertThat(run.answered()).isEmpty();
+            assertThat(run.handedOver()).as("cut at %d", cut).isTrue();
+            assertThat(run.channel.pipeline().get(TlsStage.class)).isNull();
+            assertThat(run.channel.pipeline().get(SniHandler.class)).isNull();
+            assertThat(run.tail.bytes.toByteArray()).as("cut at %d", cut).isEqualTo(CANCEL_REQUEST);
+            assertThat(run.host.closed).isNull();
+            run.finish();
+        }
+    }
+
+    @Test
+    void answersAPlaintextStartupWithAFatalErrorOnceItIsWholeAndCloses() {
+        for (int cut = 1; cut < STARTUP.length; cut++) {
+            Run run = new Run(true);
+            run.send(STARTUP, cut);
+            byte[] answer = run.answered();
+            assertThat(answer[0]).isEqualTo((byte) 'E');
+            String fields = new String(answer, 5, answer.length - 5, StandardCharsets.UTF_8);
+            assertThat(fields)
+                    .contains("SFATAL\0")
+                    .contains("C28000\0")
+                    .contains("M" + PostgresPreambleStage.TLS_REQUIRED_MESSAGE + "\0");
+            assertThat(Unpooled.wrappedBuffer(answer).getInt(1))
+                    .as("its length field")
+                    .isEqualTo(answer.length - 1);
+            assertThat(run.host.closed).as("cut at %d", cut).isEqualTo(CloseCause.TLS_REQUIRED);
+            assertThat(run.tail.bytes.size()).isZero();
+            assertThat(run.channel.isOpen()).isFalse();
+            run.finish();
+        }
+    }
+
+    @Test
+    void waitsForTheWholeStartupMessageBeforeAnswering() {
+        Run run = new Run();
+        run.send(Arrays.copyOf(STARTUP, 20));
+        assertThat(run.answered()).isEmpty();
+        assertThat(run.host.closed).isNull();
+        run.finish();
+    }
+
+    @Test
+    void closesAFirstMessageNoPostgresqlServerAccepts() {
+        Run tooShort = new Run();
+        tooShort.send(new byte[] {0, 0, 0, 4, 0, 3, 0, 0});
+        Run tooLong = new Run();
+        tooLong.send(new byte[] {0, 1, 0, 0, 0, 3, 0, 0});
+        Run http = new Run();
+        http.send("GET / HTTP/1.1\r\n".getBytes(StandardCharsets.US_ASCII));
+        Run longSsl = new Run();
+        longSsl.send(new byte[] {0, 0, 0, 12, 4, (byte) 0xd2, 0x16, 0x2f, 0, 0, 0, 0});
+        for (Run run : List.of(tooShort, tooLong, http, longSsl)) {
+            assertThat(run.host.closed).isEqualTo(CloseCause.PROTOCOL_ERROR);
+            assertThat(run.answered()).isEmpty();
+            run.finish();
+        }
+    }
+
+    @Test
+    void aFinBeforeTheClientSaidAnythingWholeClosesWithNothingPassedOn() {
+        Run run = new Run();
+        run.send(new byte[] {0, 0, 0});
+        run.channel.pipeline().fireUserEventTriggered(ChannelInputShutdownEvent.INSTANCE);
+        assertThat(run.host.closed).isEqualTo(CloseCause.CLIENT_CLOSE);
+        assertThat(run.tail.bytes.size()).isZero();
+        run.finish();
+    }
+
+    @Test
+    void releasesWhatItReadWhenTheClientLeaves() {
+        Run run = new Run();
+        run.send(new byte[] {0, 0, 0, 23, 0, 3});
+        run.channel.close();
+        assertThat(run.channel.isOpen()).isFalse();
+        run.finish(); // paranoid leak detection reports the partial message if it were kept
+    }
+
+    private static byte[] concat(byte[] a, byte[] b) {
+        byte[] out = new byte[a.length + b.length];
+        System.arraycopy(a, 0, out, 0, a.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+}
