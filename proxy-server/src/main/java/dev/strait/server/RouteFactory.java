@@ -233,6 +233,7 @@ final class RouteFactory {
             stages.add(SniStage.factory(route, routeMetrics));
         }
         BackendTlsContexts backendTls = tlsOrFail(route, () -> BackendTlsContexts.build(route));
+        backendTls.watch(workers.next(), routeMetrics::tlsReloadFailed);
         if (previous == null) {
             warnUnverified(route);
         }
