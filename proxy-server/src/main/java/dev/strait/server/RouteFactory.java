@@ -35,6 +35,7 @@ import dev.strait.server.route.WaitList;
 import dev.strait.server.sni.SniStage;
 import dev.strait.server.termination.TlsStage;
 import dev.strait.server.tls.BackendTlsContexts;
+import dev.strait.server.tls.Providers;
 import dev.strait.server.tls.ServerTls;
 import dev.strait.transport.ErrorText;
 import dev.strait.transport.Transport;
@@ -226,6 +227,10 @@ final class RouteFactory {
             stages.add(host -> new TlsStage(contexts, tls.handshakeTimeout(), outcomes, host));
             if (previous == null || previous.serverTls().isEmpty()) {
                 log.info("route {}: terminating TLS with the {} provider", route.name(), contexts.provider());
+                String warning = Providers.halfCloseWarning(contexts.provider());
+                if (warning != null) {
+                    log.warn("route {}: {}", route.name(), warning);
+                }
             }
         }
         routeMetrics.serving(serverTls.orElse(null));
