@@ -293,7 +293,7 @@ routes:
       provider: $provider
 EOF
   # shellcheck disable=SC2086
-  spawn "$name" "$STRAIT_JAVA" $STRAIT_JAVA_OPTS -jar "$WORK/strait.jar" --config "$cfg"
+  spawn "$name" "$STRAIT_JAVA" $STRAIT_JAVA_OPTS -jar "$WORK/strait.jar" --config "$cfg" $STRAIT_ARGS
   PROXY_PID=$SPAWNED_PID
 }
 proxy_strait_tls() { strait_tls_with "$1" "$2" openssl; }
