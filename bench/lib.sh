@@ -56,11 +56,11 @@ need_proxy() {
     haproxy|haproxy-splice) need haproxy haproxy ;;
     nginx) need nginx nginx; need "$NGINX_STREAM_MODULE" libnginx-mod-stream ;;
     socat) need socat socat ;;
-    strait-tls|strait-tls-jdk) need "$STRAIT_JAVA" openjdk-17-jre-headless
+    strait-tls|strait-tls-jdk|strait-tls-rsa|strait-tls-jdk-rsa) need "$STRAIT_JAVA" openjdk-17-jre-headless
             [[ -f $STRAIT_JAR ]] || die "no $STRAIT_JAR: build it first (make jar)" ;;
-    haproxy-tls) need haproxy haproxy ;;
+    haproxy-tls|haproxy-tls-rsa) need haproxy haproxy ;;
     stunnel) need stunnel4 stunnel4 ;;
-    *) die "unknown proxy '$1' (known: direct strait strait-nolog haproxy haproxy-splice nginx socat; tls: strait-tls strait-tls-jdk haproxy-tls stunnel)" ;;
+    *) die "unknown proxy '$1' (known: direct strait strait-nolog haproxy haproxy-splice nginx socat; tls: strait-tls strait-tls-jdk haproxy-tls stunnel, and with an RSA-2048 certificate strait-tls-rsa strait-tls-jdk-rsa haproxy-tls-rsa)" ;;
   esac
 }
 
@@ -262,20 +262,25 @@ proxy_socat() {
   PROXY_PID=$SPAWNED_PID
 }
 
-# TLS-terminating kinds (the tls workload): they serve $WORK/tls/cert.pem + key.pem (made by tls_certs) and relay
-# plaintext to the backend.
+# TLS-terminating kinds (the tls workload): they serve $WORK/tls/cert.pem + key.pem (ECDSA P-256, made by tls_certs)
+# and relay plaintext to the backend; the *-rsa kinds serve $WORK/tls/rsa-cert.pem + rsa-key.pem (RSA-2048) instead,
+# since a handshake's cost depends on the key (the JDK's engine in particular).
 tls_certs() {
   local dir=$WORK/tls
   [[ -f $dir/cert.pem ]] && return 0
   mkdir -p "$dir"
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$dir/key.pem" \
     -out "$dir/cert.pem" -days 2 -subj /CN=bench.test -addext subjectAltName=DNS:bench.test 2>/dev/null
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$dir/rsa-key.pem" \
+    -out "$dir/rsa-cert.pem" -days 2 -subj /CN=bench.test -addext subjectAltName=DNS:bench.test 2>/dev/null
   cat "$dir/cert.pem" "$dir/key.pem" >"$dir/both.pem"
+  cat "$dir/rsa-cert.pem" "$dir/rsa-key.pem" >"$dir/rsa-both.pem"
   chmod 644 "$dir"/*.pem
 }
 
+# strait_tls_with NAME BACKEND_PORT PROVIDER [PREFIX]: PREFIX "rsa-" serves the RSA certificate.
 strait_tls_with() {
-  local name=$1 backend=$2 provider=$3 cfg=$WORK/$1.yaml
+  local name=$1 backend=$2 provider=$3 prefix=${4:-} cfg=$WORK/$1.yaml
   tls_certs
   [[ -f $WORK/strait.jar ]] || cp "$STRAIT_JAR" "$WORK/strait.jar"
   cat >"$cfg" <<EOF
@@ -284,17 +289,21 @@ routes:
     listen: 127.0.0.1:$PROXY_PORT
     backends: [127.0.0.1:$backend]
     tls:
-      certificates: [{ cert: $WORK/tls/cert.pem, key: $WORK/tls/key.pem }]
+      certificates: [{ cert: $WORK/tls/${prefix}cert.pem, key: $WORK/tls/${prefix}key.pem }]
       provider: $provider
 EOF
   # shellcheck disable=SC2086
-  spawn "$name" "$STRAIT_JAVA" $STRAIT_JAVA_OPTS -jar "$WORK/strait.jar" --config "$cfg"
+  spawn "$name" "$STRAIT_JAVA" $STRAIT_JAVA_OPTS -jar "$WORK/strait.jar" --config "$cfg" $STRAIT_ARGS
   PROXY_PID=$SPAWNED_PID
 }
 proxy_strait_tls() { strait_tls_with "$1" "$2" openssl; }
 proxy_strait_tls_jdk() { strait_tls_with "$1" "$2" jdk; }
+proxy_strait_tls_rsa() { strait_tls_with "$1" "$2" openssl rsa-; }
+proxy_strait_tls_jdk_rsa() { strait_tls_with "$1" "$2" jdk rsa-; }
 
-proxy_haproxy_tls() {
+proxy_haproxy_tls() { haproxy_tls_with "$1" "$2" both.pem; }
+proxy_haproxy_tls_rsa() { haproxy_tls_with "$1" "$2" rsa-both.pem; }
+haproxy_tls_with() {
   local cfg=$WORK/$1.cfg
   tls_certs
   cat >"$cfg" <<EOF
@@ -306,7 +315,7 @@ defaults
     timeout client 10m
     timeout server 10m
 listen relay
-    bind 127.0.0.1:$PROXY_PORT ssl crt $WORK/tls/both.pem
+    bind 127.0.0.1:$PROXY_PORT ssl crt $WORK/tls/$3
     server backend 127.0.0.1:$2
 EOF
   spawn "$1" haproxy -db -f "$cfg"

@@ -5,8 +5,9 @@
       on 127.0.0.1:PORT, writes to every accepted connection as fast as the socket takes it and never reads;
       every 0.5 s rewrites FILE with "<accepted> <open> <bytes to open connections> <min> <median> <max>"
       (bytes written per open connection); exits after S seconds (default 900)
-  slow.py client PORT N --ready FILE [--hold S] [--rcvbuf B]
-      opens N connections to 127.0.0.1:PORT with SO_RCVBUF B (default 4096) and never reads from them;
+  slow.py client PORT N --ready FILE [--hold S] [--rcvbuf B] [--tls] [--concurrency C] [--step-timeout S]
+      opens N connections to 127.0.0.1:PORT with SO_RCVBUF B (default 4096) and never reads from them (--tls: each
+      completes a TLS handshake first, without verifying the certificate, then reads nothing more);
       writes "<open> <failed> <first error>" to FILE, then holds them for S seconds (default 300) or until SIGTERM
 """
 import argparse
@@ -15,6 +16,7 @@ import os
 import selectors
 import signal
 import socket
+import ssl
 import statistics
 import time
 
@@ -86,10 +88,39 @@ def server(port, stats, lifetime, sndbuf):
         s.close()
 
 
-async def client(port, n, ready, hold, rcvbuf):
+async def wait_fd(loop, fd, writable, timeout):
+    """Until fd is readable (or writable), at most timeout seconds."""
+    ready = loop.create_future()
+    add, remove = (loop.add_writer, loop.remove_writer) if writable else (loop.add_reader, loop.remove_reader)
+    add(fd, lambda: ready.done() or ready.set_result(None))
+    try:
+        await asyncio.wait_for(ready, timeout)
+    finally:
+        remove(fd)
+
+
+async def tls_handshake(loop, s, context, timeout):
+    """Wraps the connected non-blocking socket s in TLS and completes the handshake; the TLS socket."""
+    t = context.wrap_socket(s, server_hostname="bench.test", do_handshake_on_connect=False)
+    while True:
+        try:
+            t.do_handshake()
+            return t
+        except ssl.SSLWantReadError:
+            await wait_fd(loop, t.fileno(), False, timeout)
+        except ssl.SSLWantWriteError:
+            await wait_fd(loop, t.fileno(), True, timeout)
+
+
+async def client(port, n, ready, hold, rcvbuf, tls, concurrency, step_timeout):
     loop = asyncio.get_running_loop()
-    gate = asyncio.Semaphore(CONCURRENT_CONNECTS)
+    gate = asyncio.Semaphore(concurrency)
     held = []
+    context = None
+    if tls:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
 
     async def open_one():
         async with gate:
@@ -97,7 +128,9 @@ async def client(port, n, ready, hold, rcvbuf):
             held.append(s)
             s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)  # before connect: sets the window scale
             s.setblocking(False)
-            await asyncio.wait_for(loop.sock_connect(s, ("127.0.0.1", port)), STEP_TIMEOUT)
+            await asyncio.wait_for(loop.sock_connect(s, ("127.0.0.1", port)), step_timeout)
+            if context is not None:
+                held.append(await tls_handshake(loop, s, context, step_timeout))  # the same descriptor, now TLS
 
     results = await asyncio.gather(*(open_one() for _ in range(n)), return_exceptions=True)
     errors = [r for r in results if isinstance(r, BaseException)]
@@ -127,11 +160,14 @@ def main():
     c.add_argument("--ready", required=True)
     c.add_argument("--hold", type=float, default=300)
     c.add_argument("--rcvbuf", type=int, default=4096)
+    c.add_argument("--tls", action="store_true", help="complete a TLS handshake on each connection first")
+    c.add_argument("--concurrency", type=int, default=CONCURRENT_CONNECTS, help="connects (and handshakes) at once")
+    c.add_argument("--step-timeout", type=float, default=STEP_TIMEOUT, help="seconds for a connect or a handshake step")
     a = ap.parse_args()
     if a.cmd == "server":
         server(a.port, a.stats, a.lifetime, a.sndbuf)
     else:
-        asyncio.run(client(a.port, a.n, a.ready, a.hold, a.rcvbuf))
+        asyncio.run(client(a.port, a.n, a.ready, a.hold, a.rcvbuf, a.tls, a.concurrency, a.step_timeout))
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ import java.util.Set;
  * @param clientCa the CA bundle that client certificates are verified against; required unless clientAuth is none
  * @param alpn the application protocols advertised (empty: no ALPN)
  * @param handshakeTimeout how long a client may take to complete its handshake
- * @param provider OpenSSL (netty-tcnative) or the JDK
+ * @param provider the JDK's engine ({@code auto}, {@code jdk}) or OpenSSL (netty-tcnative)
  * @param allowExpired start even if a certificate has expired (else that is a config error)
  */
 public record TlsConfig(

@@ -3,8 +3,9 @@ package dev.strait.config;
 import java.util.Locale;
 
 /**
- * Which TLS implementation a route uses: {@link #AUTO} picks OpenSSL (BoringSSL from netty-tcnative) when its native
- * library loads on this machine, else the JDK's; {@link #OPENSSL} and {@link #JDK} force one.
+ * Which TLS implementation a route uses: {@link #AUTO} is the JDK's engine, which keeps a TLS 1.3 half-close (a
+ * client's close_notify ends one direction only); {@link #OPENSSL} (BoringSSL from netty-tcnative) handshakes with less
+ * CPU but ends both directions on a close_notify; {@link #JDK} names the JDK's engine explicitly.
  */
 public enum TlsProvider {
     AUTO,

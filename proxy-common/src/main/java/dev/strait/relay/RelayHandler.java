@@ -61,6 +61,9 @@ public final class RelayHandler extends ChannelDuplexHandler {
     private int spliceAfter;
     private int heldSpliceAfter;
     private boolean inputEnded;
+    /** This side's writability as last seen by {@link #channelWritabilityChanged}. */
+    private boolean lastWritable = true;
+
     private volatile long bytesCopied;
     /** Times this side's full write buffer stopped, and let resume, the peer's reads (written on the loop only). */
     private volatile long pauses;
@@ -160,6 +163,12 @@ public final class RelayHandler extends ChannelDuplexHandler {
             int bytes = buf.readableBytes();
             bytesCopied += bytes; // single writer: the event loop
             peer.write(buf, peer.voidPromise());
+            if (!peer.isWritable()) {
+                // Stop this read loop now: an SslHandler on the peer queues what it is given and reports the peer
+                // unwritable only later (Netty fires that event from a task), by which time a read loop would have
+                // read up to 16 buffers more. The peer's relay turns reading back on when the peer drains.
+                ctx.channel().config().setAutoRead(false);
+            }
             if (spliceAfter > 0 && bytes >= spliceAfter) {
                 startSplicing(ctx.channel());
             }
@@ -204,10 +213,15 @@ public final class RelayHandler extends ChannelDuplexHandler {
         // This side's outbound buffer is what the peer's reads fill: read the peer only while it drains.
         boolean writable = ctx.channel().isWritable();
         peer.config().setAutoRead(writable);
-        if (writable) {
-            resumes++; // volatile, but only this loop writes it
-        } else {
-            pauses++;
+        // Counted per change of state seen here: an SslHandler's queue fires its events from a task, so two events
+        // can both find the channel in the state it is in by then.
+        if (writable != lastWritable) {
+            lastWritable = writable;
+            if (writable) {
+                resumes++; // volatile, but only this loop writes it
+            } else {
+                pauses++;
+            }
         }
         ctx.fireChannelWritabilityChanged();
     }

@@ -38,6 +38,7 @@ import dev.strait.server.sni.NegotiatedNameStage;
 import dev.strait.server.sni.SniStage;
 import dev.strait.server.termination.TlsStage;
 import dev.strait.server.tls.BackendTlsContexts;
+import dev.strait.server.tls.Providers;
 import dev.strait.server.tls.ServerTls;
 import dev.strait.transport.ErrorText;
 import dev.strait.transport.Transport;
@@ -233,6 +234,10 @@ final class RouteFactory {
             stages.add(host -> new TlsStage(contexts, tls.handshakeTimeout(), outcomes, host));
             if (previous == null || previous.serverTls().isEmpty()) {
                 log.info("route {}: terminating TLS with the {} provider", route.name(), contexts.provider());
+                String warning = Providers.halfCloseWarning(contexts.provider());
+                if (warning != null) {
+                    log.warn("route {}: {}", route.name(), warning);
+                }
             }
         }
         routeMetrics.serving(serverTls.orElse(null));
@@ -244,6 +249,7 @@ final class RouteFactory {
                             : SniStage.factory(route, routeMetrics));
         }
         BackendTlsContexts backendTls = tlsOrFail(route, () -> BackendTlsContexts.build(route));
+        backendTls.watch(workers.next(), routeMetrics::tlsReloadFailed);
         if (previous == null) {
             warnUnverified(route);
         }

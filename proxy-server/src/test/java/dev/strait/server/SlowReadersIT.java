@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.strait.config.ProxyConfig;
 import dev.strait.config.SpliceMode;
+import dev.strait.config.TlsConfig;
 import dev.strait.config.TransportKind;
 import dev.strait.config.WaterMark;
 import dev.strait.relay.RelayHandler;
@@ -12,6 +13,9 @@ import dev.strait.server.connection.ProxiedConnection;
 import dev.strait.server.support.Bytes;
 import dev.strait.server.support.LoopbackBackend;
 import dev.strait.server.support.RunningProxy;
+import dev.strait.server.support.TestPki;
+import dev.strait.server.support.TestPki.Issued;
+import dev.strait.server.support.TestPki.KeyForm;
 import dev.strait.server.support.TestRoutes;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufAllocatorMetricProvider;
@@ -21,6 +25,7 @@ import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -37,7 +42,10 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLSocket;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Many clients that stop reading while their backends keep pushing. For {@code HOLD} seconds (30, or
@@ -46,30 +54,58 @@ import org.junit.jupiter.api.Test;
  * {@code clients x (writeBufferWaterMark.high + one 64 KiB read buffer)} and flat. Then the readers resume: every
  * stream arrives byte-exact and, once flushed, every connection has resumed its backend's reads as often as it paused
  * them. Copying only ({@code splice: off}), since spliced bytes never enter the proxy's memory. The 1,000-client,
- * 10-minute version is {@code CONNS=1000 HOLD=600 bench/slow-readers}.
+ * 10-minute version is {@code CONNS=1000 HOLD=600 bench/slow-readers}; over TLS, {@code PROXIES=strait-tls-jdk}.
  */
 class SlowReadersIT {
     private static final int CLIENTS = Integer.getInteger("strait.slowReaders", 200);
     private static final int HOLD_SECONDS = Integer.getInteger("strait.slowReadersHold", 30);
     private static final int READ_BUFFER = 64 * 1024;
     private static final int CHUNK = 16 * 1024;
+    /** The largest TLS record on the wire: 16 KiB of plaintext, its header and up to 256 bytes of expansion. */
+    private static final int TLS_RECORD = 16 * 1024 + 5 + 256;
+
+    @TempDir
+    static Path dir;
 
     @Test
     void directMemoryStaysBoundedAndFlatWhileClientsStopReading() throws Exception {
+        run(false);
+    }
+
+    /**
+     * The same over a route that terminates TLS ({@code tls.provider: auto}): each client handshakes, sends its stream
+     * id and stops reading; each connection may hold one TLS record more (what the engine wrapped while the socket
+     * would not take it).
+     */
+    @Test
+    void directMemoryStaysBoundedAndFlatWhileTlsClientsStopReading() throws Exception {
+        run(true);
+    }
+
+    private void run(boolean tls) throws Exception {
         WaterMark marks = WaterMark.DEFAULT;
-        long bound = (long) CLIENTS * (marks.high() + READ_BUFFER);
+        long bound = (long) CLIENTS * (marks.high() + READ_BUFFER + (tls ? TLS_RECORD : 0));
+        TestPki pki = tls ? TestPki.create(dir, "ca-" + System.nanoTime()) : null;
+        Issued cert = tls ? pki.issue("server-" + System.nanoTime(), "slow.test", KeyForm.PKCS8_EC, "slow.test") : null;
         AtomicBoolean stop = new AtomicBoolean();
         Map<Integer, String> sentDigests = new ConcurrentHashMap<>();
         ExecutorService readers = Executors.newFixedThreadPool(CLIENTS);
         ScheduledExecutorService sampler = Executors.newSingleThreadScheduledExecutor();
         List<Socket> clients = new ArrayList<>();
         try (LoopbackBackend backend = LoopbackBackend.start(socket -> push(socket, stop, sentDigests));
-                RunningProxy proxy = RunningProxy.start(copyOnly(backend.address()))) {
+                RunningProxy proxy = RunningProxy.start(copyOnly(backend.address(), cert))) {
+            SSLContext context = tls ? TestPki.clientContext(pki.caCert(), null) : null;
             for (int i = 0; i < CLIENTS; i++) {
                 Socket client = new Socket();
                 client.setReceiveBufferSize(4096); // the kernel doubles it; small, so the proxy's buffers fill
                 client.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), proxy.port()), 5000);
                 client.setSoTimeout(120_000);
+                if (tls) {
+                    SSLSocket secure = (SSLSocket)
+                            context.getSocketFactory().createSocket(client, "slow.test", proxy.port(), true);
+                    secure.startHandshake();
+                    client = secure;
+                }
                 client.getOutputStream().write(StreamId.of(i)); // tells the backend which stream this is
                 clients.add(client);
             }
@@ -95,9 +131,10 @@ class SlowReadersIT {
             long lateMin = late.stream().mapToLong(Long::longValue).min().orElseThrow();
             long lateMax = late.stream().mapToLong(Long::longValue).max().orElseThrow();
             System.out.printf(
-                    "%d slow readers for %ds: direct memory max %d KiB (bound %d KiB), after warm-up %d..%d KiB;"
+                    "%d slow %sreaders for %ds: direct memory max %d KiB (bound %d KiB), after warm-up %d..%d KiB;"
                             + " samples (KiB) %s%n",
                     CLIENTS,
+                    tls ? "TLS " : "",
                     HOLD_SECONDS,
                     max / 1024,
                     bound / 1024,
@@ -144,10 +181,12 @@ class SlowReadersIT {
         }
     }
 
-    private static ProxyConfig copyOnly(String backend) {
-        ProxyConfig base = RunningProxy.config(
-                TransportKind.AUTO,
-                List.of(TestRoutes.route("test").backends(backend).build()));
+    private static ProxyConfig copyOnly(String backend, Issued tls) {
+        TestRoutes.Builder route = TestRoutes.route("test").backends(backend);
+        if (tls != null) {
+            route.tls(TlsConfig.of(tls.cert(), tls.key()));
+        }
+        ProxyConfig base = RunningProxy.config(TransportKind.AUTO, List.of(route.build()));
         return new ProxyConfig(
                 base.transport(),
                 SpliceMode.OFF,

@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.strait.balance.CheckResult;
 import dev.strait.config.BackendTls;
+import dev.strait.config.ClientAuth;
 import dev.strait.config.HealthCheck;
 import dev.strait.config.HostAndPort;
 import dev.strait.config.Route;
@@ -12,6 +13,7 @@ import dev.strait.config.Timeouts;
 import dev.strait.config.TlsConfig;
 import dev.strait.config.TlsProvider;
 import dev.strait.config.TransportKind;
+import dev.strait.server.route.RouteMetrics;
 import dev.strait.server.support.Bytes;
 import dev.strait.server.support.Clients;
 import dev.strait.server.support.LoopbackBackend;
@@ -28,6 +30,7 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
@@ -201,6 +204,133 @@ class TlsOriginationIT {
                 await().atMost(Duration.ofSeconds(10))
                         .until(() -> proxy.server().liveConnections().isEmpty());
             }
+        }
+    }
+
+    /**
+     * The originating route's {@code backendTls} files replaced in place: a CA that does not sign the backend makes
+     * new connections fail within 5 s while an old one relays on; a broken file is counted and keeps the last good
+     * context; the right CA again lets new connections through.
+     */
+    @Test
+    void usesReplacedBackendTlsFilesForNewConnectionsWhileAnOldOneRelaysOnAndKeepsTheLastGoodOnABrokenOne()
+            throws Exception {
+        Path files = Files.createDirectories(dir.resolve("in-place-" + System.nanoTime()));
+        Path ca = files.resolve("ca.crt");
+        Files.copy(pki.caCert(), ca);
+        try (LoopbackBackend echo = LoopbackBackend.echo();
+                RunningProxy proxy = chain(echo, ca, client.cert(), client.key())) {
+            int port = proxy.server().boundAddress("plain").getPort();
+            RouteMetrics metrics = proxy.server().routeMetrics().get("plain");
+            try (Socket old = Clients.connect(port)) {
+                Clients.assertEchoes(old, "before the replacement");
+
+                Files.copy(other.caCert(), ca, StandardCopyOption.REPLACE_EXISTING);
+                await().atMost(Duration.ofSeconds(5))
+                        .pollInterval(Duration.ofMillis(200))
+                        .until(() -> !echoes(port));
+                Clients.assertEchoes(old, "the old connection keeps its session");
+
+                long failures = metrics.tlsReloadFailuresTotal();
+                Files.writeString(ca, "not a certificate\n");
+                await().atMost(Duration.ofSeconds(5)).until(() -> metrics.tlsReloadFailuresTotal() > failures);
+                assertThat(echoes(port))
+                        .as("the last good context (the other CA) stays")
+                        .isFalse();
+
+                Files.copy(pki.caCert(), ca, StandardCopyOption.REPLACE_EXISTING);
+                await().atMost(Duration.ofSeconds(5))
+                        .pollInterval(Duration.ofMillis(200))
+                        .until(() -> echoes(port));
+                Clients.assertEchoes(old, "and after every reload");
+            }
+        }
+    }
+
+    /**
+     * A Kubernetes secret's symlink swap of the client certificate and key: one signed by a CA the backend does not
+     * trust makes new connections fail within 5 s; the old connection relays on; nothing counts as a failure.
+     */
+    @Test
+    void followsAKubernetesSymlinkSwapOfTheClientCertificate() throws Exception {
+        Path volume = Files.createDirectories(dir.resolve("secret-" + System.nanoTime()));
+        Path v1 = Files.createDirectories(volume.resolve("..v1"));
+        Path v2 = Files.createDirectories(volume.resolve("..v2"));
+        Issued stranger = other.issue("stranger-" + System.nanoTime(), "stranger", KeyForm.PKCS8_EC);
+        Files.copy(client.cert(), v1.resolve("tls.crt"));
+        Files.copy(client.key(), v1.resolve("tls.key"));
+        Files.copy(stranger.cert(), v2.resolve("tls.crt"));
+        Files.copy(stranger.key(), v2.resolve("tls.key"));
+        Files.createSymbolicLink(volume.resolve("..data"), v1.getFileName());
+        Files.createSymbolicLink(volume.resolve("tls.crt"), Path.of("..data/tls.crt"));
+        Files.createSymbolicLink(volume.resolve("tls.key"), Path.of("..data/tls.key"));
+        try (LoopbackBackend echo = LoopbackBackend.echo();
+                RunningProxy proxy = chain(echo, pki.caCert(), volume.resolve("tls.crt"), volume.resolve("tls.key"))) {
+            int port = proxy.server().boundAddress("plain").getPort();
+            try (Socket old = Clients.connect(port)) {
+                Clients.assertEchoes(old, "with the first client certificate");
+                Path tmp = volume.resolve("..data_tmp");
+                Files.createSymbolicLink(tmp, v2.getFileName());
+                Files.move(tmp, volume.resolve("..data"), StandardCopyOption.ATOMIC_MOVE);
+
+                await().atMost(Duration.ofSeconds(5))
+                        .pollInterval(Duration.ofMillis(200))
+                        .until(() -> !echoes(port));
+                Clients.assertEchoes(old, "the old connection keeps its session");
+            }
+            assertThat(proxy.server().routeMetrics().get("plain").tlsReloadFailuresTotal())
+                    .isZero();
+        }
+    }
+
+    /**
+     * Plain client -> route "plain" (originates TLS with {@code ca}, {@code cert}, {@code key}) -> route "tls"
+     * (terminates; demands a client certificate signed by the test CA) -> {@code echo}. One attempt, no queue: a
+     * failed handshake closes the client at once.
+     */
+    private static RunningProxy chain(LoopbackBackend echo, Path ca, Path cert, Path key) throws Exception {
+        int tlsPort = Ports.freePort();
+        TlsConfig demanding = new TlsConfig(
+                List.of(new TlsConfig.Certificate(server.cert(), server.key())),
+                List.of("TLSv1.3", "TLSv1.2"),
+                ClientAuth.REQUIRE,
+                Optional.of(pki.caCert()),
+                List.of(),
+                Duration.ofSeconds(10),
+                TlsProvider.AUTO,
+                false);
+        Route terminating = TestRoutes.route("tls")
+                .listen(new HostAndPort("127.0.0.1", tlsPort))
+                .backends(echo.address())
+                .tls(demanding)
+                .build();
+        Route originating = TestRoutes.route("plain")
+                .listen(new HostAndPort("127.0.0.1", 0))
+                .backends("127.0.0.1:" + tlsPort)
+                .retries(0)
+                .timeouts(noQueue())
+                .backendTls(new BackendTls(
+                        true,
+                        Optional.of("server.test"),
+                        true,
+                        Optional.of(ca),
+                        Optional.of(cert),
+                        Optional.of(key),
+                        List.of()))
+                .build();
+        return RunningProxy.start(RunningProxy.config(TransportKind.AUTO, List.of(terminating, originating)));
+    }
+
+    /** Whether a new connection through {@code port} echoes a line (false: closed or failed without one). */
+    private static boolean echoes(int port) {
+        try (Socket s = Clients.connect(port)) {
+            s.setSoTimeout(3_000);
+            s.getOutputStream().write("ping\n".getBytes(StandardCharsets.US_ASCII));
+            BufferedReader in =
+                    new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.US_ASCII));
+            return "ping".equals(in.readLine());
+        } catch (java.io.IOException e) {
+            return false;
         }
     }
 

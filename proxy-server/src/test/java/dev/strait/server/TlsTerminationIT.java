@@ -21,6 +21,7 @@ import dev.strait.server.support.TestRoutes;
 import dev.strait.server.tls.TlsSessionInfo;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
@@ -160,9 +161,10 @@ class TlsTerminationIT {
     }
 
     /**
-     * With the JDK's engine the client half-closes with close_notify then FIN (TLS 1.3 allows the other direction to
-     * go on); Netty's OpenSSL engine closes both directions on a close_notify, so there the client half-closes with a
-     * bare FIN, which both engines pass on as a FIN while the echo flows back.
+     * 64 MiB each way, then the client half-closes. With the JDK's engine by close_notify alone, its FIN withheld (TLS
+     * 1.3 lets the other direction go on): Strait passes it on as a FIN and the echo flows back to its end, then
+     * Strait's close_notify. With OpenSSL by a bare FIN, which Netty's OpenSSL engine passes on too (a close_notify
+     * ends both directions there: the next test).
      */
     @ParameterizedTest
     @EnumSource(names = {"OPENSSL", "JDK"})
@@ -176,13 +178,53 @@ class TlsTerminationIT {
             Future<Bytes.Digest> echoed = strait.submit(() -> Bytes.readAll(socket.getInputStream()));
             String sent = Bytes.writeRandom(socket.getOutputStream(), size, 64 * 1024, 12);
             if (provider == TlsProvider.JDK) {
-                socket.shutdownOutput(); // close_notify (a layered socket leaves the FIN to its transport)
+                socket.shutdownOutput(); // close_notify only: a layered socket leaves the FIN to its transport
+            } else {
+                raw.shutdownOutput(); // the FIN alone
             }
-            raw.shutdownOutput(); // the FIN: the backend gets it and echoes the rest before its own
 
-            Bytes.Digest back = echoed.get(120, TimeUnit.SECONDS);
+            Bytes.Digest back = echoed.get(120, TimeUnit.SECONDS); // to Strait's close_notify
             assertThat(back.count()).isEqualTo(size);
             assertThat(back.sha256()).isEqualTo(sent);
+        }
+    }
+
+    /**
+     * A request and at once the client's close_notify, no FIN, most likely before the relay has started; the backend
+     * answers 1 MiB only once its input has ended. The JDK's engine ({@code auto}): the close_notify reaches the
+     * backend as a FIN and the whole answer comes back, then Strait's close_notify. OpenSSL, the documented limit:
+     * Netty's engine answers the close_notify with its own at once and ends both directions, so the client sees a
+     * clean end of stream and none of the answer.
+     */
+    @ParameterizedTest
+    @EnumSource(names = {"OPENSSL", "JDK", "AUTO"})
+    void aClientsCloseNotifyEndsOneDirectionWithTheJdkEngineAndBothWithOpenssl(TlsProvider provider) throws Exception {
+        int answer = 1 << 20;
+        backend = LoopbackBackend.start(s -> {
+            try (s) {
+                s.getInputStream().transferTo(OutputStream.nullOutputStream());
+                byte[] chunk = new byte[64 * 1024];
+                java.util.Arrays.fill(chunk, (byte) 'a');
+                for (int i = 0; i < answer / chunk.length; i++) {
+                    s.getOutputStream().write(chunk);
+                }
+                s.shutdownOutput();
+            }
+        });
+        strait.start(
+                TransportKind.AUTO,
+                TestRoutes.route("test").backends(backend.address()).tls(tls(provider, ClientAuth.NONE, alpha)));
+        Socket raw = Clients.connect(strait.address().getPort());
+
+        try (raw;
+                SSLSocket socket = layered(raw)) {
+            socket.getOutputStream().write("the whole request\n".getBytes(StandardCharsets.US_ASCII));
+            socket.shutdownOutput(); // close_notify; TCP stays open both ways
+
+            Bytes.Digest back = Bytes.readAll(socket.getInputStream()); // to a close_notify: a clean end
+            assertThat(back.count())
+                    .as("bytes of the answer after the client's close_notify, provider %s", provider)
+                    .isEqualTo(provider == TlsProvider.OPENSSL ? 0 : answer);
         }
     }
 

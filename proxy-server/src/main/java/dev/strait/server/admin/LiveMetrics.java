@@ -58,7 +58,7 @@ public final class LiveMetrics {
                 "route");
         metrics.liveCounter(
                 "strait_tls_reload_failures",
-                "Certificate reloads refused (the previous certificates stay).",
+                "Certificate reloads refused, tls or backendTls files (the previous context stays).",
                 c -> server.routeMetrics().forEach((route, m) -> c.call(m.tlsReloadFailuresTotal(), route)),
                 "route");
         metrics.gauge(

@@ -157,7 +157,8 @@ public final class FrontendHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-        if (evt instanceof ChannelInputShutdownEvent) {
+        if (evt instanceof ChannelInputShutdownEvent || PreRelayStage.isCloseNotify(evt)) {
+            // A TLS client's close_notify ends its input as a FIN does: held, then replayed to the relay.
             held.finish();
             if (unserved) {
                 ctx.close();

@@ -7,6 +7,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.ChannelInputShutdownReadComplete;
+import io.netty.handler.ssl.SslCloseCompletionEvent;
 import io.netty.util.ReferenceCountUtil;
 import java.time.Duration;
 import java.util.ArrayDeque;
@@ -24,8 +25,9 @@ import java.util.ArrayDeque;
  * <p>Reading: the client's auto-read is off; a running stage asks for one read at a time until it hands over. Each
  * message is passed to {@link #read}, which owns it: {@link #hold} it or release it. Bytes that arrive before the
  * stage's turn (a native transport drains a client that sent a FIN) are kept and passed to {@link #read} first when
- * its turn comes. A FIN before the stage is done calls {@link #finished}, which by default hands over (the FIN is
- * replayed after the held bytes).
+ * its turn comes. A FIN (or a TLS client's close_notify, from a TLS stage's {@code SslHandler} before this one)
+ * before the stage is done calls {@link #finished}, which by default hands over (the end of input is replayed after
+ * the held bytes).
  *
  * <p>Deadline: {@link StageHost#staging} records the stage and arms its deadline in the connection's owner, which
  * closes the connection with the stage's cause if it runs out, and cancels it when the state moves on or the
@@ -144,7 +146,7 @@ public abstract class PreRelayStage extends ChannelInboundHandlerAdapter {
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
         if (evt == START) {
             start(ctx);
-        } else if (evt instanceof ChannelInputShutdownEvent) {
+        } else if (evt instanceof ChannelInputShutdownEvent || isCloseNotify(evt)) {
             if (running) {
                 held.finish();
                 finished(ctx);
@@ -154,6 +156,14 @@ public abstract class PreRelayStage extends ChannelInboundHandlerAdapter {
         } else if (evt != ChannelInputShutdownReadComplete.INSTANCE) {
             ctx.fireUserEventTriggered(evt);
         }
+    }
+
+    /**
+     * Whether {@code evt} says the client's TLS stream ended with a close_notify: the end of its input, as a FIN is
+     * (TLS 1.3 lets the client half-close that way and keep reading), even if its TCP FIN is still to come.
+     */
+    public static boolean isCloseNotify(Object evt) {
+        return evt instanceof SslCloseCompletionEvent closed && closed.isSuccess();
     }
 
     private void start(ChannelHandlerContext ctx) {

@@ -56,9 +56,13 @@ public record RouteRuntime(
         requireNonNull(backendTls, "backendTls");
     }
 
-    /** Stops what runs in the background for this runtime alone: the certificate watch of a terminating route. */
+    /**
+     * Stops what runs in the background for this runtime alone: the certificate watch of a terminating route and the
+     * file watch of its backends' TLS.
+     */
     public void stopWatching() {
         serverTls.ifPresent(ServerTls::stop);
+        backendTls.stop();
     }
 
     public String name() {

@@ -5,9 +5,16 @@ import io.netty.handler.ssl.OpenSsl;
 import io.netty.handler.ssl.SslProvider;
 
 /**
- * Which implementation a {@link TlsProvider} stands for here. {@code auto} takes OpenSSL (BoringSSL, statically linked
- * in netty-tcnative-boringssl-static, shipped in the jar for linux-x86_64) when its native library loads: it
- * handshakes and encrypts with less CPU and garbage than the JDK's engine; else the JDK's.
+ * Which implementation a {@link TlsProvider} stands for here.
+ *
+ * <p>{@code auto} takes the JDK's engine. OpenSSL (BoringSSL, statically linked in netty-tcnative-boringssl-static)
+ * handshakes with about a third of the CPU, but Netty 4.2.18's {@code ReferenceCountedOpenSslEngine} ends both
+ * directions when it receives a close_notify ({@code closeAll()} on {@code SSL_ERROR_ZERO_RETURN}): a TLS 1.3 client
+ * that half-closes with close_notify and keeps reading gets Strait's close_notify at once and none of the backend's
+ * answer, a truncation that looks like a clean end. The JDK's engine keeps the other direction open (TLS 1.3), which
+ * is what the relay promises, so {@code auto} keeps the promise and {@code openssl} is there for routes that want the
+ * cheaper handshakes and know their clients do not half-close with close_notify. The figures are in
+ * docs/configuration.md (TLS).
  */
 public final class Providers {
     private Providers() {}
@@ -15,8 +22,7 @@ public final class Providers {
     /** The provider {@code wanted} means on this machine; fails if {@code openssl} is forced but cannot load. */
     public static SslProvider resolve(TlsProvider wanted) {
         return switch (wanted) {
-            case AUTO -> OpenSsl.isAvailable() ? SslProvider.OPENSSL : SslProvider.JDK;
-            case JDK -> SslProvider.JDK;
+            case AUTO, JDK -> SslProvider.JDK;
             case OPENSSL -> {
                 if (!OpenSsl.isAvailable()) {
                     Throwable why = OpenSsl.unavailabilityCause();
@@ -26,5 +32,13 @@ public final class Providers {
                 yield SslProvider.OPENSSL;
             }
         };
+    }
+
+    /** The one-line warning a terminating route with {@code provider} logs at start, or null: none. */
+    public static String halfCloseWarning(SslProvider provider) {
+        return provider == SslProvider.OPENSSL
+                ? "a client's close_notify ends both directions with the openssl provider (the backend's answer after"
+                        + " it is lost); provider: jdk (or auto) keeps a TLS 1.3 half-close"
+                : null;
     }
 }

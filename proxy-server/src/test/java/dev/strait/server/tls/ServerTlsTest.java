@@ -9,6 +9,7 @@ import dev.strait.config.TlsProvider;
 import dev.strait.server.support.TestPki;
 import dev.strait.server.support.TestPki.Issued;
 import dev.strait.server.support.TestPki.KeyForm;
+import io.netty.handler.ssl.SslProvider;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -35,6 +36,17 @@ class ServerTlsTest {
         alpha = pki.issue("alpha", "alpha.test", KeyForm.PKCS1_RSA, "alpha.test");
         beta = pki.issue("beta", "beta.test", KeyForm.SEC1_EC, "*.beta.test");
         plain = pki.issue("plain", "plain.test", KeyForm.PKCS8_EC);
+    }
+
+    /** auto is the JDK's engine (it keeps a TLS 1.3 half-close); openssl is only what is asked for. */
+    @Test
+    void autoTakesTheJdkEngineAndOnlyOpensslWarnsAboutHalfClose() {
+        assertThat(ServerTls.load("r", config(alpha)).provider()).isEqualTo(SslProvider.JDK);
+        assertThat(Providers.resolve(TlsProvider.AUTO)).isEqualTo(SslProvider.JDK);
+        assertThat(Providers.resolve(TlsProvider.JDK)).isEqualTo(SslProvider.JDK);
+        assertThat(Providers.resolve(TlsProvider.OPENSSL)).isEqualTo(SslProvider.OPENSSL);
+        assertThat(Providers.halfCloseWarning(SslProvider.JDK)).isNull();
+        assertThat(Providers.halfCloseWarning(SslProvider.OPENSSL)).contains("close_notify");
     }
 
     @Test
