@@ -21,6 +21,7 @@ import java.io.IOException;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import javax.net.ssl.SSLException;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 
@@ -328,7 +329,11 @@ public final class RelayHandler extends ChannelDuplexHandler {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        if (cause instanceof IOException || cause.getCause() instanceof IOException) {
+        if (cause instanceof SSLException || cause.getCause() instanceof SSLException) {
+            listener.ended(side, RelayListener.End.TLS_ERROR);
+            log.debug(
+                    "{} {} failed in TLS: {}; closing {} {}", side, ctx.channel(), cause.toString(), peerSide(), peer);
+        } else if (cause instanceof IOException || cause.getCause() instanceof IOException) {
             listener.ended(side, RelayListener.End.RESET);
             log.debug("{} {} failed: {}; closing {} {}", side, ctx.channel(), cause.toString(), peerSide(), peer);
         } else {

@@ -19,6 +19,11 @@ public interface RelayListener {
         CLOSED,
         /** It failed with an I/O error: in practice a reset (or a write to a peer that had reset). */
         RESET,
+        /**
+         * Its TLS failed after the handshake: a record that does not decrypt, a fatal alert, a refused renegotiation
+         * (an {@link javax.net.ssl.SSLException}, bare or wrapped in a decoder's exception).
+         */
+        TLS_ERROR,
         /** It failed with anything else: a bug or a resource problem, logged at warn. */
         ERROR,
         /** Its fin timeout ran out with the pair still half-closed or still flushing. */

@@ -3,11 +3,13 @@ package dev.strait.relay;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.handler.codec.DecoderException;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLException;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -39,6 +41,20 @@ class RelayListenerTest {
         backend.pipeline().fireExceptionCaught(new IOException("Connection reset by peer"));
 
         assertThat(ends).startsWith("backend RESET", "backend CLOSED");
+    }
+
+    @Test
+    void reportsATlsFailureWrappedByADecoderAsATlsError() {
+        frontend.pipeline().fireExceptionCaught(new DecoderException(new SSLException("no renegotiation")));
+
+        assertThat(ends).startsWith("frontend TLS_ERROR", "frontend CLOSED");
+    }
+
+    @Test
+    void reportsABareTlsFailureAsATlsError() {
+        backend.pipeline().fireExceptionCaught(new SSLException("bad record mac"));
+
+        assertThat(ends).startsWith("backend TLS_ERROR", "backend CLOSED");
     }
 
     @Test

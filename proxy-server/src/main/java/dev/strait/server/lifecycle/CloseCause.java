@@ -47,7 +47,10 @@ public enum CloseCause {
     BACKEND_DOWN,
     /** An operator closed it. */
     ADMIN_CLOSE,
-    /** The client's TLS handshake failed (garbage, no shared protocol or cipher, a refused certificate). */
+    /**
+     * TLS failed: the client's handshake (garbage, no shared protocol or cipher, a refused certificate), or either side's
+     * TLS once relaying (a fatal alert, a record that does not decrypt, a refused renegotiation).
+     */
     TLS_ERROR,
     /** The client did not complete its TLS handshake within {@code tls.handshakeTimeout}. */
     TLS_HANDSHAKE_TIMEOUT,
@@ -75,6 +78,7 @@ public enum CloseCause {
             case FIN, CLOSED -> clientSide ? CLIENT_CLOSE : BACKEND_CLOSE;
             case RESET -> clientSide ? CLIENT_RESET : BACKEND_RESET;
             case FIN_TIMEOUT -> clientSide ? CLIENT_FIN_TIMEOUT : SERVER_FIN_TIMEOUT;
+            case TLS_ERROR -> TLS_ERROR;
             case ERROR -> ERROR;
         };
     }

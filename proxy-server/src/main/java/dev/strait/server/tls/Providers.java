@@ -17,6 +17,21 @@ import io.netty.handler.ssl.SslProvider;
  * docs/configuration.md (TLS).
  */
 public final class Providers {
+    /**
+     * The JDK's server engine accepts a TLS 1.2 client's request to renegotiate unless this is set (BoringSSL never
+     * renegotiates as a server); Strait refuses it, as HAProxy and nginx do, so the connection ends with
+     * {@code tls_error}. Set here, before this class hands out the JDK provider and so before the JVM's first server
+     * handshake reads it; a value given on the command line ({@code -Djdk.tls.rejectClientInitiatedRenegotiation=false})
+     * is left alone.
+     */
+    static final String REJECT_RENEGOTIATION = "jdk.tls.rejectClientInitiatedRenegotiation";
+
+    static {
+        if (System.getProperty(REJECT_RENEGOTIATION) == null) {
+            System.setProperty(REJECT_RENEGOTIATION, "true");
+        }
+    }
+
     private Providers() {}
 
     /** The provider {@code wanted} means on this machine; fails if {@code openssl} is forced but cannot load. */
