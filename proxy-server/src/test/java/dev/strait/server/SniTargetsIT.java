@@ -96,19 +96,7 @@ class SniTargetsIT {
         CompletableFuture<byte[]> received = new CompletableFuture<>();
         try (LoopbackBackend plain = LoopbackBackend.echo();
                 LoopbackBackend raw = LoopbackBackend.start(recording(received))) {
-            SniTarget db1 = new SniTarget(
-                    List.of("db1.test"),
-                    List.of(new BackendSpec(
-                            new HostAndPort("127.0.0.1", raw.port()),
-                            1,
-                            0,
-                            false,
-                            Optional.of(ProxyHeaderVersion.V2),
-                            Optional.empty())),
-                    BalanceAlgorithm.ROUND_ROBIN,
-                    Optional.empty(),
-                    PassiveCheck.DISABLED,
-                    0);
+            SniTarget db1 = targetWithHeader("db1.test", raw.port(), ProxyHeaderVersion.V2);
             proxy.start(
                     TransportKind.AUTO,
                     TestRoutes.route("test").backends(plain.address()).sni(List.of(db1)));
@@ -139,19 +127,7 @@ class SniTargetsIT {
         CompletableFuture<byte[]> received = new CompletableFuture<>();
         try (LoopbackBackend fallback = LoopbackBackend.start(recording(received));
                 LoopbackBackend named = LoopbackBackend.echo()) {
-            SniTarget db1 = new SniTarget(
-                    List.of("db1.test"),
-                    List.of(new BackendSpec(
-                            new HostAndPort("127.0.0.1", named.port()),
-                            1,
-                            0,
-                            false,
-                            Optional.of(ProxyHeaderVersion.V1),
-                            Optional.empty())),
-                    BalanceAlgorithm.ROUND_ROBIN,
-                    Optional.empty(),
-                    PassiveCheck.DISABLED,
-                    0);
+            SniTarget db1 = targetWithHeader("db1.test", named.port(), ProxyHeaderVersion.V1);
             proxy.start(
                     TransportKind.AUTO,
                     TestRoutes.route("test").backends(fallback.address()).sni(List.of(db1)));
@@ -163,6 +139,18 @@ class SniTargetsIT {
             }
             assertThat(received.get(30, TimeUnit.SECONDS)).isEqualTo(hello);
         }
+    }
+
+    /** A target whose one backend gets a PROXY header of {@code version}, whatever the route says. */
+    private static SniTarget targetWithHeader(String name, int port, ProxyHeaderVersion version) {
+        return new SniTarget(
+                List.of(name),
+                List.of(new BackendSpec(
+                        new HostAndPort("127.0.0.1", port), 1, 0, false, Optional.of(version), Optional.empty())),
+                BalanceAlgorithm.ROUND_ROBIN,
+                Optional.empty(),
+                PassiveCheck.DISABLED,
+                0);
     }
 
     /** A backend that records all it gets until the client's FIN, then closes. */

@@ -13,16 +13,11 @@ import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslProvider;
 import io.netty.handler.ssl.util.InsecureTrustManagerFactory;
 import io.netty.util.NetUtil;
-import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.security.PrivateKey;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -236,22 +231,7 @@ public final class BackendTlsContexts {
         t.ca().ifPresent(files::add);
         t.cert().ifPresent(files::add);
         t.key().ifPresent(files::add);
-        MessageDigest sha;
-        try {
-            sha = MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-        for (Path f : files) {
-            try {
-                sha.update(Files.readAllBytes(f));
-            } catch (IOException e) {
-                throw new IllegalArgumentException(
-                        "cannot read " + f + ": " + e.getClass().getSimpleName(), e);
-            }
-            sha.update((byte) 0);
-        }
-        return Arrays.toString(sha.digest());
+        return FileFingerprint.of(files);
     }
 
     private static SslContext context(String prefix, BackendTls t) {

@@ -9,18 +9,13 @@ import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslProvider;
 import io.netty.util.Mapping;
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.security.PrivateKey;
 import java.security.cert.CertificateExpiredException;
 import java.security.cert.CertificateNotYetValidException;
 import java.security.cert.CertificateParsingException;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.ScheduledExecutorService;
@@ -274,22 +269,7 @@ public final class ServerTls implements Mapping<String, SslContext> {
             files.add(c.key());
         });
         config.clientCa().ifPresent(files::add);
-        MessageDigest sha;
-        try {
-            sha = MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-        for (Path f : files) {
-            try {
-                sha.update(Files.readAllBytes(f));
-            } catch (IOException e) {
-                throw new IllegalArgumentException(
-                        "cannot read " + f + ": " + e.getClass().getSimpleName(), e);
-            }
-            sha.update((byte) 0);
-        }
-        return Arrays.toString(sha.digest());
+        return FileFingerprint.of(files);
     }
 
     private interface Reader<T> {
