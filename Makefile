@@ -31,7 +31,7 @@ test:
 SOAK_MINUTES ?= 30
 soak:
 	$(MVN) -pl proxy-server -am verify -Dtest=NONE -Dsurefire.failIfNoSpecifiedTests=false -Dit.test=ChurnIT \
-		-Dfailsafe.failIfNoSpecifiedTests=false \
+		-Dfailsafe.failIfNoSpecifiedTests=false -Dstrait.ownJvm.skip=true \
 		-Dstrait.churnSeconds=$$(( $(SOAK_MINUTES) * 60 )) \
 		-Djunit.jupiter.execution.timeout.default=$$(( $(SOAK_MINUTES) + 10 ))m
 
