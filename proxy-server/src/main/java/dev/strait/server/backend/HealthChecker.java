@@ -44,32 +44,9 @@ public final class HealthChecker implements AutoCloseable {
 
     /**
      * @param onDown called when a backend goes down (to close its connections when the check says so)
-     */
-    public HealthChecker(
-            String route,
-            HealthCheck check,
-            BackendPool pool,
-            EventLoop loop,
-            Transport transport,
-            Consumer<Backend> onDown) {
-        this(route, check, pool, loop, transport, onDown, BackendTlsContexts.NONE);
-    }
-
-    /** As above, probing backends that speak TLS through TLS with the route's settings ({@code backendTls}). */
-    public HealthChecker(
-            String route,
-            HealthCheck check,
-            BackendPool pool,
-            EventLoop loop,
-            Transport transport,
-            Consumer<Backend> onDown,
-            BackendTlsContexts tls) {
-        this(route, check, pool, loop, transport, onDown, tls, false);
-    }
-
-    /**
-     * As above; with {@code sslRequestFirst} (a {@code protocol: postgres} route) a TLS probe asks with PostgreSQL's
-     * SSLRequest before its handshake, as the route's connections do.
+     * @param tls the route's {@code backendTls}: backends that speak TLS are probed through TLS with its settings
+     * @param sslRequestFirst a {@code protocol: postgres} route: a TLS probe asks with PostgreSQL's SSLRequest before
+     *     its handshake, as the route's connections do
      */
     public HealthChecker(
             String route,
