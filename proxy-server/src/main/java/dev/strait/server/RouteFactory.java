@@ -233,11 +233,11 @@ final class RouteFactory {
             }
             stages.add(host -> new TlsStage(contexts, tls.handshakeTimeout(), outcomes, host));
             if (previous == null || previous.serverTls().isEmpty()) {
-                log.info("route {}: terminating TLS with the {} provider", route.name(), contexts.provider());
-                String warning = Providers.halfCloseWarning(contexts.provider());
-                if (warning != null) {
-                    log.warn("route {}: {}", route.name(), warning);
-                }
+                log.info(
+                        "route {}: terminating TLS with the {} provider{}",
+                        route.name(),
+                        contexts.provider(),
+                        Providers.fallbackReason(tls.provider(), contexts.provider()));
             }
         }
         routeMetrics.serving(serverTls.orElse(null));

@@ -7,6 +7,8 @@ import dev.strait.server.support.LoopbackBackend;
 import dev.strait.server.support.StraitJar;
 import dev.strait.server.support.Transports;
 import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.jar.JarFile;
@@ -43,6 +45,20 @@ class JarContentsIT {
         assertThat(natives)
                 .as("left out: QUIC, kqueue, macOS, Windows")
                 .noneMatch(name -> name.contains("quiche") || name.contains("kqueue") || name.contains("macos"));
+    }
+
+    /** The OpenSSL engine in the jar is Strait's patched copy (TLS 1.3 half-close), byte for byte the one built. */
+    @Test
+    void carriesThePatchedOpensslEngineAndNotNettys() throws IOException {
+        String engine = "io/netty/handler/ssl/ReferenceCountedOpenSslEngine.class";
+        byte[] built = Files.readAllBytes(Path.of("target", "classes").resolve(engine));
+        try (JarFile file = new JarFile(Path.of("target", "proxy-server.jar").toFile())) {
+            ZipEntry entry = file.getEntry(engine);
+            assertThat(entry).as(engine).isNotNull();
+            try (InputStream in = file.getInputStream(entry)) {
+                assertThat(in.readAllBytes()).as("the jar's %s", engine).isEqualTo(built);
+            }
+        }
     }
 
     @Test

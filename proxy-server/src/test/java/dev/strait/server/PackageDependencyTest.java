@@ -112,6 +112,9 @@ class PackageDependencyTest {
         Matcher pkg = PACKAGE.matcher(text);
         assertThat(pkg.find()).as("package line in %s", file).isTrue();
         String from = pkg.group(1);
+        if (!from.startsWith("dev.strait.")) {
+            return; // Netty's patched OpenSSL engine (io.netty.handler.ssl) is Netty's code, outside these layers
+        }
         Set<String> targets = graph.computeIfAbsent(from, p -> new TreeSet<>());
         Matcher imports = IMPORT.matcher(text);
         while (imports.find()) {

@@ -7,14 +7,13 @@ import io.netty.handler.ssl.SslProvider;
 /**
  * Which implementation a {@link TlsProvider} stands for here.
  *
- * <p>{@code auto} takes the JDK's engine. OpenSSL (BoringSSL, statically linked in netty-tcnative-boringssl-static)
- * handshakes with about a third of the CPU, but Netty 4.2.18's {@code ReferenceCountedOpenSslEngine} ends both
- * directions when it receives a close_notify ({@code closeAll()} on {@code SSL_ERROR_ZERO_RETURN}): a TLS 1.3 client
- * that half-closes with close_notify and keeps reading gets Strait's close_notify at once and none of the backend's
- * answer, a truncation that looks like a clean end. The JDK's engine keeps the other direction open (TLS 1.3), which
- * is what the relay promises, so {@code auto} keeps the promise and {@code openssl} is there for routes that want the
- * cheaper handshakes and know their clients do not half-close with close_notify. The figures are in
- * docs/configuration.md (TLS).
+ * <p>{@code auto} takes OpenSSL (BoringSSL, statically linked in netty-tcnative-boringssl-static) where it loads, and
+ * the JDK's engine where it does not (a platform netty-tcnative does not ship for). OpenSSL handshakes with a fraction
+ * of the JDK's CPU and relays bulk several times cheaper (docs/configuration.md, TLS, has the figures). Netty
+ * 4.2.18's OpenSSL engine ended both directions when it received a close_notify ({@code closeAll()} on
+ * {@code SSL_ERROR_ZERO_RETURN}), which broke the relay's half-close promise for TLS 1.3 clients; Strait carries that
+ * one file with the fix ({@code io.netty.handler.ssl.ReferenceCountedOpenSslEngine}: a TLS 1.3 close_notify closes
+ * inbound only, as the JDK's engine does), so both providers now keep the promise.
  */
 public final class Providers {
     /**
@@ -37,7 +36,8 @@ public final class Providers {
     /** The provider {@code wanted} means on this machine; fails if {@code openssl} is forced but cannot load. */
     public static SslProvider resolve(TlsProvider wanted) {
         return switch (wanted) {
-            case AUTO, JDK -> SslProvider.JDK;
+            case AUTO -> OpenSsl.isAvailable() ? SslProvider.OPENSSL : SslProvider.JDK;
+            case JDK -> SslProvider.JDK;
             case OPENSSL -> {
                 if (!OpenSsl.isAvailable()) {
                     Throwable why = OpenSsl.unavailabilityCause();
@@ -49,11 +49,15 @@ public final class Providers {
         };
     }
 
-    /** The one-line warning a terminating route with {@code provider} logs at start, or null: none. */
-    public static String halfCloseWarning(SslProvider provider) {
-        return provider == SslProvider.OPENSSL
-                ? "a client's close_notify ends both directions with the openssl provider (the backend's answer after"
-                        + " it is lost); provider: jdk (or auto) keeps a TLS 1.3 half-close"
-                : null;
+    /**
+     * Why {@code auto} ended with the JDK's engine, as a suffix for the start line ({@code " (OpenSSL unavailable:
+     * ...)"}), or {@code ""} when it did not.
+     */
+    public static String fallbackReason(TlsProvider wanted, SslProvider resolved) {
+        if (wanted != TlsProvider.AUTO || resolved != SslProvider.JDK) {
+            return "";
+        }
+        Throwable why = OpenSsl.unavailabilityCause();
+        return " (auto: OpenSSL is unavailable" + (why == null ? "" : ": " + why.getMessage()) + ")";
     }
 }
