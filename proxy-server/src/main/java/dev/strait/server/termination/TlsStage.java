@@ -31,18 +31,21 @@ import org.apache.logging.log4j.Logger;
  *
  * <p>A failed handshake (garbage, no shared version or cipher, a client certificate refused) closes the connection
  * with {@code tls_error}; the stage's deadline ({@code tls.handshakeTimeout}) with {@code tls_handshake_timeout}.
- * Either is logged once, with the client's address and the reason, without a stack trace, and counted.
+ * Either is logged once, with the client's address and the reason, without a stack trace; a failure is counted here,
+ * a timeout by the close path from its cause.
  *
  * <p>Thread model: the client's event loop only.
  */
 public final class TlsStage extends PreRelayStage {
     private static final Logger log = LogManager.getLogger(TlsStage.class);
 
-    /** Told of each failed or timed-out handshake. */
+    /**
+     * Told of each failed handshake. A timed-out one is counted by the connection's close path, from its cause
+     * ({@code tls_handshake_timeout}).
+     */
+    @FunctionalInterface
     public interface Outcomes {
         void handshakeFailed();
-
-        void handshakeTimedOut();
     }
 
     private final ServerTls tls;
@@ -170,7 +173,6 @@ public final class TlsStage extends PreRelayStage {
                 && System.nanoTime() - turnNanos
                         >= timeout.toNanos() - Duration.ofMillis(50).toNanos()) {
             ended = true;
-            outcomes.handshakeTimedOut();
             log.info(
                     "client {} -> {}: TLS handshake not finished within {}ms; closed",
                     ctx.channel().remoteAddress(),

@@ -13,6 +13,7 @@ import dev.strait.config.TlsConfig;
 import dev.strait.relay.RelayListener;
 import dev.strait.server.lifecycle.CloseCause;
 import dev.strait.server.lifecycle.ConnectionState;
+import dev.strait.server.postgres.PostgresPreambleStage;
 import dev.strait.server.support.TestRoutes;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
@@ -24,6 +25,7 @@ import io.netty.util.ReferenceCountUtil;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import javax.net.ssl.SSLHandshakeException;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -208,6 +210,26 @@ class CloseCauseTest {
         client.pipeline().close();
         assertThat(connection.state()).as("no task waited for").isInstanceOf(ConnectionState.Closed.class);
         assertClosedOnceWith(CloseCause.CLIENT_CLOSE);
+    }
+
+    @Test
+    void thePostgresPreamblesDeadlineEndsItWithTlsHandshakeTimeoutCountedAsOne() {
+        Duration handshakeTimeout = Duration.ofSeconds(5);
+        route = new EmbeddedRoute(
+                route(1, 0, timeouts(Duration.ZERO, Duration.ZERO, Duration.ZERO), Limits.NONE, AccessList.OPEN),
+                List.of(PostgresPreambleStage.factory("test", handshakeTimeout)));
+        client = route.accept();
+        connection = route.connectionOf(client);
+        assertThat(connection.state().name()).isEqualTo("stage:postgres");
+
+        advance(client, handshakeTimeout); // the client never sends its SSLRequest
+
+        assertClosedOnceWith(CloseCause.TLS_HANDSHAKE_TIMEOUT);
+        assertThat(route.runtime.metrics().closedTotal(CloseCause.TLS_HANDSHAKE_TIMEOUT))
+                .isOne();
+        assertThat(route.runtime.metrics().tlsHandshakeTimeoutsTotal())
+                .as("strait_tls_handshake_timeouts_total agrees with the cause")
+                .isOne();
     }
 
     @Test

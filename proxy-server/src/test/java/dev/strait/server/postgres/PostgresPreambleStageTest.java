@@ -118,17 +118,7 @@ class PostgresPreambleStageTest {
             host.channel = channel;
             channel.pipeline().addLast("postgres", new PostgresPreambleStage("test", Duration.ofSeconds(7), host));
             if (withTlsStage) {
-                TlsStage tls = new TlsStage(
-                        serverTls,
-                        Duration.ofSeconds(10),
-                        new TlsStage.Outcomes() {
-                            @Override
-                            public void handshakeFailed() {}
-
-                            @Override
-                            public void handshakeTimedOut() {}
-                        },
-                        host);
+                TlsStage tls = new TlsStage(serverTls, Duration.ofSeconds(10), () -> {}, host);
                 channel.pipeline().addLast("tls", tls);
             }
             channel.pipeline().addLast("tail", tail);
