@@ -216,17 +216,7 @@ final class RouteFactory {
             ServerTls contexts = tlsOrFail(route, () -> ServerTls.load(route.name(), tls));
             contexts.watch(workers.next(), routeMetrics::tlsReloadFailed);
             serverTls = Optional.of(contexts);
-            TlsStage.Outcomes outcomes = new TlsStage.Outcomes() {
-                @Override
-                public void handshakeFailed() {
-                    routeMetrics.tlsHandshakeFailed();
-                }
-
-                @Override
-                public void handshakeTimedOut() {
-                    routeMetrics.tlsHandshakeTimedOut();
-                }
-            };
+            TlsStage.Outcomes outcomes = routeMetrics::tlsHandshakeFailed;
             if (route.protocol() == RouteProtocol.POSTGRES) {
                 // PostgreSQL asks for TLS (or sends a cancel) in plaintext first: answered before the handshake.
                 stages.add(PostgresPreambleStage.factory(route.name(), tls.handshakeTimeout()));

@@ -27,7 +27,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  * and nginx refuse it: BoringSSL never renegotiates on the server side, and Strait tells the JDK's engine to refuse
  * client-initiated renegotiation ({@code jdk.tls.rejectClientInitiatedRenegotiation}), which it otherwise accepts (this
  * test fails on {@code auto} without it). Run against the jar, where that setting is made before any handshake, as
- * users run Strait; nothing sent after the request reaches the backend.
+ * users run Strait; nothing sent after the request reaches the backend, and the access log gives the close as
+ * {@code tls_error}.
  */
 class TlsRenegotiationIT {
     @TempDir
@@ -69,9 +70,11 @@ class TlsRenegotiationIT {
                             .isInstanceOf(IOException.class)
                             .hasMessageNotContaining("the renegotiated connection answered 97");
                 }
-                // Closed, not left open. Logged as client_close: Netty's SslHandler closes the channel inside its
-                // decode, and the connection's close path runs before the engine's error reaches the relay.
-                strait.awaitLine(Pattern.compile("event=close .*route=tls .*bytesFromClient=6 bytesFromBackend=6 "));
+                // Closed, not left open, and for the TLS error: Netty's SslHandler closes the channel inside its
+                // decode and throws the engine's error after, which must still decide the cause (not client_close).
+                strait.awaitLine(
+                        Pattern.compile(
+                                "event=close .*route=tls .*bytesFromClient=6 bytesFromBackend=6 spliced=false cause=tls_error "));
                 strait.terminateAndAssertCleanExit();
             }
         }

@@ -53,7 +53,8 @@ public final class LiveMetrics {
                 "route");
         metrics.liveCounter(
                 "strait_tls_handshake_timeouts",
-                "Client TLS handshakes not finished within tls.handshakeTimeout (closed with tls_handshake_timeout).",
+                "Clients closed with tls_handshake_timeout: TLS (with protocol postgres, its preamble too) not set up"
+                        + " within tls.handshakeTimeout.",
                 c -> server.routeMetrics().forEach((route, m) -> c.call(m.tlsHandshakeTimeoutsTotal(), route)),
                 "route");
         metrics.liveCounter(

@@ -35,6 +35,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.Future;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
@@ -44,12 +45,13 @@ import org.apache.logging.log4j.Logger;
  * states (each legal from named states only, else an {@link IllegalStateException}), its close cause, and the one
  * close path.
  *
- * <p>Close path: it runs once, when the client channel closes, whoever closed it. It records the state as
- * {@link Closed} with one {@link CloseCause}, then releases what the state it leaves held: the attempt in progress,
- * the backend's count, the admission slot with the route's counters, the registry entry and every timer; and logs
- * one debug line with both addresses and the cause. A cause is noted by whoever sees why the connection ends (a
- * timer, the connector, the relay through {@link RelayListener}); weak causes (a side's FIN or close) give way to a
- * later strong one, and between strong ones the first wins.
+ * <p>Close path: it runs once, when the client channel closes, whoever closed it (one task later on a relaying TLS
+ * connection, so that a TLS error thrown after the close still counts: see {@link #operationComplete}). It records
+ * the state as {@link Closed} with one {@link CloseCause}, then releases what the state it leaves held: the attempt
+ * in progress, the backend's count, the admission slot with the route's counters, the registry entry and every
+ * timer; and logs one debug line with both addresses and the cause. A cause is noted by whoever sees why the
+ * connection ends (a timer, the connector, the relay through {@link RelayListener}); weak causes (a side's FIN or
+ * close) give way to a later strong one, and between strong ones the first wins.
  *
  * <p>Thread model: transitions, notes and the close path run on the client's event loop (the backend channel shares
  * it); the state is volatile so that the admin endpoint may read it from any thread.
@@ -382,9 +384,30 @@ public final class ProxiedConnection implements ConnectionView, StageHost, Chann
         close(CloseCause.MAX_LIFETIME);
     }
 
-    /** The close path: the client channel closed. Runs once. */
+    /**
+     * The client channel closed: the close path runs now, or one task later on a relaying TLS connection that no
+     * strong cause was noted for. Netty's {@code SslHandler} closes the channel inside its decode when the engine fails
+     * (a refused renegotiation, a record that does not decrypt) and throws the error after, so it reaches the relay
+     * later in this same turn; settling one task later lets its {@code tls_error} replace the close it caused. A plain
+     * relay's error always comes before its close: its close path never waits.
+     */
     @Override
     public void operationComplete(ChannelFuture closed) {
+        if (state instanceof Relaying
+                && (cause == null || cause.weak())
+                && route.route().tls().isPresent()) {
+            try {
+                frontend.eventLoop().execute(this::settle);
+                return;
+            } catch (RejectedExecutionException shuttingDown) {
+                // the loop takes no more tasks: settle now
+            }
+        }
+        settle();
+    }
+
+    /** The close path. Runs once. */
+    private void settle() {
         ConnectionState was = state;
         if (was instanceof Closed) {
             return;

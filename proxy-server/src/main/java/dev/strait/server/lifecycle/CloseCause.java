@@ -52,7 +52,11 @@ public enum CloseCause {
      * TLS once relaying (a fatal alert, a record that does not decrypt, a refused renegotiation).
      */
     TLS_ERROR,
-    /** The client did not complete its TLS handshake within {@code tls.handshakeTimeout}. */
+    /**
+     * The client did not complete its TLS handshake within {@code tls.handshakeTimeout}, or (on a {@code protocol:
+     * postgres} route) sent neither an SSLRequest nor a ClientHello within it. Counted in {@code
+     * strait_tls_handshake_timeouts_total} too.
+     */
     TLS_HANDSHAKE_TIMEOUT,
     /** Anything else: an unexpected exception, logged at warn where it happened. */
     ERROR,

@@ -2,6 +2,7 @@ package dev.strait.server.postgres;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.strait.config.Route;
 import dev.strait.server.lifecycle.CloseCause;
 import dev.strait.server.lifecycle.PreRelayStage;
 import dev.strait.server.lifecycle.StageHost;
@@ -21,7 +22,8 @@ import org.apache.logging.log4j.Logger;
  *
  * <ul>
  *   <li>{@code SSLRequest}: answered {@code S}, not passed on; the TLS stage does the handshake next.
- *   <li>A TLS ClientHello first (PostgreSQL 17's direct TLS): passed to the TLS stage as it came.
+ *   <li>A TLS ClientHello first (PostgreSQL 17's direct TLS): passed to the TLS stage as it came, which must then
+ *       negotiate ALPN {@code postgresql} or close the connection ({@code tls_error}), as PostgreSQL does.
  *   <li>{@code GSSENCRequest}: answered {@code N} (no GSS encryption here), and the preamble is read again; a second
  *       one closes the connection ({@code protocol_error}).
  *   <li>Bytes after an {@code SSLRequest} or {@code GSSENCRequest}, before the answer: closed ({@code protocol_error},
@@ -35,8 +37,9 @@ import org.apache.logging.log4j.Logger;
  *   <li>Anything else (a length no PostgreSQL server accepts): closed ({@code protocol_error}).
  * </ul>
  *
- * <p>Its deadline is the route's {@code tls.handshakeTimeout} ({@code tls_handshake_timeout}); the handshake that
- * follows gets its own. Every close is logged once, at info, with both addresses and the reason. Thread model: the
+ * <p>Its deadline is the route's {@code tls.handshakeTimeout} ({@code tls_handshake_timeout}, counted in {@code
+ * strait_tls_handshake_timeouts_total} as a stalled handshake is: to the client it is all one TLS setup); the
+ * handshake that follows gets its own. Every close is logged once, at info, with both addresses and the reason. Thread model: the
  * client's event loop only.
  */
 public final class PostgresPreambleStage extends PreRelayStage {
@@ -86,7 +89,12 @@ public final class PostgresPreambleStage extends PreRelayStage {
         PostgresPreamble.Message first = PostgresPreamble.read(seen);
         switch (first.kind()) {
             case NEED_MORE -> {}
-            case DIRECT_TLS -> passOn();
+            case DIRECT_TLS -> {
+                // As PostgreSQL 17: direct TLS must negotiate ALPN postgresql, so that another protocol's client
+                // (an HTTPS request sent here) cannot be taken for a PostgreSQL one.
+                TlsStage.requireAlpn(ctx.pipeline(), Route.POSTGRES_ALPN, "a direct TLS handshake");
+                passOn();
+            }
             case SSL_REQUEST, GSSENC_REQUEST -> answer(ctx, first);
             case CANCEL_REQUEST -> {
                 TlsStage.removeFrom(ctx.pipeline()); // a plaintext cancel goes on in plaintext

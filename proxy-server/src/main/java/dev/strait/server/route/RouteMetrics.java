@@ -115,11 +115,6 @@ public final class RouteMetrics {
         tlsHandshakeFailures.increment();
     }
 
-    /** A client did not finish its TLS handshake in time ({@code tls_handshake_timeout}). */
-    public void tlsHandshakeTimedOut() {
-        tlsHandshakeTimeouts.increment();
-    }
-
     /** Changed certificate files could not be loaded; the previous ones stay. */
     public void tlsReloadFailed() {
         tlsReloadFailures.increment();
@@ -138,6 +133,10 @@ public final class RouteMetrics {
         return tlsHandshakeFailures.sum();
     }
 
+    /**
+     * Clients closed with {@code tls_handshake_timeout}: counted by {@link #closed} from the cause itself, so the two
+     * always agree (the TLS stage's deadline, and on a {@code protocol: postgres} route the preamble's before it).
+     */
     public long tlsHandshakeTimeoutsTotal() {
         return tlsHandshakeTimeouts.sum();
     }
@@ -158,7 +157,7 @@ public final class RouteMetrics {
     public void closed(
             CloseCause cause, long durationNanos, long waitNanos, String backend, long fromClient, long fromBackend) {
         active.decrementAndGet();
-        closedByCause[cause.ordinal()].inc();
+        ended(cause);
         durationSeconds.observe(durationNanos / NANOS_PER_SECOND);
         waitSeconds.observe(waitNanos / NANOS_PER_SECOND);
         if (backend != null) {
@@ -171,6 +170,9 @@ public final class RouteMetrics {
     /** A client that was never counted (denied, refused) ended: only its cause is counted. */
     public void ended(CloseCause cause) {
         closedByCause[cause.ordinal()].inc();
+        if (cause == CloseCause.TLS_HANDSHAKE_TIMEOUT) {
+            tlsHandshakeTimeouts.increment();
+        }
     }
 
     /** A connect to {@code backend} succeeded after {@code nanos}. */

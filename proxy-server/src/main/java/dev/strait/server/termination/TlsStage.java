@@ -29,25 +29,31 @@ import org.apache.logging.log4j.Logger;
  * turn the stage reads until the handshake completes, holds any plaintext the client sent early, records what was
  * negotiated on the channel ({@link TlsSessionInfo#KEY}) and hands over.
  *
- * <p>A failed handshake (garbage, no shared version or cipher, a client certificate refused) closes the connection
- * with {@code tls_error}; the stage's deadline ({@code tls.handshakeTimeout}) with {@code tls_handshake_timeout}.
- * Either is logged once, with the client's address and the reason, without a stack trace, and counted.
+ * <p>A failed handshake (garbage, no shared version or cipher, a client certificate refused, or no ALPN where a
+ * stage before it required one with {@link #requireAlpn}) closes the connection with {@code tls_error}; the stage's
+ * deadline ({@code tls.handshakeTimeout}) with {@code tls_handshake_timeout}. Either is logged once, with the
+ * client's address and the reason, without a stack trace; a failure is counted here, a timeout by the close path from
+ * its cause.
  *
  * <p>Thread model: the client's event loop only.
  */
 public final class TlsStage extends PreRelayStage {
     private static final Logger log = LogManager.getLogger(TlsStage.class);
 
-    /** Told of each failed or timed-out handshake. */
+    /**
+     * Told of each failed handshake. A timed-out one is counted by the connection's close path, from its cause
+     * ({@code tls_handshake_timeout}).
+     */
+    @FunctionalInterface
     public interface Outcomes {
         void handshakeFailed();
-
-        void handshakeTimedOut();
     }
 
     private final ServerTls tls;
     private final Outcomes outcomes;
     private final Duration timeout;
+    private String requiredAlpn; // null: any ALPN outcome, none included
+    private String requiredBy;
     private boolean handshaken;
     private boolean turn;
     private boolean ended;
@@ -79,6 +85,20 @@ public final class TlsStage extends PreRelayStage {
             pipeline.remove(Sni.class);
         }
         pipeline.remove(stage);
+    }
+
+    /**
+     * Makes this connection's handshake count as failed ({@code tls_error}) unless ALPN selected {@code protocol}:
+     * PostgreSQL's rule for a direct TLS connection, against cross-protocol attacks. Only before the handshake has
+     * finished; {@code what} names the connection in the log line (e.g. "a direct TLS handshake").
+     */
+    public static void requireAlpn(ChannelPipeline pipeline, String protocol, String what) {
+        TlsStage stage = pipeline.get(TlsStage.class);
+        if (stage == null || stage.handshaken) {
+            throw new IllegalStateException("no TLS stage before its handshake to require ALPN " + protocol);
+        }
+        stage.requiredAlpn = requireNonNull(protocol, "protocol");
+        stage.requiredBy = requireNonNull(what, "what");
     }
 
     /** Early plaintext (TLS 1.3 lets the client send right after its Finished): passed on after the hand-over. */
@@ -132,6 +152,22 @@ public final class TlsStage extends PreRelayStage {
             return;
         }
         SslHandler ssl = ctx.pipeline().get(SslHandler.class);
+        if (requiredAlpn != null) {
+            String selected = ssl == null ? null : ssl.applicationProtocol();
+            if (!requiredAlpn.equals(selected)) {
+                ended = true;
+                outcomes.handshakeFailed();
+                log.info(
+                        "client {} -> {}: {} without ALPN protocol {} (selected: {}); closed",
+                        ctx.channel().remoteAddress(),
+                        ctx.channel().localAddress(),
+                        requiredBy,
+                        requiredAlpn,
+                        selected == null ? "none" : selected);
+                fail(CloseCause.TLS_ERROR);
+                return;
+            }
+        }
         if (ssl != null) {
             ctx.channel()
                     .attr(TlsSessionInfo.KEY)
@@ -170,7 +206,6 @@ public final class TlsStage extends PreRelayStage {
                 && System.nanoTime() - turnNanos
                         >= timeout.toNanos() - Duration.ofMillis(50).toNanos()) {
             ended = true;
-            outcomes.handshakeTimedOut();
             log.info(
                     "client {} -> {}: TLS handshake not finished within {}ms; closed",
                     ctx.channel().remoteAddress(),

@@ -8,13 +8,25 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.strait.config.AccessList;
 import dev.strait.config.Limits;
+import dev.strait.config.Route;
+import dev.strait.config.TlsConfig;
 import dev.strait.relay.RelayListener;
 import dev.strait.server.lifecycle.CloseCause;
 import dev.strait.server.lifecycle.ConnectionState;
+import dev.strait.server.postgres.PostgresPreambleStage;
+import dev.strait.server.support.TestRoutes;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.handler.codec.DecoderException;
+import io.netty.util.ReferenceCountUtil;
 import java.io.IOException;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
+import javax.net.ssl.SSLHandshakeException;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -28,8 +40,22 @@ class CloseCauseTest {
 
     /** A relaying connection on a route with these timeouts. */
     private void relaying(Duration idle, Duration maxLifetime) {
-        route = new EmbeddedRoute(
-                route(1, 0, timeouts(Duration.ZERO, idle, maxLifetime), Limits.NONE, AccessList.OPEN));
+        relaying(route(1, 0, timeouts(Duration.ZERO, idle, maxLifetime), Limits.NONE, AccessList.OPEN));
+    }
+
+    /** A relaying connection on a plain route with no timeouts, or the same route terminating TLS. */
+    private void relaying(boolean tls) {
+        Route plain = route(1, 0, timeouts(Duration.ZERO, Duration.ZERO, Duration.ZERO), Limits.NONE, AccessList.OPEN);
+        relaying(
+                tls
+                        ? TestRoutes.from(plain)
+                                .tls(TlsConfig.of(Path.of("unused.crt"), Path.of("unused.key")))
+                                .build()
+                        : plain);
+    }
+
+    private void relaying(Route config) {
+        route = new EmbeddedRoute(config);
         client = route.accept();
         connection = route.connectionOf(client);
         route.lastDial().promise().setSuccess();
@@ -164,10 +190,71 @@ class CloseCauseTest {
     }
 
     @Test
+    void aTlsErrorThrownAfterTheSslHandlerClosedTheClientInTheSameTurnEndsItWithTlsError() {
+        relaying(true);
+        client.pipeline().addFirst(new SslHandlerRefusingARenegotiation());
+        client.pipeline().fireChannelRead(Unpooled.wrappedBuffer(new byte[] {22, 3, 3}));
+        assertClosedOnceWith(CloseCause.TLS_ERROR);
+    }
+
+    @Test
+    void aTlsClientsCloseWithNoErrorAfterItStillEndsWithClientClose() {
+        relaying(true);
+        client.pipeline().close();
+        assertClosedOnceWith(CloseCause.CLIENT_CLOSE);
+    }
+
+    @Test
+    void aPlainRouteRunsTheClosePathAtTheCloseItself() {
+        relaying(false);
+        client.pipeline().close();
+        assertThat(connection.state()).as("no task waited for").isInstanceOf(ConnectionState.Closed.class);
+        assertClosedOnceWith(CloseCause.CLIENT_CLOSE);
+    }
+
+    @Test
+    void thePostgresPreamblesDeadlineEndsItWithTlsHandshakeTimeoutCountedAsOne() {
+        Duration handshakeTimeout = Duration.ofSeconds(5);
+        route = new EmbeddedRoute(
+                route(1, 0, timeouts(Duration.ZERO, Duration.ZERO, Duration.ZERO), Limits.NONE, AccessList.OPEN),
+                List.of(PostgresPreambleStage.factory("test", handshakeTimeout)));
+        client = route.accept();
+        connection = route.connectionOf(client);
+        assertThat(connection.state().name()).isEqualTo("stage:postgres");
+
+        advance(client, handshakeTimeout); // the client never sends its SSLRequest
+
+        assertClosedOnceWith(CloseCause.TLS_HANDSHAKE_TIMEOUT);
+        assertThat(route.runtime.metrics().closedTotal(CloseCause.TLS_HANDSHAKE_TIMEOUT))
+                .isOne();
+        assertThat(route.runtime.metrics().tlsHandshakeTimeoutsTotal())
+                .as("strait_tls_handshake_timeouts_total agrees with the cause")
+                .isOne();
+    }
+
+    @Test
     void aTransitionFromAStateThatDoesNotAllowItIsRefused() {
         relaying(Duration.ZERO, Duration.ZERO);
         assertThatThrownBy(connection::admit).isInstanceOf(IllegalStateException.class);
         assertThatThrownBy(() -> connection.waitForBackend(0)).isInstanceOf(IllegalStateException.class);
+    }
+
+    /**
+     * What Netty's {@code SslHandler} does when its engine refuses a TLS 1.2 renegotiation: it closes the channel
+     * inside its decode, then throws the engine's error (wrapped by the decoder) up the pipeline. An EmbeddedChannel
+     * runs its queued tasks as soon as it is closed, so the error is fired from a close listener added after the
+     * owner's: after the owner has seen the close, before any task runs, as on a real event loop.
+     */
+    private static final class SslHandlerRefusingARenegotiation extends ChannelInboundHandlerAdapter {
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            ReferenceCountUtil.release(msg);
+            ctx.channel()
+                    .closeFuture()
+                    .addListener(closed -> ctx.fireExceptionCaught(
+                            new DecoderException(new SSLHandshakeException("renegotiation refused"))));
+            ctx.close();
+        }
     }
 
     private void assertClosedOnceWith(CloseCause cause) {

@@ -22,6 +22,7 @@ import dev.strait.server.support.TestPki.Issued;
 import dev.strait.server.support.TestPki.KeyForm;
 import dev.strait.server.support.TestRoutes;
 import java.io.DataInputStream;
+import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
@@ -49,6 +50,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * PostgreSQL's TLS terminated by Strait ({@code protocol: postgres} with {@code tls}), against real PostgreSQL 15
@@ -139,6 +142,45 @@ class PostgresTlsTerminationIT {
                     .satisfies(c -> assertThat(c.tls().alpn()).isEqualTo("postgresql"));
         }
         assertThat(metrics().closedTotal(CloseCause.PROTOCOL_ERROR)).isZero();
+    }
+
+    @ParameterizedTest
+    @EnumSource(
+            value = TlsProvider.class,
+            names = {"JDK", "OPENSSL"})
+    void refusesDirectTlsWithoutAlpnPostgresqlAsPostgresqlDoes(TlsProvider provider) throws Exception {
+        proxy.start(
+                TransportKind.AUTO,
+                TestRoutes.route("test")
+                        .backends("127.0.0.1:" + plain.port())
+                        .protocol(RouteProtocol.POSTGRES)
+                        .tls(new TlsConfig(
+                                List.of(new TlsConfig.Certificate(front.cert(), front.key())),
+                                List.of("TLSv1.3", "TLSv1.2"),
+                                ClientAuth.NONE,
+                                Optional.empty(),
+                                List.of(), // postgresql, by default on a postgres route
+                                Duration.ofSeconds(10),
+                                provider,
+                                false)));
+
+        assertThat(startupOverDirectTls()).as("direct TLS, no ALPN").isEqualTo(-1);
+        assertThat(startupOverDirectTls("http/1.1"))
+                .as("direct TLS, ALPN without postgresql")
+                .isEqualTo(-1);
+        await().atMost(Duration.ofSeconds(10)).until(() -> metrics().closedTotal(CloseCause.TLS_ERROR) == 2);
+        assertThat(metrics().tlsHandshakeFailuresTotal()).isEqualTo(2);
+        assertThat(metrics().backendConnectFailuresTotal())
+                .as("no backend was dialled for them")
+                .isZero();
+
+        assertThat(startupOverDirectTls("http/1.1", "postgresql"))
+                .as("direct TLS with ALPN postgresql: authentication")
+                .isEqualTo('R');
+        assertThat(psql("host=db.test sslmode=verify-full", "SELECT 1"))
+                .as("libpq 15's SSLRequest, without ALPN")
+                .isEqualTo("1");
+        assertThat(metrics().closedTotal(CloseCause.TLS_ERROR)).isEqualTo(2);
     }
 
     @Test
@@ -352,6 +394,30 @@ class PostgresTlsTerminationIT {
 
     private RouteMetrics metrics() {
         return proxy.server().routeMetrics().get("test");
+    }
+
+    /**
+     * Direct TLS to Strait (no SSLRequest) offering {@code alpn}, then a startup message: the first byte of the answer,
+     * or -1 when Strait closed the connection instead.
+     */
+    private int startupOverDirectTls(String... alpn) throws Exception {
+        try (SSLSocket tls = (SSLSocket) TestPki.clientContext(pki.caCert(), null)
+                .getSocketFactory()
+                .createSocket("127.0.0.1", proxy.address().getPort())) {
+            tls.setSoTimeout(20_000);
+            SSLParameters parameters = tls.getSSLParameters();
+            parameters.setServerNames(List.of(new SNIHostName("db.test")));
+            parameters.setApplicationProtocols(alpn);
+            tls.setSSLParameters(parameters);
+            try {
+                tls.startHandshake();
+                tls.getOutputStream().write(startup("postgres", "postgres"));
+                tls.getOutputStream().flush();
+                return tls.getInputStream().read();
+            } catch (IOException closed) {
+                return -1; // closed while writing: a reset after the proxy's close
+            }
+        }
     }
 
     /** PostgreSQL's StartupMessage, protocol 3.0. */

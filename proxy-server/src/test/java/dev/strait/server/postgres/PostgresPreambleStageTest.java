@@ -2,17 +2,18 @@ package dev.strait.server.postgres;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.strait.config.Route;
 import dev.strait.config.TlsConfig;
 import dev.strait.server.lifecycle.BackendGreeting;
 import dev.strait.server.lifecycle.CloseCause;
 import dev.strait.server.lifecycle.PreRelayStage;
 import dev.strait.server.lifecycle.StageHost;
-import dev.strait.server.sni.TlsHellos;
 import dev.strait.server.support.TestPki;
 import dev.strait.server.support.TestPki.Issued;
 import dev.strait.server.support.TestPki.KeyForm;
 import dev.strait.server.termination.TlsStage;
 import dev.strait.server.tls.ServerTls;
+import dev.strait.server.tls.TlsSessionInfo;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
@@ -23,12 +24,17 @@ import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.ssl.SniHandler;
 import java.io.ByteArrayOutputStream;
 import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import javax.net.ssl.SNIHostName;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.SSLParameters;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -46,11 +52,26 @@ class PostgresPreambleStageTest {
     static Path dir;
 
     static ServerTls serverTls;
+    static SSLContext clientTls;
 
     @BeforeAll
     static void certificate() throws Exception {
-        Issued cert = TestPki.create(dir, "ca").issue("db", "db.test", KeyForm.PKCS8_EC, "db.test");
-        serverTls = ServerTls.load("test", TlsConfig.of(cert.cert(), cert.key()));
+        TestPki pki = TestPki.create(dir, "ca");
+        Issued cert = pki.issue("db", "db.test", KeyForm.PKCS8_EC, "db.test");
+        TlsConfig tls = TlsConfig.of(cert.cert(), cert.key());
+        // As a protocol: postgres route has it: ALPN postgresql offered.
+        serverTls = ServerTls.load(
+                "test",
+                new TlsConfig(
+                        tls.certificates(),
+                        tls.protocols(),
+                        tls.clientAuth(),
+                        tls.clientCa(),
+                        List.of(Route.POSTGRES_ALPN),
+                        tls.handshakeTimeout(),
+                        tls.provider(),
+                        false));
+        clientTls = TestPki.clientContext(pki.caCert(), null);
     }
 
     /** Records what the stage asked of its connection; closes the channel on {@code close}. */
@@ -118,17 +139,7 @@ class PostgresPreambleStageTest {
             host.channel = channel;
             channel.pipeline().addLast("postgres", new PostgresPreambleStage("test", Duration.ofSeconds(7), host));
             if (withTlsStage) {
-                TlsStage tls = new TlsStage(
-                        serverTls,
-                        Duration.ofSeconds(10),
-                        new TlsStage.Outcomes() {
-                            @Override
-                            public void handshakeFailed() {}
-
-                            @Override
-                            public void handshakeTimedOut() {}
-                        },
-                        host);
+                TlsStage tls = new TlsStage(serverTls, Duration.ofSeconds(10), () -> {}, host);
                 channel.pipeline().addLast("tls", tls);
             }
             channel.pipeline().addLast("tail", tail);
@@ -250,16 +261,88 @@ class PostgresPreambleStageTest {
     }
 
     @Test
-    void passesADirectTlsHelloOnAsItCame() {
-        byte[] hello = TlsHellos.hello("db.test", "postgresql");
-        for (int cut = 1; cut < 12; cut++) {
-            Run run = new Run();
-            run.send(hello, cut);
-            assertThat(run.answered()).isEmpty();
-            assertThat(run.handedOver()).isTrue();
-            assertThat(run.tail.bytes.toByteArray()).as("cut at %d", cut).isEqualTo(hello);
+    void passesADirectTlsHelloOnAsItCameToAHandshakeThatNegotiatesAlpnPostgresql() throws Exception {
+        for (int cut = 0; cut < 12; cut++) { // 0: the first flight in one read; else split at cut
+            Run run = new Run(true);
+            SSLEngine client = handshake(run, cut, "http/1.1", "postgresql");
+            assertThat(client.getApplicationProtocol()).as("cut at %d", cut).isEqualTo("postgresql");
+            assertThat(run.host.closed).as("cut at %d", cut).isNull();
+            assertThat(run.handedOver()).as("the TLS stage handed over").isTrue();
+            assertThat(run.channel.attr(TlsSessionInfo.KEY).get().alpn()).isEqualTo("postgresql");
             run.finish();
         }
+    }
+
+    @Test
+    void closesADirectTlsHandshakeWithoutAlpnPostgresqlWithTlsErrorAsPostgresqlDoes() throws Exception {
+        for (String[] alpn : List.of(new String[0], new String[] {"http/1.1"})) {
+            Run run = new Run(true);
+            handshake(run, 0, alpn);
+            assertThat(run.host.closed).as("ALPN %s", Arrays.toString(alpn)).isEqualTo(CloseCause.TLS_ERROR);
+            assertThat(run.channel.isOpen()).isFalse();
+            assertThat(run.tail.events).as("nothing handed over").doesNotContain(PreRelayStage.START);
+            assertThat(run.tail.bytes.size()).isZero();
+            run.finish();
+        }
+    }
+
+    @Test
+    void letsAnSslRequestClientHandshakeWithoutAlpn() throws Exception {
+        Run run = new Run(true);
+        run.send(SSL_REQUEST);
+        assertThat(run.answered()).containsExactly('S');
+        SSLEngine client = handshake(run, 0);
+        assertThat(client.getApplicationProtocol()).as("no ALPN").isEmpty();
+        assertThat(run.host.closed).isNull();
+        assertThat(run.handedOver()).isTrue();
+        run.finish();
+    }
+
+    /**
+     * A JDK client's handshake with the run's TLS stage, offering {@code alpn}, its first flight split at {@code cut}
+     * (0: in one read); returns the client's engine once it has finished, or once the server has nothing more to say.
+     */
+    private static SSLEngine handshake(Run run, int cut, String... alpn) throws Exception {
+        SSLEngine client = clientTls.createSSLEngine("db.test", 5432);
+        client.setUseClientMode(true);
+        SSLParameters parameters = client.getSSLParameters();
+        parameters.setServerNames(List.of(new SNIHostName("db.test")));
+        parameters.setApplicationProtocols(alpn);
+        client.setSSLParameters(parameters);
+        client.beginHandshake();
+        ByteBuffer out = ByteBuffer.allocate(client.getSession().getPacketBufferSize());
+        ByteBuffer in = ByteBuffer.allocate(0);
+        ByteBuffer app = ByteBuffer.allocate(client.getSession().getApplicationBufferSize());
+        boolean first = true;
+        for (int step = 0; step < 100; step++) {
+            switch (client.getHandshakeStatus()) {
+                case NEED_WRAP -> {
+                    out.clear();
+                    client.wrap(ByteBuffer.allocate(0), out);
+                    out.flip();
+                    byte[] flight = new byte[out.remaining()];
+                    out.get(flight);
+                    run.send(flight, first && cut > 0 ? new int[] {cut} : new int[0]);
+                    first = false;
+                }
+                case NEED_TASK -> client.getDelegatedTask().run();
+                case NEED_UNWRAP, NEED_UNWRAP_AGAIN -> {
+                    if (!in.hasRemaining()) {
+                        byte[] answered = run.answered();
+                        if (answered.length == 0) {
+                            return client; // the server waits for more, or has closed
+                        }
+                        in = ByteBuffer.wrap(answered);
+                    }
+                    app.clear();
+                    client.unwrap(in, app);
+                }
+                default -> {
+                    return client; // finished
+                }
+            }
+        }
+        throw new AssertionError("the handshake did not end");
     }
 
     @Test
