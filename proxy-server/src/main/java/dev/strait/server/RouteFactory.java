@@ -123,6 +123,12 @@ final class RouteFactory {
                 .channel(transport.serverChannel())
                 .option(ChannelOption.SO_BACKLOG, cfg.backlog())
                 .option(ChannelOption.SO_REUSEADDR, true)
+                // No accept batching key (#14): Netty 4.2.18's epoll listener accepts one connection per wake-up
+                // whatever MAX_MESSAGES_PER_READ says (16): its handle goes on only while "maybe more" holds, which for
+                // a listener means accept returned fd 1, and level-triggered epoll reports a busy listener again at
+                // once. Forcing batches of 16 (respectMaybeMoreData off) measured 2.00 accept4 per connection instead
+                // of 1.00, the second an EAGAIN, and the same 5.1 epoll_pwait2 (bench/conn-syscalls.py, one client at
+                // a time; bench/results/connection-cost.md). NIO already takes up to 16, io_uring a multishot accept.
                 .handler(new AcceptErrorHandler(listener::runtime))
                 .childOption(ChannelOption.AUTO_READ, false)
                 // TCP_NODELAY: Netty's socket configs switch it on in their constructor (every transport, on any
