@@ -2,7 +2,7 @@
 """System calls per proxied connection, counted with strace -c: Strait against HAProxy (mode tcp).
 
   conn-syscalls.py [--proxies strait,haproxy] [--conns N] [--warmup N] [--jar JAR] [--java-opts OPTS]
-                   [--strait-args ARGS] [--transport KIND]
+                   [--strait-args ARGS] [--route-option 'KEY: VALUE' ...] [--first-byte-delay-ms MS]
 
 For each proxy: start a loopback echo backend (this process, a thread) and the proxy, run --warmup connections
 (JIT, pools), attach `strace -c -f -p PID`, run --conns connections one after another (connect, send 16 bytes,
@@ -10,6 +10,10 @@ read the echo, close: the client closes first, as a PHP or health-check client d
 syscall's count by N. Counts, not times: they do not depend on a loaded machine. Prints one markdown table with a
 column per proxy. A JVM also makes calls of its own (GC and compiler threads: futex, sched_yield, ...), listed
 after the socket calls; rows under 0.05 per connection in every column are left out.
+
+Strait runs with one route from flags (--listen/--backend); with --route-option (repeatable, e.g.
+--route-option 'deferAccept: 1s') it runs from a config file holding that one route with these keys added, which
+has the same defaults. --first-byte-delay-ms makes each client wait that long after its connect before it sends.
 """
 import argparse
 import os
@@ -74,9 +78,11 @@ def wait_listen(port, proc, deadline=120):
     sys.exit(f"proxy did not listen on {port} within {deadline}s")
 
 
-def connections(port, n):
+def connections(port, n, delay=0.0):
     for _ in range(n):
         with socket.create_connection(("127.0.0.1", port), timeout=STEP_TIMEOUT) as c:
+            if delay:
+                time.sleep(delay)  # a client that thinks before its first bytes (what deferAccept is for)
             c.sendall(PAYLOAD)
             got = b""
             while len(got) < len(PAYLOAD):
@@ -91,8 +97,15 @@ def connections(port, n):
 def start_proxy(kind, args, backend, work):
     port = free_port()
     if kind == "strait":
-        cmd = ["java", *args.java_opts.split(), "-jar", args.jar, "--listen", f"127.0.0.1:{port}",
-               "--backend", f"127.0.0.1:{backend}", *args.strait_args.split()]
+        if args.route_option:
+            cfg = os.path.join(work, "strait.yaml")
+            with open(cfg, "w") as f:
+                f.write(f"routes:\n  - listen: 127.0.0.1:{port}\n    backends: [127.0.0.1:{backend}]\n")
+                f.writelines(f"    {option}\n" for option in args.route_option)
+            route = ["--config", cfg]
+        else:
+            route = ["--listen", f"127.0.0.1:{port}", "--backend", f"127.0.0.1:{backend}"]
+        cmd = ["java", *args.java_opts.split(), "-jar", args.jar, *route, *args.strait_args.split()]
     elif kind == "haproxy":
         cfg = os.path.join(work, "haproxy.cfg")
         with open(cfg, "w") as f:
@@ -120,13 +133,13 @@ listen relay
 def count(kind, args, backend, work):
     proc, port = start_proxy(kind, args, backend, work)
     try:
-        connections(port, args.warmup)
+        connections(port, args.warmup, args.first_byte_delay_ms / 1000)
         time.sleep(1)  # let the warm-up's closes finish before counting
         out = os.path.join(work, kind + ".strace")
         strace = subprocess.Popen(["strace", "-c", "-f", "-o", out, "-p", str(proc.pid)],
                                   stderr=subprocess.DEVNULL)
         time.sleep(2)  # strace attaches to every thread
-        connections(port, args.conns)
+        connections(port, args.conns, args.first_byte_delay_ms / 1000)
         time.sleep(1)  # the last closes
         strace.send_signal(signal.SIGINT)
         strace.wait(timeout=30)
@@ -159,6 +172,10 @@ def main():
     p.add_argument("--jar", default=os.path.join(here, "..", "proxy-server", "target", "proxy-server.jar"))
     p.add_argument("--java-opts", default="-Xms256m -Xmx256m -XX:+AlwaysPreTouch")
     p.add_argument("--strait-args", default="")
+    p.add_argument("--route-option", action="append", default=[],
+                   help="a route key for Strait's one route, as YAML: 'deferAccept: 1s' (repeatable)")
+    p.add_argument("--first-byte-delay-ms", type=float, default=0,
+                   help="each client waits this long between its connect and its 16 bytes")
     p.add_argument("--haproxy-threads", type=int, default=2)
     args = p.parse_args()
     if not shutil.which("strace"):

@@ -2,8 +2,10 @@ package dev.strait.config;
 
 import static java.util.Objects.requireNonNull;
 
+import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Stream;
@@ -34,6 +36,8 @@ import java.util.stream.Stream;
  * @param proxyProtocol the PROXY protocol header accepted from clients and sent to backends
  * @param tls TLS terminated for clients, if configured
  * @param backendTls TLS to the backends, if configured (a backend may replace it with its own)
+ * @param deferAccept TCP_DEFER_ACCEPT on the route's listener (the kernel hands a connection over only once the
+ *     client has sent data, or the time has passed); zero: off. Only for protocols where the client speaks first
  */
 public record Route(
         String name,
@@ -54,7 +58,8 @@ public record Route(
         Optional<RouteCapture> capture,
         ProxyProtocol proxyProtocol,
         Optional<TlsConfig> tls,
-        Optional<BackendTls> backendTls) {
+        Optional<BackendTls> backendTls,
+        Duration deferAccept) {
 
     public static final ConfigKey<Void> NAME =
             ConfigKey.readByLoader("name", "1-64 letters, digits, '.', '_' or '-'", "route-N");
@@ -72,6 +77,11 @@ public record Route(
     public static final ConfigKey<RouteProtocol> PROTOCOL =
             ConfigKey.of("protocol", "tcp | postgres", "tcp", RouteProtocol::parse);
     public static final ConfigKey<Void> CAPTURE = ConfigKey.readByLoader("capture", "mapping", "off");
+    public static final ConfigKey<Duration> DEFER_ACCEPT =
+            ConfigKey.of("deferAccept", "duration; 0s or off disables", "0s", Route::deferAcceptDuration);
+
+    /** The longest {@code deferAccept}: a client that says nothing for longer is not worth holding in the kernel. */
+    public static final Duration MAX_DEFER_ACCEPT = Duration.ofHours(1);
 
     /** Every key of a route, those of its blocks and backends included. */
     public static final List<ConfigKey<?>> KEYS = Stream.of(
@@ -84,7 +94,7 @@ public record Route(
                     Limits.KEYS,
                     AccessList.KEYS,
                     TcpKeepalive.KEYS,
-                    List.<ConfigKey<?>>of(PROTOCOL),
+                    List.<ConfigKey<?>>of(PROTOCOL, DEFER_ACCEPT),
                     SniTarget.KEYS,
                     AccessLog.KEYS,
                     List.<ConfigKey<?>>of(CAPTURE),
@@ -136,6 +146,27 @@ public record Route(
         if (retries < 0 || retries > 100) {
             throw ConfigException.badValue("retries", retries, "0 to 100");
         }
+        requireNonNull(deferAccept, "deferAccept");
+        if (deferAccept.isNegative() || deferAccept.compareTo(MAX_DEFER_ACCEPT) > 0) {
+            throw ConfigException.badValue(
+                    DEFER_ACCEPT.name(), ConfigValues.format(deferAccept), "0s (off) to 1h, or off");
+        }
+    }
+
+    /** A duration, or {@code off} (YAML 1.1 reads an unquoted {@code off} as {@code false}): zero. */
+    private static Duration deferAcceptDuration(String key, String text) {
+        String word = text.trim().toLowerCase(Locale.ROOT);
+        return word.equals("off") || word.equals("false") ? Duration.ZERO : ConfigValues.duration(key, text);
+    }
+
+    /** Whether the listener defers accepting until the client has sent data (TCP_DEFER_ACCEPT). */
+    public boolean defersAccept() {
+        return !deferAccept.isZero();
+    }
+
+    /** {@code deferAccept} in whole seconds, rounded up, as TCP_DEFER_ACCEPT takes it; 0 when off. */
+    public int deferAcceptSeconds() {
+        return (int) (deferAccept.toSeconds() + (deferAccept.toNanosPart() > 0 ? 1 : 0));
     }
 
     /** PostgreSQL's ALPN name (PostgreSQL 17's direct TLS requires it to be negotiated). */
@@ -199,7 +230,8 @@ public record Route(
                 Optional.empty(),
                 ProxyProtocol.OFF,
                 Optional.empty(),
-                Optional.empty());
+                Optional.empty(),
+                Duration.ZERO);
     }
 
     /** Whether clients are routed by what they say first (a ClientHello's server name, PostgreSQL's preamble). */
@@ -242,7 +274,8 @@ public record Route(
                 capture,
                 proxyProtocol,
                 clientSide,
-                backendSide);
+                backendSide,
+                deferAccept);
     }
 
     /**
@@ -286,7 +319,33 @@ public record Route(
                 capture,
                 proxyProtocol,
                 tls,
-                backendTls);
+                backendTls,
+                deferAccept);
+    }
+
+    /** This route with another {@code deferAccept}. */
+    public Route withDeferAccept(Duration other) {
+        return new Route(
+                name,
+                listen,
+                backends,
+                balance,
+                healthCheck,
+                passiveCheck,
+                retries,
+                timeouts,
+                writeBufferWaterMark,
+                limits,
+                access,
+                tcpKeepalive,
+                sni,
+                protocol,
+                accessLog,
+                capture,
+                proxyProtocol,
+                tls,
+                backendTls,
+                other);
     }
 
     /** The PROXY header sent to {@code backend}: its own setting, else the route's. */

@@ -4,12 +4,14 @@ import static java.util.Objects.requireNonNull;
 
 import dev.strait.config.TransportKind;
 import io.netty.channel.ChannelFactory;
+import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.ReflectiveChannelFactory;
 import io.netty.channel.ServerChannel;
 import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollChannelOption;
 import io.netty.channel.epoll.EpollDatagramChannel;
 import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.epoll.EpollSocketChannel;
@@ -21,11 +23,13 @@ import io.netty.channel.socket.nio.NioDatagramChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.channel.uring.IoUring;
+import io.netty.channel.uring.IoUringChannelOption;
 import io.netty.channel.uring.IoUringDatagramChannel;
 import io.netty.channel.uring.IoUringIoHandler;
 import io.netty.channel.uring.IoUringServerSocketChannel;
 import io.netty.channel.uring.IoUringSocketChannel;
 import io.netty.util.concurrent.DefaultThreadFactory;
+import java.util.Optional;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 
@@ -118,6 +122,18 @@ public record Transport(
             case "epoll" -> KeepaliveOptions.EPOLL;
             case "io_uring" -> KeepaliveOptions.IO_URING;
             default -> KeepaliveOptions.NIO;
+        };
+    }
+
+    /**
+     * This transport's TCP_DEFER_ACCEPT option for a listener (seconds), or empty where it has none: epoll and io_uring
+     * set it with setsockopt; NIO's server socket cannot take it (the JDK has no such option).
+     */
+    public Optional<ChannelOption<Integer>> deferAcceptOption() {
+        return switch (name) {
+            case "epoll" -> Optional.of(EpollChannelOption.TCP_DEFER_ACCEPT);
+            case "io_uring" -> Optional.of(IoUringChannelOption.TCP_DEFER_ACCEPT);
+            default -> Optional.empty();
         };
     }
 

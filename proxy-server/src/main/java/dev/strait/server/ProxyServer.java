@@ -16,6 +16,7 @@ import dev.strait.server.metrics.ProxyMetrics;
 import dev.strait.server.route.RouteMetrics;
 import dev.strait.server.route.RouteRuntime;
 import dev.strait.transport.Transport;
+import io.netty.channel.Channel;
 import io.netty.channel.EventLoopGroup;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -171,6 +172,11 @@ public final class ProxyServer implements ProxyView {
     /** The address a route's listener is bound to (with the real port when the config said 0). */
     public InetSocketAddress boundAddress(String routeName) {
         return routes.boundAddress(routeName);
+    }
+
+    /** A route's listener sockets (one per worker event loop on the native transports), to read their options. */
+    List<Channel> listenerChannels(String routeName) {
+        return routes.listenerChannels(routeName);
     }
 
     /** A route's current backends with their health and load, for the admin endpoint and tests. */

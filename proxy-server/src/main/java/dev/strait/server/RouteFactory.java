@@ -6,6 +6,7 @@ import dev.strait.balance.Backend;
 import dev.strait.balance.Balancers;
 import dev.strait.config.BackendSpec;
 import dev.strait.config.ConfigException;
+import dev.strait.config.ConfigValues;
 import dev.strait.config.HealthCheck;
 import dev.strait.config.HostAndPort;
 import dev.strait.config.PassiveCheck;
@@ -45,6 +46,7 @@ import dev.strait.transport.Transport;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelException;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
@@ -121,6 +123,12 @@ final class RouteFactory {
                 .channel(transport.serverChannel())
                 .option(ChannelOption.SO_BACKLOG, cfg.backlog())
                 .option(ChannelOption.SO_REUSEADDR, true)
+                // No accept batching key (#14): Netty 4.2.18's epoll listener accepts one connection per wake-up
+                // whatever MAX_MESSAGES_PER_READ says (16): its handle goes on only while "maybe more" holds, which for
+                // a listener means accept returned fd 1, and level-triggered epoll reports a busy listener again at
+                // once. Forcing batches of 16 (respectMaybeMoreData off) measured 2.00 accept4 per connection instead
+                // of 1.00, the second an EAGAIN, and the same 5.1 epoll_pwait2 (bench/conn-syscalls.py, one client at
+                // a time; bench/results/connection-cost.md). NIO already takes up to 16, io_uring a multishot accept.
                 .handler(new AcceptErrorHandler(listener::runtime))
                 .childOption(ChannelOption.AUTO_READ, false)
                 // TCP_NODELAY: Netty's socket configs switch it on in their constructor (every transport, on any
@@ -129,6 +137,13 @@ final class RouteFactory {
                 .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, waterMark)
                 .childHandler(new FrontendInitializer(listener::runtime, registry));
         transport.keepaliveOptions().applyToChildren(bootstrap, route.tcpKeepalive());
+        if (route.defersAccept()) {
+            transport
+                    .deferAcceptOption()
+                    .ifPresentOrElse(
+                            option -> bootstrap.option(option, route.deferAcceptSeconds()),
+                            () -> warnDeferAcceptIgnored(route));
+        }
         String what = "route " + route.name();
         List<Channel> channels = new ArrayList<>();
         try {
@@ -155,6 +170,40 @@ final class RouteFactory {
         }
         listener.bound(channels);
         return listener;
+    }
+
+    /**
+     * A reload that changes {@code deferAccept} without moving the listener: setsockopt on the listening sockets, which
+     * Linux allows at any time; connections already waiting in the kernel keep the value they were received under.
+     */
+    void updateDeferAccept(Route was, Route now, RouteListener listener) {
+        if (was.deferAccept().equals(now.deferAccept())) {
+            return;
+        }
+        Optional<ChannelOption<Integer>> option = transport.deferAcceptOption();
+        if (option.isEmpty()) {
+            if (now.defersAccept()) {
+                warnDeferAcceptIgnored(now);
+            }
+            return;
+        }
+        try {
+            listener.setListenerOption(option.get(), now.deferAcceptSeconds());
+        } catch (ChannelException e) {
+            log.warn(
+                    "route {}: cannot change deferAccept on its listener ({}); it takes effect when the listener is"
+                            + " rebound",
+                    now.name(),
+                    ErrorText.of(e));
+        }
+    }
+
+    private void warnDeferAcceptIgnored(Route route) {
+        log.warn(
+                "route {}: deferAccept {} ignored: transport {} has no TCP_DEFER_ACCEPT (epoll and io_uring only)",
+                route.name(),
+                ConfigValues.format(route.deferAccept()),
+                transport.name());
     }
 
     /** Logs a listener once it has taken effect (not when a later bind of the same start or reload undoes it). */

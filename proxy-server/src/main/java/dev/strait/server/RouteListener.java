@@ -4,6 +4,7 @@ import dev.strait.server.backend.BackendPool;
 import dev.strait.server.backend.HealthChecker;
 import dev.strait.server.route.RouteRuntime;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelOption;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -34,6 +35,16 @@ final class RouteListener {
     void bound(List<Channel> listeners) {
         this.channels = List.copyOf(listeners);
         runtime.get().gate().attach(channels);
+    }
+
+    /** The route's listener sockets. */
+    List<Channel> channels() {
+        return channels;
+    }
+
+    /** Sets an option on every listener socket of the route (a reload's change to a listener-level setting). */
+    <T> void setListenerOption(ChannelOption<T> option, T value) {
+        channels.forEach(c -> c.config().setOption(option, value));
     }
 
     /** Closes every listener socket and waits for it. */

@@ -8,10 +8,12 @@ import dev.strait.server.backend.BackendPool;
 import dev.strait.server.listen.Listeners;
 import dev.strait.server.route.RouteMetrics;
 import dev.strait.server.route.RouteRuntime;
+import io.netty.channel.Channel;
 import java.net.InetSocketAddress;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
@@ -83,10 +85,9 @@ final class RouteTable {
         }
         for (Route route : plan.updated()) {
             RouteRuntime runtime = runtimes.get(route.name());
-            old.get(route.name())
-                    .swap(runtime, factory.healthCheckers(runtime))
-                    .pools()
-                    .forEach(BackendPool::close);
+            RouteListener listener = old.get(route.name());
+            factory.updateDeferAccept(listener.runtime().route(), route, listener);
+            listener.swap(runtime, factory.healthCheckers(runtime)).pools().forEach(BackendPool::close);
             log.info(
                     "route {}: updated {}; new connections use the new settings",
                     route.name(),
@@ -127,6 +128,11 @@ final class RouteTable {
     /** The address a route's listener is bound to. */
     InetSocketAddress boundAddress(String routeName) {
         return boundAddress(get(routeName));
+    }
+
+    /** A route's listener sockets: one per event loop with SO_REUSEPORT, else one. */
+    List<Channel> listenerChannels(String routeName) {
+        return get(routeName).channels();
     }
 
     /** A route's current runtime. */

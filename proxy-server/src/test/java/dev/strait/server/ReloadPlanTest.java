@@ -184,7 +184,8 @@ class ReloadPlanTest {
                 two.capture(),
                 two.proxyProtocol(),
                 two.tls(),
-                two.backendTls());
+                two.backendTls(),
+                two.deferAccept());
 
         ReloadPlan plan = ReloadPlan.between(config(two), config(one), Map.of());
 
@@ -193,6 +194,18 @@ class ReloadPlanTest {
                         "db",
                         "backends 10.0.0.1:5432,10.0.0.2:5432 -> 10.0.0.2:5432; balance least-connections ->"
                                 + " round-robin"));
+    }
+
+    @Test
+    void updatesARouteWhoseDeferAcceptChangedInPlaceKeepingItsListener() {
+        Route deferred = A.withDeferAccept(Duration.ofSeconds(1));
+
+        ReloadPlan plan = ReloadPlan.between(config(A, B), config(deferred, B), Map.of());
+
+        assertThat(plan.updated()).containsExactly(deferred);
+        assertThat(plan.toBind()).as("set on the running listener, not rebound").isEmpty();
+        assertThat(plan.rejected()).isEmpty();
+        assertThat(plan.changes()).containsExactly(Map.entry("A", "deferAccept 0s -> 1s"));
     }
 
     @Test

@@ -122,7 +122,8 @@ final class RouteParser {
                 capture(prefix + ".capture", YamlValues.block(node, prefix + ".capture", "capture", CAPTURE_FIELDS)),
                 proxyProtocol(prefix, node),
                 Optional.empty(),
-                Optional.empty());
+                Optional.empty(),
+                values.value(node, prefix, Route.DEFER_ACCEPT));
         JsonNode tls = YamlValues.block(node, prefix + ".tls", "tls", TLS_FIELDS);
         JsonNode backendTls = YamlValues.block(node, prefix + ".backendTls", "backendTls", BACKEND_TLS_FIELDS);
         if (tls == null

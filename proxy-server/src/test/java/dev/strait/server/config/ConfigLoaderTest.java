@@ -336,6 +336,56 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void readsDeferAcceptOffByDefaultAsADurationOrOffAndInheritsItFromTheDefaultsBlock() {
+        assertThat(parse(ONE_ROUTE).routes().get(0).deferAccept())
+                .as("off by default")
+                .isZero();
+
+        ProxyConfig config = parse(
+                """
+                defaults:
+                  deferAccept: 1s
+                routes:
+                  - name: inherits
+                    listen: 127.0.0.1:15432
+                    backends: [127.0.0.1:5432]
+                  - name: off
+                    listen: 127.0.0.1:15433
+                    backends: [127.0.0.1:5433]
+                    deferAccept: off
+                  - name: zero
+                    listen: 127.0.0.1:15434
+                    backends: [127.0.0.1:5434]
+                    deferAccept: 0s
+                  - name: fraction
+                    listen: 127.0.0.1:15435
+                    backends: [127.0.0.1:5435]
+                    deferAccept: 1500ms
+                """);
+
+        assertThat(config.routes().get(0).deferAccept()).isEqualTo(Duration.ofSeconds(1));
+        assertThat(config.routes().get(0).deferAcceptSeconds()).isEqualTo(1);
+        assertThat(config.routes().get(1).defersAccept()).as("off").isFalse();
+        assertThat(config.routes().get(2).defersAccept()).as("0s").isFalse();
+        assertThat(config.routes().get(2).deferAcceptSeconds()).isZero();
+        assertThat(config.routes().get(3).deferAcceptSeconds())
+                .as("the kernel takes whole seconds: rounded up")
+                .isEqualTo(2);
+    }
+
+    @Test
+    void rejectsADeferAcceptThatIsNotADurationOrAboveAnHourNamingTheKeyAndValue() {
+        assertConfigError(ONE_ROUTE + "    deferAccept: 2h\n", "routes[0].deferAccept")
+                .hasMessageContaining("\"2h\"")
+                .hasMessageContaining("0s (off) to 1h");
+        assertConfigError(ONE_ROUTE + "    deferAccept: soon\n", "routes[0].deferAccept")
+                .hasMessageContaining("\"soon\"");
+        assertConfigError(ONE_ROUTE + "    deferAccept: on\n", "routes[0].deferAccept");
+        assertThat(parse(ONE_ROUTE + "    deferAccept: 1h\n").routes().get(0).deferAcceptSeconds())
+                .isEqualTo(3600);
+    }
+
+    @Test
     void readsARouteCaptureWithItsDefaultsAndACaptureDirectory(@TempDir Path dir) {
         assertThat(parse(ONE_ROUTE).routes().get(0).capture())
                 .as("off by default")

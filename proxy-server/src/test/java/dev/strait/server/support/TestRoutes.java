@@ -20,6 +20,7 @@ import dev.strait.config.TcpKeepalive;
 import dev.strait.config.Timeouts;
 import dev.strait.config.TlsConfig;
 import dev.strait.config.WaterMark;
+import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.stream.Stream;
@@ -70,6 +71,7 @@ public final class TestRoutes {
         b.accessLog = route.accessLog();
         b.capture = route.capture();
         b.proxyProtocol = route.proxyProtocol();
+        b.deferAccept = route.deferAccept();
         return b;
     }
 
@@ -94,6 +96,7 @@ public final class TestRoutes {
         private AccessLog accessLog = AccessLog.DEFAULTS;
         private Optional<RouteCapture> capture = Optional.empty();
         private ProxyProtocol proxyProtocol = ProxyProtocol.OFF;
+        private Duration deferAccept = Duration.ZERO;
 
         private Builder(String name) {
             this.name = requireNonNull(name, "name");
@@ -214,6 +217,12 @@ public final class TestRoutes {
             return this;
         }
 
+        /** TCP_DEFER_ACCEPT on the listener. */
+        public Builder deferAccept(Duration deferAccept) {
+            this.deferAccept = requireNonNull(deferAccept, "deferAccept");
+            return this;
+        }
+
         public Route build() {
             return new Route(
                     name,
@@ -234,7 +243,8 @@ public final class TestRoutes {
                     capture,
                     proxyProtocol,
                     tls,
-                    backendTls);
+                    backendTls,
+                    deferAccept);
         }
     }
 }
