@@ -32,6 +32,7 @@ import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SNIHostName;
@@ -227,6 +228,45 @@ class TlsTerminationIT {
             assertThat(back.count())
                     .as("bytes of the answer after the client's close_notify, provider %s", provider)
                     .isEqualTo(answer);
+        }
+    }
+
+    /**
+     * The backend speaks first and ends its side at once (a greeting, then its FIN); the client reads the greeting to
+     * Strait's close_notify and only then sends 1 MiB and its own close_notify. Everything it sent after Strait's
+     * close_notify must reach the backend: Netty 4.2.18's OpenSSL engine reported every read after its own
+     * close_notify as the end of the client's input (the relay then closed the pair); the patched copy keeps reading.
+     */
+    @ParameterizedTest
+    @EnumSource(names = {"OPENSSL", "JDK"})
+    void afterTheBackendsFinTheClientsBytesStillReachIt(TlsProvider provider) throws Exception {
+        long size = 1 << 20;
+        CompletableFuture<Bytes.Digest> received = new CompletableFuture<>();
+        backend = LoopbackBackend.start(s -> {
+            try (s) {
+                s.getOutputStream().write("greeting\n".getBytes(StandardCharsets.US_ASCII));
+                s.shutdownOutput();
+                received.complete(Bytes.readAll(s.getInputStream()));
+            }
+        });
+        strait.start(
+                TransportKind.AUTO,
+                TestRoutes.route("test").backends(backend.address()).tls(tls(provider, ClientAuth.NONE, alpha)));
+        Socket raw = Clients.connect(strait.address().getPort());
+
+        try (raw;
+                SSLSocket socket = layered(raw)) {
+            assertThat(Bytes.readAll(socket.getInputStream()).count())
+                    .as("the greeting, to a close_notify")
+                    .isEqualTo(9);
+            String sent = Bytes.writeRandom(socket.getOutputStream(), size, 16 * 1024, 7);
+            socket.shutdownOutput(); // close_notify
+
+            Bytes.Digest back = received.get(60, TimeUnit.SECONDS);
+            assertThat(back.count())
+                    .as("bytes the backend read, provider %s", provider)
+                    .isEqualTo(size);
+            assertThat(back.sha256()).isEqualTo(sent);
         }
     }
 

@@ -12,8 +12,9 @@ import io.netty.handler.ssl.SslProvider;
  * of the JDK's CPU and relays bulk several times cheaper (docs/configuration.md, TLS, has the figures). Netty
  * 4.2.18's OpenSSL engine ended both directions when it received a close_notify ({@code closeAll()} on
  * {@code SSL_ERROR_ZERO_RETURN}), which broke the relay's half-close promise for TLS 1.3 clients; Strait carries that
- * one file with the fix ({@code io.netty.handler.ssl.ReferenceCountedOpenSslEngine}: a TLS 1.3 close_notify closes
- * inbound only, as the JDK's engine does), so both providers now keep the promise.
+ * one file with the fix ({@code io.netty.handler.ssl.ReferenceCountedOpenSslEngine}: a received TLS 1.3 close_notify
+ * closes inbound only, and after Strait's own close_notify the client's bytes are still read, as with the JDK's
+ * engine), so both providers now keep the promise.
  */
 public final class Providers {
     /**

@@ -13,9 +13,10 @@
  * License for the specific language governing permissions and limitations
  * under the License.
  *
- * Modified by the Strait authors: peerClosedOutbound() and the tls13HalfClosed field it sets (a TLS 1.3
- * close_notify closes inbound only), its use in needPendingStatus(), and @SuppressWarnings on the class for
- * Strait's -Xlint:all -Werror build. Every change is marked "Strait".
+ * Modified by the Strait authors for TLS 1.3 half-close (RFC 8446 section 6.1): peerClosedOutbound() and the
+ * tls13HalfClosed field it sets (a received close_notify closes inbound only) with its use in needPendingStatus();
+ * the unwrapping field and its use in newResult() (after our own close_notify the peer's data is still read); and
+ * @SuppressWarnings on the class for Strait's -Xlint:all -Werror build. Every change is marked "Strait".
  */
 package io.netty.handler.ssl;
 
@@ -164,6 +165,8 @@ public class ReferenceCountedOpenSslEngine extends SSLEngine implements Referenc
     private boolean receivedShutdown;
     // Strait: the peer's TLS 1.3 close_notify closed inbound only (peerClosedOutbound()); outbound still writes.
     private boolean tls13HalfClosed;
+    // Strait: true while unwrap() runs, so that newResult() can tell an unwrap's result from a wrap's.
+    private boolean unwrapping;
     private volatile boolean destroyed;
     // Credentials added via addCredential(); released in shutdown() to balance the retain() in addCredential().
     private List<OpenSslCredential> engineCredentials;
@@ -1107,6 +1110,11 @@ public class ReferenceCountedOpenSslEngine extends SSLEngine implements Referenc
 
                 // As the inbound and the outbound is done we can shutdown the engine now.
                 shutdown();
+            } else if (unwrapping && SslProtocols.TLS_v1_3.equals(session.getProtocol())) {
+                // Strait: our close_notify went out but the peer's direction is still open (TLS 1.3, RFC 8446 section
+                // 6.1): what it sends is still read, and CLOSED here would make SslHandler report the end of the
+                // peer's input (SslCloseCompletionEvent) before the peer's own close_notify.
+                return new SSLEngineResult(status, hs, bytesConsumed, bytesProduced);
             }
             return new SSLEngineResult(CLOSED, hs, bytesConsumed, bytesProduced);
         }
@@ -1196,6 +1204,8 @@ public class ReferenceCountedOpenSslEngine extends SSLEngine implements Referenc
         }
 
         synchronized (this) {
+          unwrapping = true; // Strait: see newResult
+          try {
             if (isInboundDone()) {
                 return isOutboundDone() || destroyed ? CLOSED_NOT_HANDSHAKING : NEED_WRAP_CLOSED;
             }
@@ -1405,6 +1415,9 @@ public class ReferenceCountedOpenSslEngine extends SSLEngine implements Referenc
             }
 
             return newResultMayFinishHandshake(isInboundDone() ? CLOSED : OK, status, bytesConsumed, bytesProduced);
+          } finally {
+            unwrapping = false; // Strait
+          }
         }
     }
 

@@ -8,8 +8,11 @@ import dev.strait.server.support.TestPki.KeyForm;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.ssl.OpenSsl;
+import io.netty.handler.ssl.SslCloseCompletionEvent;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslHandler;
@@ -17,6 +20,8 @@ import io.netty.handler.ssl.SslProvider;
 import java.lang.reflect.Method;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import javax.net.ssl.SSLEngine;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -100,6 +105,41 @@ class OpenSslHalfCloseTest {
         }
     }
 
+    /**
+     * The other way round: the server (Strait, whose backend sent its FIN) sends its close_notify first, and the client
+     * goes on sending on TLS 1.3. The server engine must keep decrypting, and its SslHandler must not report the
+     * connection's inbound end (an SslCloseCompletionEvent) before the client's own close_notify.
+     */
+    @ParameterizedTest
+    @EnumSource(names = {"OPENSSL", "JDK"})
+    void afterTheServersCloseNotifyTheClientsBytesStillArriveOnTls13(SslProvider clientProvider) throws Exception {
+        Pair pair = handshake("TLSv1.3", clientProvider);
+        try {
+            pair.serverSsl().closeOutbound();
+            pair.shuttle();
+            assertThat(pair.server.isOutboundDone()).as("server outbound done").isTrue();
+            assertThat(pair.client.isInboundDone()).as("client inbound done").isTrue();
+
+            String chunk = "fedcba9876543210".repeat(4096); // 64 KiB, several records
+            for (int i = 0; i < 4; i++) {
+                pair.clientChannel.writeAndFlush(ascii(chunk));
+                pair.shuttle();
+                assertThat(pair.serverReceived().length())
+                        .as("client chunk %d after the server's close_notify", i)
+                        .isEqualTo(chunk.length());
+            }
+            assertThat(pair.serverEvents).as("events the server's pipeline saw").isEmpty();
+            assertThat(pair.server.isInboundDone()).isFalse();
+
+            pair.clientSsl().closeOutbound();
+            pair.shuttle();
+            assertThat(pair.server.isInboundDone()).isTrue();
+            assertThat(pair.serverEvents).hasSize(1);
+        } finally {
+            pair.finish();
+        }
+    }
+
     @Test
     void aTls12CloseNotifyStillEndsBothDirections() throws Exception {
         Pair pair = handshake("TLSv1.2", SslProvider.OPENSSL);
@@ -150,12 +190,21 @@ class OpenSslHalfCloseTest {
         final SSLEngine server;
         final EmbeddedChannel clientChannel;
         final EmbeddedChannel serverChannel;
+        /** The SslCloseCompletionEvents the server's pipeline saw: each is "the client's input ended" to the relay. */
+        final List<Object> serverEvents = new ArrayList<>();
 
         Pair(SSLEngine client, SSLEngine server) {
             this.client = client;
             this.server = server;
             this.clientChannel = new EmbeddedChannel(new SslHandler(client));
-            this.serverChannel = new EmbeddedChannel(new SslHandler(server));
+            this.serverChannel = new EmbeddedChannel(new SslHandler(server), new ChannelInboundHandlerAdapter() {
+                @Override
+                public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+                    if (evt instanceof SslCloseCompletionEvent) {
+                        serverEvents.add(evt);
+                    }
+                }
+            });
         }
 
         SslHandler clientSsl() {
@@ -191,8 +240,17 @@ class OpenSslHalfCloseTest {
 
         /** The plaintext the client's channel read, as text. */
         String received() {
+            return readText(clientChannel);
+        }
+
+        /** The plaintext the server's channel read, as text. */
+        String serverReceived() {
+            return readText(serverChannel);
+        }
+
+        private static String readText(EmbeddedChannel channel) {
             StringBuilder text = new StringBuilder();
-            for (ByteBuf in; (in = clientChannel.readInbound()) != null; ) {
+            for (ByteBuf in; (in = channel.readInbound()) != null; ) {
                 text.append(in.toString(StandardCharsets.US_ASCII));
                 in.release();
             }
