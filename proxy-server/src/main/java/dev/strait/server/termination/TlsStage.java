@@ -171,7 +171,10 @@ public final class TlsStage extends PreRelayStage {
         if (ssl != null) {
             ctx.channel()
                     .attr(TlsSessionInfo.KEY)
-                    .set(TlsSessionInfo.of(ssl.engine().getSession(), ssl.applicationProtocol()));
+                    .set(TlsSessionInfo.of(
+                            ssl.engine().getSession(),
+                            ssl.applicationProtocol(),
+                            ssl.engine().getNeedClientAuth() || ssl.engine().getWantClientAuth()));
         }
         handshaken = true;
         if (turn) {

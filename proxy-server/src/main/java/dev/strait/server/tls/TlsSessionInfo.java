@@ -24,8 +24,14 @@ public record TlsSessionInfo(String sni, String protocol, String cipher, String 
     /** Where a terminating route keeps it on the client's channel. */
     public static final AttributeKey<TlsSessionInfo> KEY = AttributeKey.valueOf(TlsSessionInfo.class, "tls");
 
-    /** Reads a finished handshake's session. */
-    public static TlsSessionInfo of(SSLSession session, String alpn) {
+    /**
+     * Reads a finished handshake's session.
+     *
+     * @param askedForCertificate whether the server asked the client for a certificate ({@code clientAuth} optional or
+     *     require); if not, the peer's certificates are not looked up (without one the session throws an
+     *     {@code SSLPeerUnverifiedException}, stack trace included, for every connection)
+     */
+    public static TlsSessionInfo of(SSLSession session, String alpn, boolean askedForCertificate) {
         String sni = null;
         if (session instanceof ExtendedSSLSession extended) {
             try {
@@ -40,13 +46,15 @@ public record TlsSessionInfo(String sni, String protocol, String cipher, String 
             }
         }
         String subject = null;
-        try {
-            Certificate[] peer = session.getPeerCertificates();
-            if (peer.length > 0 && peer[0] instanceof X509Certificate x509) {
-                subject = x509.getSubjectX500Principal().getName();
+        if (askedForCertificate) {
+            try {
+                Certificate[] peer = session.getPeerCertificates();
+                if (peer.length > 0 && peer[0] instanceof X509Certificate x509) {
+                    subject = x509.getSubjectX500Principal().getName();
+                }
+            } catch (SSLPeerUnverifiedException e) {
+                subject = null; // no client certificate
             }
-        } catch (SSLPeerUnverifiedException e) {
-            subject = null; // no client certificate
         }
         return new TlsSessionInfo(sni, session.getProtocol(), session.getCipherSuite(), subject, alpn);
     }
