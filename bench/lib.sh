@@ -4,7 +4,7 @@
 #
 # Contract for proxy functions: `proxy_<kind> NAME BACKEND_PORT` starts the proxy in front of
 # 127.0.0.1:BACKEND_PORT and sets PROXY_PORT (where clients connect) and PROXY_PID (the process
-# whose CPU and memory we account to the proxy, "" for direct). Kinds: direct strait strait-nolog haproxy
+# whose CPU and memory we account to the proxy, "" for direct). Kinds: direct strait strait-nolog strait-b haproxy
 # haproxy-splice nginx socat.
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -17,6 +17,10 @@ STRAIT_ARGS=${STRAIT_ARGS:-}                       # extra CLI flags, e.g. "--tr
 # The access log of the `strait` kind: on (the default config: a text line per connection, to the proxy's log
 # file) or off. The `strait-nolog` kind always has it off, so both can run side by side in the same rounds.
 STRAIT_ACCESS_LOG=${STRAIT_ACCESS_LOG:-on}
+# The `strait-b` kind: a second build (e.g. an older commit's jar) in the same rounds as `strait`, so that an A/B
+# is not skewed by the machine's drift between runs. It starts from --listen/--backend only (builds from before a
+# config key existed start too), so it runs with that build's defaults.
+STRAIT_JAR_B=${STRAIT_JAR_B:-}
 # splice-auto hardly splices on loopback (same CPU/GiB as copying); force it both ways. ";" separates lines.
 HAPROXY_SPLICE=${HAPROXY_SPLICE:-option splice-request; option splice-response}
 NGINX_STREAM_MODULE=${NGINX_STREAM_MODULE:-/usr/lib/nginx/modules/ngx_stream_module.so}
@@ -53,6 +57,8 @@ need_proxy() {
     direct) ;;
     strait|strait-nolog) need "$STRAIT_JAVA" openjdk-17-jre-headless
             [[ -f $STRAIT_JAR ]] || die "no $STRAIT_JAR: build it first (make jar)" ;;
+    strait-b) need "$STRAIT_JAVA" openjdk-17-jre-headless
+            [[ -f $STRAIT_JAR_B ]] || die "strait-b needs STRAIT_JAR_B=<another build's proxy-server.jar>" ;;
     haproxy|haproxy-splice) need haproxy haproxy ;;
     nginx) need nginx nginx; need "$NGINX_STREAM_MODULE" libnginx-mod-stream ;;
     socat) need socat socat ;;
@@ -60,7 +66,7 @@ need_proxy() {
             [[ -f $STRAIT_JAR ]] || die "no $STRAIT_JAR: build it first (make jar)" ;;
     haproxy-tls|haproxy-tls-rsa) need haproxy haproxy ;;
     stunnel) need stunnel4 stunnel4 ;;
-    *) die "unknown proxy '$1' (known: direct strait strait-nolog haproxy haproxy-splice nginx socat; tls: strait-tls strait-tls-jdk haproxy-tls stunnel, and with an RSA-2048 certificate strait-tls-rsa strait-tls-jdk-rsa haproxy-tls-rsa)" ;;
+    *) die "unknown proxy '$1' (known: direct strait strait-nolog strait-b haproxy haproxy-splice nginx socat; tls: strait-tls strait-tls-jdk haproxy-tls stunnel, and with an RSA-2048 certificate strait-tls-rsa strait-tls-jdk-rsa haproxy-tls-rsa)" ;;
   esac
 }
 
@@ -211,6 +217,14 @@ EOF
 }
 proxy_strait() { strait_with "$1" "$2" "$STRAIT_ACCESS_LOG"; }
 proxy_strait_nolog() { strait_with "$1" "$2" off; }
+proxy_strait_b() {
+  local name=$1 backend=$2
+  [[ -f $WORK/strait-b.jar ]] || cp "$STRAIT_JAR_B" "$WORK/strait-b.jar"
+  # shellcheck disable=SC2086 # options are word lists on purpose
+  spawn "$name" "$STRAIT_JAVA" $STRAIT_JAVA_OPTS -jar "$WORK/strait-b.jar" \
+    --listen "127.0.0.1:$PROXY_PORT" --backend "127.0.0.1:$backend" $STRAIT_ARGS
+  PROXY_PID=$SPAWNED_PID
+}
 
 haproxy_with() {
   local name=$1 backend=$2 extra=${3//; /$'\n'    } cfg=$WORK/$1.cfg

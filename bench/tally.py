@@ -21,7 +21,7 @@ import sys
 from collections import OrderedDict
 
 GIB = 1 << 30
-NAMES = {"direct": "direct", "strait": "Strait", "haproxy": "HAProxy 2.6", "haproxy-splice": "HAProxy+splice",
+NAMES = {"direct": "direct", "strait": "Strait", "strait-b": "Strait B (STRAIT_JAR_B)", "haproxy": "HAProxy 2.6", "haproxy-splice": "HAProxy+splice",
          "nginx": "nginx stream", "socat": "socat", "strait-tls": "Strait TLS (OpenSSL)",
          "strait-tls-jdk": "Strait TLS (JDK)", "haproxy-tls": "HAProxy ssl", "stunnel": "stunnel4",
          "strait-tls-rsa": "Strait TLS (OpenSSL, RSA)", "strait-tls-jdk-rsa": "Strait TLS (JDK, RSA)",
