@@ -323,31 +323,6 @@ public record Route(
                 deferAccept);
     }
 
-    /** This route with another {@code deferAccept}. */
-    public Route withDeferAccept(Duration other) {
-        return new Route(
-                name,
-                listen,
-                backends,
-                balance,
-                healthCheck,
-                passiveCheck,
-                retries,
-                timeouts,
-                writeBufferWaterMark,
-                limits,
-                access,
-                tcpKeepalive,
-                sni,
-                protocol,
-                accessLog,
-                capture,
-                proxyProtocol,
-                tls,
-                backendTls,
-                other);
-    }
-
     /** The PROXY header sent to {@code backend}: its own setting, else the route's. */
     public ProxyHeaderVersion sendProxyProtocol(BackendSpec backend) {
         return backend.sendProxyProtocol().orElse(proxyProtocol.send());

@@ -95,9 +95,19 @@ class DeferAcceptIT {
             Route running = proxy.server().config().routes().get(0);
 
             // 3s is a SYN-ACK retransmission boundary (1s + 2s), so the kernel reports it back unchanged.
-            proxy.server().reload(RunningProxy.config(kind, List.of(running.withDeferAccept(Duration.ofSeconds(3)))));
+            proxy.server()
+                    .reload(RunningProxy.config(
+                            kind,
+                            List.of(TestRoutes.from(running)
+                                    .deferAccept(Duration.ofSeconds(3))
+                                    .build())));
             assertThat(listenerDeferAccept(kind)).containsOnly(3);
-            proxy.server().reload(RunningProxy.config(kind, List.of(running.withDeferAccept(Duration.ZERO))));
+            proxy.server()
+                    .reload(RunningProxy.config(
+                            kind,
+                            List.of(TestRoutes.from(running)
+                                    .deferAccept(Duration.ZERO)
+                                    .build())));
             assertThat(listenerDeferAccept(kind)).containsOnly(0);
 
             assertThat(proxy.server().listenerChannels("test"))

@@ -198,7 +198,7 @@ class ReloadPlanTest {
 
     @Test
     void updatesARouteWhoseDeferAcceptChangedInPlaceKeepingItsListener() {
-        Route deferred = A.withDeferAccept(Duration.ofSeconds(1));
+        Route deferred = TestRoutes.from(A).deferAccept(Duration.ofSeconds(1)).build();
 
         ReloadPlan plan = ReloadPlan.between(config(A, B), config(deferred, B), Map.of());
 

@@ -39,8 +39,8 @@ import org.apache.logging.log4j.Logger;
  *
  * <p>Its deadline is the route's {@code tls.handshakeTimeout} ({@code tls_handshake_timeout}, counted in {@code
  * strait_tls_handshake_timeouts_total} as a stalled handshake is: to the client it is all one TLS setup); the
- * handshake that follows gets its own. Every close is logged once, at info, with both addresses and the reason. Thread model: the
- * client's event loop only.
+ * handshake that follows gets its own. Every close is logged once, at info, with both addresses and the reason.
+ * Thread model: the client's event loop only.
  */
 public final class PostgresPreambleStage extends PreRelayStage {
     private static final Logger log = LogManager.getLogger(PostgresPreambleStage.class);
