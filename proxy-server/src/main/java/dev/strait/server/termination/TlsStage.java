@@ -14,18 +14,23 @@ import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.DecoderException;
 import io.netty.handler.ssl.SniCompletionEvent;
 import io.netty.handler.ssl.SniHandler;
+import io.netty.handler.ssl.SslCloseCompletionEvent;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import java.time.Duration;
+import java.util.List;
 import javax.net.ssl.SSLException;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 
 /**
- * Terminates the client's TLS: when added, it puts an {@link SniHandler} in front of itself, which picks the
- * route's certificate by the client's SNI and replaces itself with an {@link SslHandler} that stays for the
- * connection's life (so no direction of a TLS route ever splices: the relay sees plaintext only through it). On its
+ * Terminates the client's TLS: when added, it puts an {@link SslHandler} in front of itself that stays for the
+ * connection's life (so no direction of a TLS route ever splices: the relay sees plaintext only through it). A route
+ * with several certificates gets an {@link SniHandler} there instead, which picks the certificate by the client's SNI
+ * and replaces itself with that SslHandler; a route with one has nothing to choose, so it skips the SNI handler's
+ * ClientHello parse and handler swap (the engine still records the name the client asked for). Either takes the
+ * route's current certificate (a reload applies to the next connection). On its
  * turn the stage reads until the handshake completes, holds any plaintext the client sent early, records what was
  * negotiated on the channel ({@link TlsSessionInfo#KEY}) and hands over.
  *
@@ -57,6 +62,7 @@ public final class TlsStage extends PreRelayStage {
     private boolean handshaken;
     private boolean turn;
     private boolean ended;
+    private boolean removed;
     private long turnNanos;
 
     public TlsStage(ServerTls tls, Duration timeout, Outcomes outcomes, StageHost host) {
@@ -69,7 +75,14 @@ public final class TlsStage extends PreRelayStage {
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
         super.handlerAdded(ctx);
-        ctx.pipeline().addBefore(ctx.name(), "sni", new Sni(tls));
+        List<ServerTls.Entry> certificates = tls.entries();
+        if (certificates.size() == 1) {
+            SslHandler ssl = certificates.get(0).context().newHandler(ctx.alloc());
+            ssl.setHandshakeTimeoutMillis(0); // the stage's deadline applies
+            ctx.pipeline().addBefore(ctx.name(), "ssl", ssl);
+        } else {
+            ctx.pipeline().addBefore(ctx.name(), "sni", new Sni(tls));
+        }
     }
 
     /**
@@ -81,8 +94,12 @@ public final class TlsStage extends PreRelayStage {
         if (stage == null) {
             return;
         }
+        stage.removed = true; // the SslHandler's "removed before the handshake" events stop at the stage
         if (pipeline.get(Sni.class) != null) {
             pipeline.remove(Sni.class);
+        }
+        if (pipeline.get(SslHandler.class) != null) {
+            pipeline.remove(SslHandler.class);
         }
         pipeline.remove(stage);
     }
@@ -120,6 +137,9 @@ public final class TlsStage extends PreRelayStage {
 
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (removed && (evt instanceof SslHandshakeCompletionEvent || evt instanceof SslCloseCompletionEvent)) {
+            return; // from an SslHandler taken out before it saw a byte (removeFrom)
+        }
         if (evt instanceof SslHandshakeCompletionEvent done) {
             handshake(ctx, done);
         } else if (evt instanceof SniCompletionEvent) {
@@ -138,6 +158,11 @@ public final class TlsStage extends PreRelayStage {
 
     private void handshake(ChannelHandlerContext ctx, SslHandshakeCompletionEvent done) {
         if (ended) {
+            return;
+        }
+        if (!done.isSuccess() && (!turn || !ctx.channel().isActive())) {
+            // "closed while the handshake was in progress": the connection ended for another reason first (a timeout,
+            // an earlier stage, the client), which is its cause; not a TLS failure
             return;
         }
         if (!done.isSuccess()) {

@@ -21,7 +21,9 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
-import io.netty.handler.ssl.SniHandler;
+import io.netty.handler.ssl.SslCloseCompletionEvent;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import java.io.ByteArrayOutputStream;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
@@ -192,8 +194,8 @@ class PostgresPreambleStageTest {
             assertThat(run.answered()).as("cut at %d", cut).containsExactly('S');
             assertThat(run.stageGone()).as("cut at %d", cut).isTrue();
             assertThat(run.host.stage).as("the TLS stage has its turn").isEqualTo("tls");
-            assertThat(run.channel.pipeline().get(SniHandler.class))
-                    .as("and its handler")
+            assertThat(run.channel.pipeline().get(SslHandler.class))
+                    .as("and its handler (one certificate: no SNI handler)")
                     .isNotNull();
             assertThat(run.tail.bytes.size())
                     .as("the SSLRequest is not passed on")
@@ -349,12 +351,15 @@ class PostgresPreambleStageTest {
     void passesAPlaintextCancelOnWithoutTheTlsStageAtEverySplit() {
         for (int cut = 1; cut < CANCEL_REQUEST.length; cut++) {
             Run run = new Run(true);
-            assertThat(run.channel.pipeline().get(SniHandler.class)).isNotNull();
+            assertThat(run.channel.pipeline().get(SslHandler.class)).isNotNull();
             run.send(CANCEL_REQUEST, cut);
             assertThat(run.answered()).isEmpty();
             assertThat(run.handedOver()).as("cut at %d", cut).isTrue();
             assertThat(run.channel.pipeline().get(TlsStage.class)).isNull();
-            assertThat(run.channel.pipeline().get(SniHandler.class)).isNull();
+            assertThat(run.channel.pipeline().get(SslHandler.class)).isNull();
+            assertThat(run.tail.events)
+                    .as("the removed SslHandler's events stop at the TLS stage")
+                    .noneMatch(e -> e instanceof SslHandshakeCompletionEvent || e instanceof SslCloseCompletionEvent);
             assertThat(run.tail.bytes.toByteArray()).as("cut at %d", cut).isEqualTo(CANCEL_REQUEST);
             assertThat(run.host.closed).isNull();
             run.finish();
