@@ -45,8 +45,16 @@ public final class SpliceReader implements RecvByteBufAllocator {
     static final int PIPE_BACKLOG_FLAG = 1;
     /** The most one splice(2) call asks for; the pipe's free space bounds it first. */
     private static final int SPLICE_MAX = 1 << 20;
-    /** Splice passes per read request at most, so one busy connection cannot hold its event loop. */
-    private static final int MAX_PASSES = 4;
+    /**
+     * Splice passes per read loop (one epoll wake-up) at most, so one busy connection cannot hold its event loop: 64
+     * pipe-fulls, 4 MiB with the kernel's 64 KiB pipe, the bound that Netty's 16 reads per loop of 4 passes each set
+     * before. Spent in one read request rather than 4 at a time, it takes one probe read per 4 MiB instead of one per
+     * 256 KiB, each of which found bytes under load and copied them (a recvfrom and a writev): 2.64 to 2.14 system
+     * calls per 64 KiB relayed (bench/bulk-syscalls.py; bench/results/connection-cost.md).
+     */
+    static final int PASSES_PER_READ = 64;
+    /** Passes per read request once the loop's budget is spent, when Netty reads on regardless (after a FIN). */
+    private static final int PASSES_AFTER_BUDGET = 4;
     /** The probe Netty reads after the splices: it sees the end of the stream, an error or a late byte or two. */
     private static final int PROBE = 1024;
     /** Buffer size for what is read by copying while the pipe is full (only after a FIN, see above). */
@@ -61,6 +69,7 @@ public final class SpliceReader implements RecvByteBufAllocator {
     private long inPipe;
     private boolean backlogged;
     private boolean firstAllocation;
+    private int passesLeft;
 
     private SpliceReader(Channel channel, RecvByteBufAllocator delegate) {
         this.channel = requireNonNull(channel, "channel");
@@ -120,10 +129,12 @@ public final class SpliceReader implements RecvByteBufAllocator {
         return pipe != null && peer.isActive() && !Channels.isOutputShutdown(peer);
     }
 
-    /** Splices what the socket holds, pass by pass, while the pipe drains into the peer. */
+    /** Splices what the socket holds, pass by pass, while the pipe drains into the peer; spends the loop's budget. */
     private void spliceIn() {
         int socket = ((UnixChannel) channel).fd().intValue();
-        for (int pass = 0; pass < MAX_PASSES; pass++) {
+        int passes = passesLeft > 0 ? passesLeft : PASSES_AFTER_BUDGET;
+        for (int pass = 0; pass < passes; pass++) {
+            passesLeft = Math.max(0, passesLeft - 1);
             int moved;
             try {
                 moved = Native.splice(socket, -1, pipe.writeEnd(), -1, SPLICE_MAX);
@@ -183,6 +194,7 @@ public final class SpliceReader implements RecvByteBufAllocator {
         @Override
         public void reset(ChannelConfig config) {
             firstAllocation = true;
+            passesLeft = PASSES_PER_READ;
             handle.reset(config);
         }
 
@@ -216,14 +228,16 @@ public final class SpliceReader implements RecvByteBufAllocator {
             return handle.attemptedBytesRead();
         }
 
+        // A loop whose splice budget is spent ends after its probe read (Netty's epoll handle still reads on after a
+        // FIN); while copying, the budget is never touched.
         @Override
         public boolean continueReading() {
-            return handle.continueReading();
+            return passesLeft > 0 && handle.continueReading();
         }
 
         @Override
         public boolean continueReading(UncheckedBooleanSupplier maybeMoreDataSupplier) {
-            return handle.continueReading(maybeMoreDataSupplier);
+            return passesLeft > 0 && handle.continueReading(maybeMoreDataSupplier);
         }
 
         @Override
