@@ -4,10 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.strait.config.Route;
 import dev.strait.config.TlsConfig;
-import dev.strait.server.lifecycle.BackendGreeting;
 import dev.strait.server.lifecycle.CloseCause;
 import dev.strait.server.lifecycle.PreRelayStage;
-import dev.strait.server.lifecycle.StageHost;
+import dev.strait.server.support.EngineHandshake;
+import dev.strait.server.support.RecordingStageHost;
 import dev.strait.server.support.TestPki;
 import dev.strait.server.support.TestPki.Issued;
 import dev.strait.server.support.TestPki.KeyForm;
@@ -25,8 +25,6 @@ import io.netty.handler.ssl.SslCloseCompletionEvent;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import java.io.ByteArrayOutputStream;
-import java.net.InetSocketAddress;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -76,43 +74,6 @@ class PostgresPreambleStageTest {
         clientTls = TestPki.clientContext(pki.caCert(), null);
     }
 
-    /** Records what the stage asked of its connection; closes the channel on {@code close}. */
-    static final class Host implements StageHost {
-        EmbeddedChannel channel;
-        String stage;
-        Duration deadline;
-        CloseCause onDeadline;
-        CloseCause closed;
-
-        @Override
-        public void staging(String name, Duration d, CloseCause cause) {
-            stage = name;
-            deadline = d;
-            onDeadline = cause;
-        }
-
-        @Override
-        public void close(CloseCause cause) {
-            closed = cause;
-            channel.close();
-        }
-
-        @Override
-        public void routeTo(String target, BackendGreeting greeting) {
-            throw new AssertionError("the preamble stage routes nowhere");
-        }
-
-        @Override
-        public void identified(InetSocketAddress source, InetSocketAddress destination) {
-            throw new AssertionError("the preamble stage never identifies the client");
-        }
-
-        @Override
-        public void serverNamed(String name) {
-            throw new AssertionError("the preamble stage reads no server name");
-        }
-    }
-
     /** What reaches the end of the pipeline: the bytes, and whether the next stage got its turn. */
     static final class Tail extends ChannelInboundHandlerAdapter {
         final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
@@ -133,7 +94,7 @@ class PostgresPreambleStageTest {
 
     /** One connection: the preamble stage, the route's TLS stage (when asked for), and a tail. */
     static final class Run {
-        final Host host = new Host();
+        final RecordingStageHost host = new RecordingStageHost();
         final Tail tail = new Tail();
         final EmbeddedChannel channel = new EmbeddedChannel();
 
@@ -311,40 +272,14 @@ class PostgresPreambleStageTest {
         parameters.setServerNames(List.of(new SNIHostName("db.test")));
         parameters.setApplicationProtocols(alpn);
         client.setSSLParameters(parameters);
-        client.beginHandshake();
-        ByteBuffer out = ByteBuffer.allocate(client.getSession().getPacketBufferSize());
-        ByteBuffer in = ByteBuffer.allocate(0);
-        ByteBuffer app = ByteBuffer.allocate(client.getSession().getApplicationBufferSize());
-        boolean first = true;
-        for (int step = 0; step < 100; step++) {
-            switch (client.getHandshakeStatus()) {
-                case NEED_WRAP -> {
-                    out.clear();
-                    client.wrap(ByteBuffer.allocate(0), out);
-                    out.flip();
-                    byte[] flight = new byte[out.remaining()];
-                    out.get(flight);
-                    run.send(flight, first && cut > 0 ? new int[] {cut} : new int[0]);
-                    first = false;
-                }
-                case NEED_TASK -> client.getDelegatedTask().run();
-                case NEED_UNWRAP, NEED_UNWRAP_AGAIN -> {
-                    if (!in.hasRemaining()) {
-                        byte[] answered = run.answered();
-                        if (answered.length == 0) {
-                            return client; // the server waits for more, or has closed
-                        }
-                        in = ByteBuffer.wrap(answered);
-                    }
-                    app.clear();
-                    client.unwrap(in, app);
-                }
-                default -> {
-                    return client; // finished
-                }
-            }
-        }
-        throw new AssertionError("the handshake did not end");
+        boolean[] first = {true};
+        return EngineHandshake.run(
+                client,
+                flight -> {
+                    run.send(flight, first[0] && cut > 0 ? new int[] {cut} : new int[0]);
+                    first[0] = false;
+                },
+                run::answered);
     }
 
     @Test

@@ -3,10 +3,10 @@ package dev.strait.server.termination;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.strait.config.TlsConfig;
-import dev.strait.server.lifecycle.BackendGreeting;
 import dev.strait.server.lifecycle.CloseCause;
 import dev.strait.server.lifecycle.PreRelayStage;
-import dev.strait.server.lifecycle.StageHost;
+import dev.strait.server.support.EngineHandshake;
+import dev.strait.server.support.RecordingStageHost;
 import dev.strait.server.support.TestPki;
 import dev.strait.server.support.TestPki.Issued;
 import dev.strait.server.support.TestPki.KeyForm;
@@ -21,7 +21,6 @@ import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.ssl.SniHandler;
 import io.netty.handler.ssl.SslHandler;
 import java.io.ByteArrayOutputStream;
-import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.security.cert.X509Certificate;
@@ -31,6 +30,7 @@ import java.util.List;
 import javax.net.ssl.SNIHostName;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLEngine;
+import javax.net.ssl.SSLEngineResult.HandshakeStatus;
 import javax.net.ssl.SSLParameters;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -148,7 +148,7 @@ class TlsStageTest {
 
     /** One client connection: the TLS stage (and the handler it adds) and a tail. */
     private static final class Run {
-        final Host host = new Host();
+        final RecordingStageHost host = new RecordingStageHost();
         final Tail tail = new Tail();
         final EmbeddedChannel channel = new EmbeddedChannel();
         int failures;
@@ -167,36 +167,9 @@ class TlsStageTest {
             SSLParameters parameters = engine.getSSLParameters();
             parameters.setServerNames(List.of(new SNIHostName(name)));
             engine.setSSLParameters(parameters);
-            engine.beginHandshake();
-            ByteBuffer out = ByteBuffer.allocate(engine.getSession().getPacketBufferSize());
-            ByteBuffer in = ByteBuffer.allocate(0);
-            ByteBuffer app = ByteBuffer.allocate(engine.getSession().getApplicationBufferSize());
-            for (int step = 0; step < 100; step++) {
-                switch (engine.getHandshakeStatus()) {
-                    case NEED_WRAP -> {
-                        out.clear();
-                        engine.wrap(ByteBuffer.allocate(0), out);
-                        out.flip();
-                        channel.writeInbound(Unpooled.copiedBuffer(out));
-                    }
-                    case NEED_TASK -> engine.getDelegatedTask().run();
-                    case NEED_UNWRAP, NEED_UNWRAP_AGAIN -> {
-                        if (!in.hasRemaining()) {
-                            byte[] answered = answered();
-                            if (answered.length == 0) {
-                                throw new AssertionError("the server waits for more, or has closed");
-                            }
-                            in = ByteBuffer.wrap(answered);
-                        }
-                        app.clear();
-                        engine.unwrap(in, app);
-                    }
-                    default -> {
-                        return engine;
-                    }
-                }
-            }
-            throw new AssertionError("the handshake did not end");
+            EngineHandshake.run(engine, flight -> channel.writeInbound(Unpooled.wrappedBuffer(flight)), this::answered);
+            assertThat(engine.getHandshakeStatus()).as("finished").isEqualTo(HandshakeStatus.NOT_HANDSHAKING);
+            return engine;
         }
 
         /** Everything written to the client, released. */
@@ -213,36 +186,6 @@ class TlsStageTest {
         void finish() {
             answered();
             channel.finishAndReleaseAll();
-        }
-    }
-
-    /** Records what the stage asked of its connection; closes the channel on {@code close}. */
-    private static final class Host implements StageHost {
-        EmbeddedChannel channel;
-        CloseCause closed;
-
-        @Override
-        public void staging(String name, Duration deadline, CloseCause onDeadline) {}
-
-        @Override
-        public void close(CloseCause cause) {
-            closed = cause; // the last one: a second close would show here
-            channel.close();
-        }
-
-        @Override
-        public void routeTo(String target, BackendGreeting greeting) {
-            throw new AssertionError("the TLS stage routes nowhere");
-        }
-
-        @Override
-        public void identified(InetSocketAddress source, InetSocketAddress destination) {
-            throw new AssertionError("the TLS stage never identifies the client");
-        }
-
-        @Override
-        public void serverNamed(String name) {
-            throw new AssertionError("the TLS stage reports no server name to the host");
         }
     }
 
