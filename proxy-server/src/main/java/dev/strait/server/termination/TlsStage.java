@@ -160,7 +160,7 @@ public final class TlsStage extends PreRelayStage {
         if (ended) {
             return;
         }
-        if (!done.isSuccess() && (!turn || !ctx.channel().isActive())) {
+        if (!done.isSuccess() && !ctx.channel().isActive()) {
             // "closed while the handshake was in progress": the connection ended for another reason first (a timeout,
             // an earlier stage, the client), which is its cause; not a TLS failure
             return;
