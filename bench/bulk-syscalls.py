@@ -41,11 +41,12 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
+
+from syscount import free_port, parse_counts, wait_listen
 
 GIB = 1 << 30
 SOCKET_CALLS = (
@@ -64,12 +65,6 @@ def parse_size(text):
     return int(m.group(1)) << {"": 0, "K": 10, "M": 20, "G": 30}[m.group(2)]
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def spawn(cmd, log):
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     SPAWNED.append(proc)
@@ -84,27 +79,6 @@ def stop(proc):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-
-
-def listening(port):
-    """Whether something listens on 127.0.0.1:port, from /proc/net/tcp (a test connection would reach the backend,
-    and iperf3 -s takes one for a test)."""
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):  # Netty's epoll listener is an IPv6 socket
-        with open(table) as f:
-            if any(p[1].endswith(f":{port:04X}") and p[3] == "0A" for p in (line.split() for line in f)):
-                return True
-    return False
-
-
-def wait_listen(port, proc, deadline=120):
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        if proc.poll() is not None:
-            sys.exit(f"{proc.args[0]} exited with {proc.returncode}")
-        if listening(port):
-            return
-        time.sleep(0.1)
-    sys.exit(f"{proc.args[0]} did not listen on {port} within {deadline}s")
 
 
 def start_backend(args, work):
@@ -210,17 +184,6 @@ def detach(proc):
     time.sleep(1)
     proc.send_signal(signal.SIGINT)
     proc.wait(timeout=60)
-
-
-def parse_counts(path):
-    calls = {}
-    with open(path) as f:
-        for line in f:
-            parts = line.split()
-            # % time, seconds, usecs/call, calls, [errors,] syscall
-            if len(parts) >= 5 and parts[-1] != "total" and parts[3].isdigit():
-                calls[parts[-1]] = (int(parts[3]), int(parts[4]) if len(parts) == 6 else 0)
-    return calls
 
 
 def fd_kinds(pid):

@@ -26,6 +26,8 @@ import tempfile
 import threading
 import time
 
+from syscount import free_port, parse_counts, wait_listen
+
 STEP_TIMEOUT = 10
 PAYLOAD = b"0123456789abcdef"
 SOCKET_CALLS = (
@@ -57,25 +59,6 @@ def echo_backend():
 
     threading.Thread(target=accept_loop, daemon=True).start()
     return srv.getsockname()[1]
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_listen(port, proc, deadline=120):
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        if proc.poll() is not None:
-            sys.exit(f"proxy exited with {proc.returncode}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    sys.exit(f"proxy did not listen on {port} within {deadline}s")
 
 
 def connections(port, n, delay=0.0):
@@ -143,24 +126,13 @@ def count(kind, args, backend, work):
         time.sleep(1)  # the last closes
         strace.send_signal(signal.SIGINT)
         strace.wait(timeout=30)
-        return parse(out)
+        return parse_counts(out)
     finally:
         proc.terminate()
         try:
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
             proc.kill()
-
-
-def parse(path):
-    calls = {}
-    with open(path) as f:
-        for line in f:
-            parts = line.split()
-            # % time, seconds, usecs/call, calls, [errors,] syscall
-            if len(parts) >= 5 and parts[-1] != "total" and parts[3].isdigit():
-                calls[parts[-1]] = (int(parts[3]), int(parts[4]) if len(parts) == 6 else 0)
-    return calls
 
 
 def main():

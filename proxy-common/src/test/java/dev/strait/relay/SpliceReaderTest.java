@@ -9,6 +9,7 @@ import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
@@ -74,7 +75,7 @@ class SpliceReaderTest {
                                     })
                                     .connect(sink.localAddress())
                                     .addListener(connected -> {
-                                        Channel back = ((io.netty.channel.ChannelFuture) connected).channel();
+                                        Channel back = ((ChannelFuture) connected).channel();
                                         watch.reader = SpliceReader.of(front);
                                         front.pipeline()
                                                 .addLast(

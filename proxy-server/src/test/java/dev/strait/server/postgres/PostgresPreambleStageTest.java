@@ -6,6 +6,7 @@ import dev.strait.config.Route;
 import dev.strait.config.TlsConfig;
 import dev.strait.server.lifecycle.CloseCause;
 import dev.strait.server.lifecycle.PreRelayStage;
+import dev.strait.server.support.Bytes;
 import dev.strait.server.support.EngineHandshake;
 import dev.strait.server.support.RecordingStageHost;
 import dev.strait.server.support.TestPki;
@@ -124,13 +125,7 @@ class PostgresPreambleStageTest {
 
         /** Everything written to the client, released. */
         byte[] answered() {
-            ByteArrayOutputStream out = new ByteArrayOutputStream();
-            for (Object m; (m = channel.readOutbound()) != null; ) {
-                ByteBuf buf = (ByteBuf) m;
-                out.writeBytes(ByteBufUtil.getBytes(buf));
-                buf.release();
-            }
-            return out.toByteArray();
+            return Bytes.drainOutbound(channel);
         }
 
         boolean stageGone() {

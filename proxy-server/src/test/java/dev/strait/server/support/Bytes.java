@@ -1,5 +1,9 @@
 package dev.strait.server.support;
 
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.channel.embedded.EmbeddedChannel;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -13,7 +17,7 @@ import java.util.SplittableRandom;
 
 /**
  * Reproducible pseudo-random data (streamed in random chunk sizes, as a file, or as text lines) and SHA-256 checksums
- * of what was written and read, for byte-exact checks.
+ * of what was written and read, for byte-exact checks; and what a handler test's channel wrote.
  */
 public final class Bytes {
     private static final byte[] ALPHABET =
@@ -143,6 +147,17 @@ public final class Bytes {
         public Digest digest() {
             return new Digest(HexFormat.of().formatHex(digest.digest()), count);
         }
+    }
+
+    /** Everything {@code channel} has written so far, in order; its buffers released. */
+    public static byte[] drainOutbound(EmbeddedChannel channel) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        for (Object m; (m = channel.readOutbound()) != null; ) {
+            ByteBuf buf = (ByteBuf) m;
+            out.writeBytes(ByteBufUtil.getBytes(buf));
+            buf.release();
+        }
+        return out.toByteArray();
     }
 
     /** What {@link #readAll} saw. */

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.strait.config.TlsConfig;
 import dev.strait.server.lifecycle.CloseCause;
 import dev.strait.server.lifecycle.PreRelayStage;
+import dev.strait.server.support.Bytes;
 import dev.strait.server.support.EngineHandshake;
 import dev.strait.server.support.RecordingStageHost;
 import dev.strait.server.support.TestPki;
@@ -13,14 +14,12 @@ import dev.strait.server.support.TestPki.KeyForm;
 import dev.strait.server.tls.ServerTls;
 import dev.strait.server.tls.TlsSessionInfo;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.ssl.SniHandler;
 import io.netty.handler.ssl.SslHandler;
-import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.security.cert.X509Certificate;
@@ -174,13 +173,7 @@ class TlsStageTest {
 
         /** Everything written to the client, released. */
         byte[] answered() {
-            ByteArrayOutputStream out = new ByteArrayOutputStream();
-            for (Object m; (m = channel.readOutbound()) != null; ) {
-                ByteBuf buf = (ByteBuf) m;
-                out.writeBytes(ByteBufUtil.getBytes(buf));
-                buf.release();
-            }
-            return out.toByteArray();
+            return Bytes.drainOutbound(channel);
         }
 
         void finish() {
