@@ -160,12 +160,12 @@ public final class TlsStage extends PreRelayStage {
         if (ended) {
             return;
         }
-        if (!done.isSuccess() && !ctx.channel().isActive()) {
-            // "closed while the handshake was in progress": the connection ended for another reason first (a timeout,
-            // an earlier stage, the client), which is its cause; not a TLS failure
-            return;
-        }
         if (!done.isSuccess()) {
+            if (!ctx.channel().isActive()) {
+                // "closed while the handshake was in progress": the connection ended for another reason first (a
+                // timeout, an earlier stage, the client), which is its cause; not a TLS failure
+                return;
+            }
             ended = true;
             outcomes.handshakeFailed();
             log.info(
