@@ -20,6 +20,7 @@ import io.netty.util.ReferenceCountUtil;
 import java.io.IOException;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import javax.net.ssl.SSLException;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 
@@ -188,7 +189,11 @@ public final class FrontendHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         log.debug("frontend {} failed while connecting to a backend: {}", ctx.channel(), cause.toString());
-        connection.close(cause instanceof IOException ? CloseCause.CLIENT_RESET : CloseCause.ERROR);
+        if (cause instanceof IOException && !(cause instanceof SSLException)) {
+            connection.clientFailed();
+        } else {
+            connection.close(cause instanceof IOException ? CloseCause.CLIENT_RESET : CloseCause.ERROR);
+        }
     }
 
     void spliceFallback(IOException noPipe) {

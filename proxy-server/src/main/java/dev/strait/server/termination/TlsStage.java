@@ -20,6 +20,7 @@ import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.RejectedExecutionException;
 import javax.net.ssl.SSLException;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
@@ -32,7 +33,8 @@ import org.apache.logging.log4j.Logger;
  * ClientHello parse and handler swap (the engine still records the name the client asked for). Either takes the
  * route's current certificate (a reload applies to the next connection). On its
  * turn the stage reads until the handshake completes, holds any plaintext the client sent early, records what was
- * negotiated on the channel ({@link TlsSessionInfo#KEY}) and hands over.
+ * negotiated on the channel ({@link TlsSessionInfo#KEY}) and hands over once the rest of that read is done, so that
+ * a client gone right after its handshake costs no backend connection.
  *
  * <p>A failed handshake (garbage, no shared version or cipher, a client certificate refused, or no ALPN where a
  * stage before it required one with {@link #requireAlpn}) closes the connection with {@code tls_error}; the stage's
@@ -203,6 +205,24 @@ public final class TlsStage extends PreRelayStage {
         }
         handshaken = true;
         if (turn) {
+            handOverAfterThisRead(ctx);
+        }
+    }
+
+    /**
+     * Hands over one task later, once the read that finished the handshake is done. A client that leaves right after
+     * its handshake (a TLS health check, {@code openssl s_time}) has usually sent its reset by then, in the same read:
+     * the connection is closed before any backend is dialed for it, as HAProxy does. A live client loses no time: the
+     * task runs before the loop next waits. Bytes or a FIN that arrive meanwhile are held, or hand over at once.
+     */
+    private void handOverAfterThisRead(ChannelHandlerContext ctx) {
+        try {
+            ctx.executor().execute(() -> {
+                if (!ended && ctx.channel().isActive()) {
+                    handOver();
+                }
+            });
+        } catch (RejectedExecutionException shuttingDown) {
             handOver();
         }
     }
