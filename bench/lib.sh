@@ -64,9 +64,11 @@ need_proxy() {
     socat) need socat socat ;;
     strait-tls|strait-tls-jdk|strait-tls-rsa|strait-tls-jdk-rsa) need "$STRAIT_JAVA" openjdk-17-jre-headless
             [[ -f $STRAIT_JAR ]] || die "no $STRAIT_JAR: build it first (make jar)" ;;
+    strait-tls-b) need "$STRAIT_JAVA" openjdk-17-jre-headless
+            [[ -f $STRAIT_JAR_B ]] || die "strait-tls-b needs STRAIT_JAR_B=<another build's proxy-server.jar>" ;;
     haproxy-tls|haproxy-tls-rsa) need haproxy haproxy ;;
     stunnel) need stunnel4 stunnel4 ;;
-    *) die "unknown proxy '$1' (known: direct strait strait-nolog strait-b haproxy haproxy-splice nginx socat; tls: strait-tls strait-tls-jdk haproxy-tls stunnel, and with an RSA-2048 certificate strait-tls-rsa strait-tls-jdk-rsa haproxy-tls-rsa)" ;;
+    *) die "unknown proxy '$1' (known: direct strait strait-nolog strait-b haproxy haproxy-splice nginx socat; tls: strait-tls strait-tls-jdk strait-tls-b haproxy-tls stunnel, and with an RSA-2048 certificate strait-tls-rsa strait-tls-jdk-rsa haproxy-tls-rsa)" ;;
   esac
 }
 
@@ -292,11 +294,13 @@ tls_certs() {
   chmod 644 "$dir"/*.pem
 }
 
-# strait_tls_with NAME BACKEND_PORT PROVIDER [PREFIX]: PREFIX "rsa-" serves the RSA certificate.
+# strait_tls_with NAME BACKEND_PORT PROVIDER [PREFIX [JAR]]: PREFIX "rsa-" serves the RSA certificate; JAR "b" runs
+# STRAIT_JAR_B's build (the strait-tls-b kind, for an A/B of two builds in the same rounds; it must know `tls:`).
 strait_tls_with() {
-  local name=$1 backend=$2 provider=$3 prefix=${4:-} cfg=$WORK/$1.yaml
+  local name=$1 backend=$2 provider=$3 prefix=${4:-} jar=strait.jar source=$STRAIT_JAR cfg=$WORK/$1.yaml
+  if [[ ${5:-} == b ]]; then jar=strait-b.jar source=$STRAIT_JAR_B; fi
   tls_certs
-  [[ -f $WORK/strait.jar ]] || cp "$STRAIT_JAR" "$WORK/strait.jar"
+  [[ -f $WORK/$jar ]] || cp "$source" "$WORK/$jar"
   cat >"$cfg" <<EOF
 routes:
   - name: tls
@@ -307,10 +311,11 @@ routes:
       provider: $provider
 EOF
   # shellcheck disable=SC2086
-  spawn "$name" "$STRAIT_JAVA" $STRAIT_JAVA_OPTS -jar "$WORK/strait.jar" --config "$cfg" $STRAIT_ARGS
+  spawn "$name" "$STRAIT_JAVA" $STRAIT_JAVA_OPTS -jar "$WORK/$jar" --config "$cfg" $STRAIT_ARGS
   PROXY_PID=$SPAWNED_PID
 }
 proxy_strait_tls() { strait_tls_with "$1" "$2" openssl; }
+proxy_strait_tls_b() { strait_tls_with "$1" "$2" openssl "" b; }
 proxy_strait_tls_jdk() { strait_tls_with "$1" "$2" jdk; }
 proxy_strait_tls_rsa() { strait_tls_with "$1" "$2" openssl rsa-; }
 proxy_strait_tls_jdk_rsa() { strait_tls_with "$1" "$2" jdk rsa-; }
