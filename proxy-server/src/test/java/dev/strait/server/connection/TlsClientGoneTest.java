@@ -12,8 +12,6 @@ import dev.strait.server.lifecycle.ConnectionState;
 import dev.strait.server.support.Bytes;
 import dev.strait.server.support.EngineHandshake;
 import dev.strait.server.support.TestPki;
-import dev.strait.server.support.TestPki.Issued;
-import dev.strait.server.support.TestPki.KeyForm;
 import dev.strait.server.support.TestRoutes;
 import dev.strait.server.termination.TlsStage;
 import dev.strait.server.tls.ServerTls;
@@ -55,11 +53,10 @@ class TlsClientGoneTest {
 
     @BeforeAll
     static void certificates() throws Exception {
-        TestPki pki = TestPki.create(dir, "ca");
-        Issued db = pki.issue("db", "db.test", KeyForm.PKCS8_EC, "db.test");
-        tls = TlsConfig.of(db.cert(), db.key());
+        TestPki.DbServer db = TestPki.dbServer(dir);
+        tls = db.tls();
         serverTls = ServerTls.load("test", tls);
-        client = TestPki.clientContext(pki.caCert(), null);
+        client = db.client();
     }
 
     /**

@@ -10,8 +10,6 @@ import dev.strait.server.support.Bytes;
 import dev.strait.server.support.EngineHandshake;
 import dev.strait.server.support.RecordingStageHost;
 import dev.strait.server.support.TestPki;
-import dev.strait.server.support.TestPki.Issued;
-import dev.strait.server.support.TestPki.KeyForm;
 import dev.strait.server.termination.TlsStage;
 import dev.strait.server.tls.ServerTls;
 import dev.strait.server.tls.TlsSessionInfo;
@@ -57,9 +55,8 @@ class PostgresPreambleStageTest {
 
     @BeforeAll
     static void certificate() throws Exception {
-        TestPki pki = TestPki.create(dir, "ca");
-        Issued cert = pki.issue("db", "db.test", KeyForm.PKCS8_EC, "db.test");
-        TlsConfig tls = TlsConfig.of(cert.cert(), cert.key());
+        TestPki.DbServer db = TestPki.dbServer(dir);
+        TlsConfig tls = db.tls();
         // As a protocol: postgres route has it: ALPN postgresql offered.
         serverTls = ServerTls.load(
                 "test",
@@ -72,7 +69,7 @@ class PostgresPreambleStageTest {
                         tls.handshakeTimeout(),
                         tls.provider(),
                         false));
-        clientTls = TestPki.clientContext(pki.caCert(), null);
+        clientTls = db.client();
     }
 
     /** What reaches the end of the pipeline: the bytes, and whether the next stage got its turn. */

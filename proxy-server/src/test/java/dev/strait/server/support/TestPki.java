@@ -1,5 +1,6 @@
 package dev.strait.server.support;
 
+import dev.strait.config.TlsConfig;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -32,6 +33,19 @@ public final class TestPki {
 
     /** A certificate file and its key file. */
     public record Issued(Path cert, Path key) {}
+
+    /**
+     * A CA, the EC certificate it signed for {@code db.test}, a route's {@code tls} serving that certificate, and a
+     * client context that trusts the CA: the TLS stage tests' common fixture.
+     */
+    public record DbServer(TestPki pki, Issued cert, TlsConfig tls, SSLContext client) {}
+
+    /** A {@link DbServer} made in {@code dir} (its CA named {@code ca}). */
+    public static DbServer dbServer(Path dir) throws Exception {
+        TestPki pki = create(dir, "ca");
+        Issued cert = pki.issue("db", "db.test", KeyForm.PKCS8_EC, new String[] {"db.test"});
+        return new DbServer(pki, cert, TlsConfig.of(cert.cert(), cert.key()), clientContext(pki.caCert(), null));
+    }
 
     private final Path dir;
     private final String caName;

@@ -50,17 +50,14 @@ class TlsStageTest {
 
     @BeforeAll
     static void certificates() throws Exception {
-        TestPki pki = TestPki.create(dir, "ca");
-        Issued db = pki.issue("db", "db.test", KeyForm.PKCS8_EC, "db.test");
-        Issued cache = pki.issue("cache", "cache.test", KeyForm.PKCS8_EC, "cache.test");
-        TlsConfig one = TlsConfig.of(db.cert(), db.key());
+        TestPki.DbServer db = TestPki.dbServer(dir);
+        Issued cache = db.pki().issue("cache", "cache.test", KeyForm.PKCS8_EC, "cache.test");
+        TlsConfig one = db.tls();
         oneCertificate = ServerTls.load("one", one);
         twoCertificates = ServerTls.load(
                 "two",
                 new TlsConfig(
-                        List.of(
-                                new TlsConfig.Certificate(db.cert(), db.key()),
-                                new TlsConfig.Certificate(cache.cert(), cache.key())),
+                        List.of(one.certificates().get(0), new TlsConfig.Certificate(cache.cert(), cache.key())),
                         one.protocols(),
                         one.clientAuth(),
                         one.clientCa(),
@@ -68,7 +65,7 @@ class TlsStageTest {
                         one.handshakeTimeout(),
                         one.provider(),
                         false));
-        client = TestPki.clientContext(pki.caCert(), null);
+        client = db.client();
     }
 
     @Test
