@@ -36,7 +36,8 @@ import org.apache.logging.log4j.Logger;
  * have ended. Over TLS, a peer's close_notify ends its input as a FIN does, and the FIN passed on is preceded by a
  * close_notify when the other channel has an {@code SslHandler}. Teardown: when either side closes or fails, the other is closed after flushing what was already
  * written to it (a FIN, never a reset, so nothing the peer already sent is lost); with a fin timeout, a peer that
- * has not taken that data when it runs out is closed anyway.
+ * has not taken that data when it runs out is closed anyway. A side whose socket failed (a reset) is closed past
+ * every handler's close: nothing more can be written to it, a TLS close_notify included.
  *
  * <p>Splice (epoll only, when {@code spliceAfter} is above 0): once one read brings at least {@code spliceAfter}
  * bytes, the rest of this direction moves socket to pipe to socket with splice(2) and never enters user space (see
@@ -336,6 +337,10 @@ public final class RelayHandler extends ChannelDuplexHandler {
         } else if (cause instanceof IOException || cause.getCause() instanceof IOException) {
             listener.ended(side, RelayListener.End.RESET);
             log.debug("{} {} failed: {}; closing {} {}", side, ctx.channel(), cause.toString(), peerSide(), peer);
+            // The socket takes no more bytes: closed from the pipeline's first handler, so that no handler's close
+            // writes into it (an SslHandler would encrypt a close_notify only to meet the reset).
+            ctx.pipeline().firstContext().close();
+            return;
         } else {
             listener.ended(side, RelayListener.End.ERROR);
             log.warn("{} {} failed; closing {} {}", side, ctx.channel(), peerSide(), peer, cause);

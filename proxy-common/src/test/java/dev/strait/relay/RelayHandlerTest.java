@@ -6,6 +6,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelOutboundHandlerAdapter;
+import io.netty.channel.ChannelPromise;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
@@ -187,6 +188,26 @@ class RelayHandlerTest {
 
         assertThat(backend.isOpen()).isFalse();
         assertThat(frontend.isOpen()).isFalse();
+    }
+
+    @Test
+    void closesAFailedSidePastItsHandlersCloseWhichCouldOnlyWriteIntoTheDeadSocket() {
+        int[] closes = {0};
+        backend.pipeline()
+                .addFirst(
+                        new ChannelOutboundHandlerAdapter() { // as an SslHandler would, with a close_notify
+                            @Override
+                            public void close(ChannelHandlerContext ctx, ChannelPromise promise) {
+                                closes[0]++;
+                                ctx.close(promise);
+                            }
+                        });
+
+        backend.pipeline().fireExceptionCaught(new IOException("Connection reset by peer"));
+
+        assertThat(backend.isOpen()).isFalse();
+        assertThat(closes[0]).as("the handler's close").isZero();
+        assertThat(frontend.isOpen()).as("the peer, closed as for any end").isFalse();
     }
 
     @Test

@@ -35,7 +35,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * A TLS client that leaves right after its handshake (a TLS health check, {@code openssl s_time}): its reset comes in
  * the same read as its Finished, and the connection closes without a backend dial and without writing a close_notify
- * into the reset socket. A client that stays is dialed for once that read is done. A JDK client engine talks to the
+ * into the reset socket. A client that stays is dialed for once that read is done; one that resets later, while its
+ * backend is dialed or while relaying, gets no close_notify either. A JDK client engine talks to the
  * route's real pipeline over EmbeddedChannel.
  */
 class TlsClientGoneTest {
@@ -181,6 +182,23 @@ class TlsClientGoneTest {
 
         assertThat(route.dials).as("dials").hasSize(1);
         assertThat(connection.state()).isInstanceOf(ConnectionState.Connecting.class);
+    }
+
+    @Test
+    void aClientResetWhileRelayingIsClosedWithoutACloseNotify() throws Exception {
+        handshaken();
+        endRead();
+        route.lastDial().promise().setSuccess();
+        assertThat(connection.state()).isInstanceOf(ConnectionState.Relaying.class);
+        Bytes.drainOutbound(channel); // the session tickets
+        socket.writes = 0;
+
+        channel.pipeline().fireExceptionCaught(new IOException("Connection reset by peer"));
+        channel.runPendingTasks();
+
+        assertThat(channel.isOpen()).isFalse();
+        assertThat(socket.writes).as("writes into the reset socket").isZero();
+        assertThat(((ConnectionState.Closed) connection.state()).cause()).isEqualTo(CloseCause.CLIENT_RESET);
     }
 
     @Test
