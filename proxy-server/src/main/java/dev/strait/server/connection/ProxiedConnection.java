@@ -26,8 +26,6 @@ import dev.strait.server.tls.TlsSessionInfo;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
-import io.netty.channel.ChannelHandlerContext;
-import io.netty.handler.ssl.SslHandler;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
@@ -316,18 +314,13 @@ public final class ProxiedConnection implements ConnectionView, StageHost, Chann
     }
 
     /**
-     * The client's socket failed (a reset, a broken pipe): noted as {@code client_reset} and closed without writing to
-     * it. A TLS client's SslHandler is passed by: its close would encrypt a close_notify (and any session tickets still
-     * queued) only to meet the reset.
+     * The client's socket failed (a reset, a broken pipe): noted as {@code client_reset} and closed from the pipeline's
+     * first handler, as the relay closes a failed side, so that no handler's close writes into it: a TLS client's
+     * SslHandler would encrypt a close_notify (and any session tickets still queued) only to meet the reset.
      */
     void clientFailed() {
         note(CloseCause.CLIENT_RESET);
-        ChannelHandlerContext tls = frontend.pipeline().context(SslHandler.class);
-        if (tls != null) {
-            tls.close(); // from the SslHandler's place towards the socket: its own close is skipped
-        } else {
-            frontend.close();
-        }
+        frontend.pipeline().firstContext().close();
     }
 
     /** Notes why the connection is ending, for when it closes; see the class javadoc for which cause wins. */
