@@ -46,7 +46,7 @@ import sys
 import tempfile
 import time
 
-from syscount import free_port, parse_counts, wait_listen
+from syscount import free_port, haproxy_config, parse_counts, wait_listen
 
 GIB = 1 << 30
 SOCKET_CALLS = (
@@ -129,25 +129,14 @@ def start_proxy(kind, args, backend, work):
             f.writelines(f"    {option}\n" for option in args.route_option)
         cmd = ["java", *args.java_opts.split(), "-jar", args.jar, "--config", cfg]
     elif kind.startswith("haproxy"):
-        splice = {"haproxy": "", "haproxy-splice": "option splice-request\n    option splice-response\n",
-                  "haproxy-splice-auto": "option splice-auto\n"}.get(kind)
+        splice = {"haproxy": [], "haproxy-splice": ["option splice-request", "option splice-response"],
+                  "haproxy-splice-auto": ["option splice-auto"]}.get(kind)
         if splice is None:
             sys.exit(f"unknown proxy {kind}")
         cfg = os.path.join(work, kind + ".cfg")
-        with open(cfg, "w") as f:
-            f.write(f"""global
-    maxconn 4000
-    nbthread 2
-{f"    tune.pipesize {args.haproxy_pipesize}" + chr(10) if args.haproxy_pipesize else ""}defaults
-    mode tcp
-    timeout connect 5s
-    timeout client 10m
-    timeout server 10m
-listen relay
-    bind 127.0.0.1:{port}
-    backlog {args.haproxy_backlog}
-    {splice}    server backend 127.0.0.1:{backend}
-""")
+        haproxy_config(cfg, port, backend,
+                       global_lines=[f"tune.pipesize {args.haproxy_pipesize}"] if args.haproxy_pipesize else [],
+                       listen_lines=[f"backlog {args.haproxy_backlog}", *splice])
         cmd = ["haproxy", "-db", "-f", cfg]
     else:
         sys.exit(f"unknown proxy {kind}")

@@ -26,7 +26,7 @@ import tempfile
 import threading
 import time
 
-from syscount import free_port, parse_counts, wait_listen
+from syscount import free_port, haproxy_config, parse_counts, wait_listen
 
 STEP_TIMEOUT = 10
 PAYLOAD = b"0123456789abcdef"
@@ -91,19 +91,7 @@ def start_proxy(kind, args, backend, work):
         cmd = ["java", *args.java_opts.split(), "-jar", args.jar, *route, *args.strait_args.split()]
     elif kind == "haproxy":
         cfg = os.path.join(work, "haproxy.cfg")
-        with open(cfg, "w") as f:
-            f.write(f"""global
-    maxconn 4000
-    nbthread {args.haproxy_threads}
-defaults
-    mode tcp
-    timeout connect 5s
-    timeout client 10m
-    timeout server 10m
-listen relay
-    bind 127.0.0.1:{port}
-    server backend 127.0.0.1:{backend}
-""")
+        haproxy_config(cfg, port, backend, threads=args.haproxy_threads)
         cmd = ["haproxy", "-db", "-f", cfg]
     else:
         sys.exit(f"unknown proxy {kind}")

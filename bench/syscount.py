@@ -1,5 +1,5 @@
-"""What bench/conn-syscalls.py and bench/bulk-syscalls.py share: a free loopback port, waiting for a listener, and
-the table that `strace -c` writes."""
+"""What bench/conn-syscalls.py and bench/bulk-syscalls.py share: a free loopback port, waiting for a listener, the
+HAProxy relay they compare against, and the table that `strace -c` writes."""
 import socket
 import sys
 import time
@@ -42,3 +42,23 @@ def parse_counts(path):
             if len(parts) >= 5 and parts[-1] != "total" and parts[3].isdigit():
                 calls[parts[-1]] = (int(parts[3]), int(parts[4]) if len(parts) == 6 else 0)
     return calls
+
+
+def haproxy_config(path, port, backend, threads=2, global_lines=(), listen_lines=()):
+    """Writes an HAProxy `mode tcp` relay from 127.0.0.1:port to 127.0.0.1:backend to path (bench/lib.sh's
+    settings), with extra lines for its global and listen sections."""
+    extra_global = "".join(f"    {line}\n" for line in global_lines)
+    extra_listen = "".join(f"    {line}\n" for line in listen_lines)
+    with open(path, "w") as f:
+        f.write(f"""global
+    maxconn 4000
+    nbthread {threads}
+{extra_global}defaults
+    mode tcp
+    timeout connect 5s
+    timeout client 10m
+    timeout server 10m
+listen relay
+    bind 127.0.0.1:{port}
+{extra_listen}    server backend 127.0.0.1:{backend}
+""")
