@@ -25,6 +25,15 @@ public final class Channels {
     }
 
     /**
+     * Closes a channel whose socket failed (a reset, a broken pipe) from its pipeline's first handler, so that no
+     * handler's close runs: nothing more can be written to the socket, and an SslHandler's close would only encrypt a
+     * close_notify (and any session tickets still queued) to meet the reset.
+     */
+    public static void closeFailed(Channel channel) {
+        channel.pipeline().firstContext().close();
+    }
+
+    /**
      * Sends a FIN: shuts the channel's output down. Call it on the channel's event loop once everything written to it
      * has been flushed. On epoll, with the outbound queue empty, the socket is shut down directly: Netty's own
      * {@code shutdownOutput} builds a {@code ChannelOutputShutdownException} with a stack trace every time, to fail a

@@ -337,9 +337,7 @@ public final class RelayHandler extends ChannelDuplexHandler {
         } else if (cause instanceof IOException || cause.getCause() instanceof IOException) {
             listener.ended(side, RelayListener.End.RESET);
             log.debug("{} {} failed: {}; closing {} {}", side, ctx.channel(), cause.toString(), peerSide(), peer);
-            // The socket takes no more bytes: closed from the pipeline's first handler, so that no handler's close
-            // writes into it (an SslHandler would encrypt a close_notify only to meet the reset).
-            ctx.pipeline().firstContext().close();
+            Channels.closeFailed(ctx.channel());
             return;
         } else {
             listener.ended(side, RelayListener.End.ERROR);

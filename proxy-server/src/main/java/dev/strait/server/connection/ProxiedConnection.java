@@ -3,6 +3,7 @@ package dev.strait.server.connection;
 import static java.util.Objects.requireNonNull;
 
 import dev.strait.balance.Backend;
+import dev.strait.relay.Channels;
 import dev.strait.relay.RelayHandler;
 import dev.strait.relay.RelayListener;
 import dev.strait.server.accesslog.AccessLogLine;
@@ -314,13 +315,12 @@ public final class ProxiedConnection implements ConnectionView, StageHost, Chann
     }
 
     /**
-     * The client's socket failed (a reset, a broken pipe): noted as {@code client_reset} and closed from the pipeline's
-     * first handler, as the relay closes a failed side, so that no handler's close writes into it: a TLS client's
-     * SslHandler would encrypt a close_notify (and any session tickets still queued) only to meet the reset.
+     * The client's socket failed (a reset, a broken pipe): noted as {@code client_reset} and closed as the relay closes
+     * a failed side, without writing into it ({@link Channels#closeFailed}).
      */
     void clientFailed() {
         note(CloseCause.CLIENT_RESET);
-        frontend.pipeline().firstContext().close();
+        Channels.closeFailed(frontend);
     }
 
     /** Notes why the connection is ending, for when it closes; see the class javadoc for which cause wins. */
