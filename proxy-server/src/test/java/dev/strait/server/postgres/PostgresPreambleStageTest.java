@@ -136,6 +136,8 @@ class PostgresPreambleStageTest {
         void finish() {
             answered();
             channel.finishAndReleaseAll();
+            assertThat(host.routed).as("routed").isFalse();
+            assertThat(host.serverName).as("a server name reported").isNull();
         }
     }
 

@@ -7,6 +7,7 @@ import dev.strait.server.lifecycle.PreRelayStage;
 import dev.strait.server.metrics.ProxyMetrics;
 import dev.strait.server.route.RouteMetrics;
 import dev.strait.server.route.RouteMetrics.SniOutcome;
+import dev.strait.server.support.RecordingStageHost;
 import dev.strait.server.tls.TlsSessionInfo;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -22,7 +23,7 @@ class NegotiatedNameStageTest {
     private final RouteMetrics metrics = new RouteMetrics(new ProxyMetrics("test"), "test");
 
     private final class Run {
-        final SniStageTest.Host host = new SniStageTest.Host();
+        final RecordingStageHost host = new RecordingStageHost();
         final EmbeddedChannel channel = new EmbeddedChannel();
 
         Run(String negotiated, boolean hasDefault) {

@@ -10,10 +10,10 @@ import dev.strait.config.SniTarget;
 import dev.strait.server.lifecycle.BackendGreeting;
 import dev.strait.server.lifecycle.CloseCause;
 import dev.strait.server.lifecycle.PreRelayStage;
-import dev.strait.server.lifecycle.StageHost;
 import dev.strait.server.metrics.ProxyMetrics;
 import dev.strait.server.route.RouteMetrics;
 import dev.strait.server.route.RouteMetrics.SniOutcome;
+import dev.strait.server.support.RecordingStageHost;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
@@ -33,52 +33,9 @@ class SniStageTest {
         0, 0, 0, 23, 0, 3, 0, 0, 'u', 's', 'e', 'r', 0, 'p', 'o', 's', 't', 'g', 'r', 'e', 's', 0, 0
     };
 
-    /** A stage host that records what the stage asked for, and closes the channel on {@code close}. */
-    static final class Host implements StageHost {
-        EmbeddedChannel channel;
-        String stage;
-        Duration deadline;
-        CloseCause onDeadline;
-        CloseCause closed;
-        boolean routed;
-        String target;
-        BackendGreeting greeting;
-        String serverName;
-
-        @Override
-        public void staging(String name, Duration d, CloseCause cause) {
-            stage = name;
-            deadline = d;
-            onDeadline = cause;
-        }
-
-        @Override
-        public void close(CloseCause cause) {
-            closed = cause;
-            channel.close();
-        }
-
-        @Override
-        public void routeTo(String t, BackendGreeting g) {
-            routed = true;
-            target = t;
-            greeting = g;
-        }
-
-        @Override
-        public void identified(java.net.InetSocketAddress source, java.net.InetSocketAddress destination) {
-            throw new AssertionError("the sni stage never identifies the client");
-        }
-
-        @Override
-        public void serverNamed(String name) {
-            serverName = name;
-        }
-    }
-
     /** One connection through a stage, with what it passed on. */
     static final class Run {
-        final Host host = new Host();
+        final RecordingStageHost host = new RecordingStageHost();
         final RouteMetrics metrics = new RouteMetrics(new ProxyMetrics("test"), "test");
         final EmbeddedChannel channel;
 

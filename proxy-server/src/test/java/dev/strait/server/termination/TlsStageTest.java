@@ -176,6 +176,8 @@ class TlsStageTest {
         void finish() {
             answered();
             channel.finishAndReleaseAll();
+            assertThat(host.routed).as("routed").isFalse();
+            assertThat(host.serverName).as("a server name reported").isNull();
         }
     }
 
